@@ -1,0 +1,39 @@
+// vesta's exceptions. Every error a user can provoke is one of these, with a message that
+// names the operation, the site or argument, and the offending shapes or values.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include <vesta/core/scalar.hpp>
+
+namespace vesta {
+
+/// Base of every exception vesta throws.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Operands whose shapes do not fit the operation.
+class ShapeError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// An argument whose value is outside what the operation accepts.
+class ValueError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// A Tensor used after the tape that recorded it was reset.
+class StaleTensorError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// "3x4": the shape notation used in all messages.
+std::string shape_str(Index rows, Index cols);
+
+}  // namespace vesta

@@ -1,0 +1,94 @@
+// Building blocks for writing a differentiable op: read each input as an Operand (values,
+// shape, and its tape node if it requires a gradient), compute a constant result when no
+// input requires a gradient, otherwise record one node with its backward step.
+// A new elementwise op is a few lines with unary_op (see ops_elementwise.cpp).
+#pragma once
+
+#include <utility>
+
+#include <fmt/format.h>
+
+#include <vesta/core/tensor.hpp>
+
+namespace vesta::detail {
+
+/// An op's view of one input Tensor.
+struct Operand {
+  const Scalar* value;
+  Index rows;
+  Index cols;
+  Node* node;            // null for a constant
+  const Tensor* source;  // the Tensor this was read from (valid during the op's forward)
+
+  /// Reads `t`; a leaf enters the current tape, a stale recorded value throws.
+  static Operand of(const Tensor& t) {
+    if (t.node_ != nullptr) {
+      Node* n = t.live_node();
+      return {n->value, t.rows_, t.cols_, n, &t};
+    }
+    if (t.is_leaf()) {
+      Node* n = tape().leaf_node(t.storage_);
+      return {n->value, t.rows_, t.cols_, n, &t};
+    }
+    return {t.data_ptr(), t.rows_, t.cols_, nullptr, &t};
+  }
+
+  Index size() const { return rows * cols; }
+  bool requires_grad() const { return node != nullptr; }
+  ConstArrayMap array() const { return {value, rows, cols}; }
+  ConstMatrixMap matrix() const { return {value, rows, cols}; }
+
+  /// Values that stay valid and unchanged until the tape is reset, for a backward step to
+  /// read: a recorded value as it is, a constant kept alive (or copied, if held inline).
+  const Scalar* stable() const {
+    if (node != nullptr) return node->value;
+    if (source->storage_) return tape().retain(source->storage_);
+    return tape().retain(*value);
+  }
+};
+
+/// A constant result of shape rows x cols whose values `fill(Scalar*)` writes.
+template <class Fill>
+Tensor constant_result(Index rows, Index cols, Fill&& fill) {
+  if (rows == 1 && cols == 1) {
+    // One packet of room: fill() runs vectorised code for any length, and GCC warns about
+    // the (never taken) full-packet store into a single Scalar.
+    alignas(64) Scalar s[64 / sizeof(Scalar)];
+    fill(s);
+    return Tensor(s[0]);
+  }
+  Matrix m(rows, cols);
+  fill(m.data());
+  return Tensor(std::move(m));
+}
+
+/// Records a node of shape rows x cols with backward step `backward(Node& self)`, lets
+/// `fill(Scalar*)` write its value, and returns it as a Tensor.
+template <class Fill, class Backward>
+Tensor recorded_result(Index rows, Index cols, Fill&& fill, Backward&& backward) {
+  Node* node = tape().record(rows, cols, std::forward<Backward>(backward));
+  fill(node->value);
+  return Tensor::from_node(node);
+}
+
+/// An elementwise function y = f(x) with dy/dx given by df(x, y) (both array expressions).
+/// `f` and `df` may capture only numbers (they are stored on the tape).
+template <class F, class DF>
+Tensor unary_op(const Tensor& x, F f, DF df) {
+  const Operand X = Operand::of(x);
+  auto fill = [&](Scalar* out) { ArrayMap(out, X.rows, X.cols) = f(X.array()); };
+  if (!X.requires_grad()) return constant_result(X.rows, X.cols, fill);
+  return recorded_result(X.rows, X.cols, fill, [xn = X.node, df](Node& y) {
+    const ConstArrayMap xv = xn->value_array();
+    const ConstArrayMap yv = y.value_array();
+    xn->accumulate(y.adj_array() * df(xv, yv));
+  });
+}
+
+[[noreturn]] inline void throw_shape_mismatch(const char* op, const Operand& a, const Operand& b,
+                                              const char* requirement) {
+  throw ShapeError(fmt::format("{}: shapes {} and {} {}", op, shape_str(a.rows, a.cols),
+                               shape_str(b.rows, b.cols), requirement));
+}
+
+}  // namespace vesta::detail

@@ -1,0 +1,99 @@
+// The differentiable operations on Tensors. Each is one node on the tape for a whole matrix.
+// Elementwise binary ops broadcast a 1x1, 1xC or Rx1 operand against an RxC one; any other
+// shape mismatch throws ShapeError naming the op and both shapes.
+#pragma once
+
+#include <vector>
+
+#include <vesta/core/tensor.hpp>
+
+namespace vesta {
+
+// ---- arithmetic (broadcasting) ------------------------------------------------------------
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+/// a^b elementwise (a > 0 where b is not an integer).
+Tensor pow(const Tensor& a, const Tensor& b);
+/// x^p for a number p.
+Tensor pow(const Tensor& x, Scalar p);
+Tensor neg(const Tensor& x);
+
+inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+inline Tensor operator-(const Tensor& x) { return neg(x); }
+
+// ---- elementwise functions ------------------------------------------------------------
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor log1p(const Tensor& x);
+Tensor expm1(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor square(const Tensor& x);
+/// |x|; its gradient at 0 is 0.
+Tensor abs(const Tensor& x);
+Tensor tanh(const Tensor& x);
+/// 1 / (1 + exp(-x)).
+Tensor sigmoid(const Tensor& x);
+/// max(x, 0); its gradient at 0 is 0.
+Tensor relu(const Tensor& x);
+/// x for x > 0, slope * x otherwise.
+Tensor leaky_relu(const Tensor& x, Scalar slope = Scalar(0.01));
+/// log(1 + exp(x)), computed without overflow for large |x|.
+Tensor softplus(const Tensor& x);
+/// log(sigmoid(x)) = -softplus(-x), computed without overflow for large |x|.
+Tensor log_sigmoid(const Tensor& x);
+/// log|Gamma(x)| (Boost.Math).
+Tensor lgamma(const Tensor& x);
+/// d/dx log Gamma(x) (Boost.Math); its derivative is the trigamma function.
+Tensor digamma(const Tensor& x);
+Tensor erf(const Tensor& x);
+/// x limited to [lo, hi]; the gradient is 1 inside the interval (ends included), 0 outside.
+Tensor clamp(const Tensor& x, Scalar lo, Scalar hi);
+/// Elementwise choice: a where `condition` is nonzero, b elsewhere. `condition` is a
+/// constant; the three broadcast together. Each entry's gradient goes to the chosen branch
+/// only (the other gets exactly 0). As in any reverse-mode system, a branch whose own
+/// derivative is infinite at the unchosen entries (log(x) at x = 0) still turns that 0 into
+/// NaN further back: guard its input too, where(c, log(where(c, x, 1)), 0).
+Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
+
+// ---- linear algebra -----------------------------------------------------------------------
+/// Matrix product (RxK times KxC).
+Tensor matmul(const Tensor& a, const Tensor& b);
+Tensor transpose(const Tensor& x);
+
+// ---- reductions -----------------------------------------------------------------------
+/// Sum of all elements (1x1).
+Tensor sum(const Tensor& x);
+Tensor mean(const Tensor& x);
+/// Sum of each row (Rx1), as Eigen's rowwise().sum().
+Tensor rowwise_sum(const Tensor& x);
+Tensor rowwise_mean(const Tensor& x);
+/// Sum of each column (1xC), as Eigen's colwise().sum().
+Tensor colwise_sum(const Tensor& x);
+Tensor colwise_mean(const Tensor& x);
+/// log(sum(exp(x))) over all elements (1x1), stable for large |x|.
+Tensor logsumexp(const Tensor& x);
+/// log(sum(exp(x))) of each row (Rx1), stable for large |x|.
+Tensor rowwise_logsumexp(const Tensor& x);
+/// x minus the logsumexp of its row: each row becomes log-probabilities.
+Tensor rowwise_log_softmax(const Tensor& x);
+
+// ---- shape ----------------------------------------------------------------------------
+/// The same elements (column-major order) as a rows x cols Tensor.
+Tensor reshape(const Tensor& x, Index rows, Index cols);
+/// Side by side; all parts have the same number of rows.
+Tensor hstack(const std::vector<Tensor>& parts);
+/// One above the other; all parts have the same number of columns.
+Tensor vstack(const std::vector<Tensor>& parts);
+/// x with a column of ones appended on the right (a bias input for the next layer).
+Tensor append_ones_column(const Tensor& x);
+/// The rows of x at `indices`, in that order (repeats allowed): a minibatch.
+Tensor gather_rows(const Tensor& x, const std::vector<Index>& indices);
+/// Columns [start, start + count) of x.
+Tensor slice_cols(const Tensor& x, Index start, Index count);
+
+}  // namespace vesta

@@ -1,0 +1,132 @@
+// Reductions: sums and means over everything, each row or each column, and the stable
+// log-sum-exp family (shifted by the maximum so that exp never overflows).
+#include <cmath>
+#include <limits>
+
+#include <vesta/core/op_support.hpp>
+#include <vesta/core/ops.hpp>
+
+namespace vesta {
+
+using detail::Node;
+using detail::Operand;
+
+namespace {
+
+using Column = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
+
+// A reduction y = f(x) of shape rows x cols whose backward adds df(g, x, y) to x, where g
+// and y are the result's adjoint and value and x the input's values, all as arrays.
+template <class F, class DF>
+Tensor reduction(const Tensor& x, Index rows, Index cols, F f, DF df) {
+  const Operand X = Operand::of(x);
+  auto fill = [&](Scalar* out) { ArrayMap(out, rows, cols) = f(X.array()); };
+  if (!X.requires_grad()) return detail::constant_result(rows, cols, fill);
+  return detail::recorded_result(rows, cols, fill, [xn = X.node, df](Node& y) {
+    const ConstArrayMap g(y.adj, y.rows, y.cols);
+    xn->accumulate(df(g, xn->value_array(), y.value_array()));
+  });
+}
+
+// max, or 0 when the max is not finite (all entries -inf): the shift for log-sum-exp.
+template <class V>
+Scalar lse_shift(const V& v) {
+  if (v.size() == 0) return 0;
+  const Scalar m = v.maxCoeff();
+  return std::isfinite(m) ? m : Scalar(0);
+}
+
+// exp(x - lse) with the convention that a row whose lse is -inf (all -inf) has weight 0.
+template <class X, class L>
+auto softmax_weights(const X& x, const L& lse) {
+  return (lse == -std::numeric_limits<Scalar>::infinity()).select(Scalar(0), (x - lse).exp());
+}
+
+// logsumexp of each row, as an R x 1 array.
+template <class V>
+Array row_logsumexp(const V& v) {
+  Column m = v.rowwise().maxCoeff();
+  m = m.isFinite().select(m, Scalar(0));
+  return m + (v.colwise() - m).exp().rowwise().sum().log();
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x) {
+  return reduction(
+      x, 1, 1, [](const auto& v) { return Array::Constant(1, 1, v.sum()); },
+      [](const auto& g, const auto& v, const auto&) {
+        return Array::Constant(v.rows(), v.cols(), g(0, 0));
+      });
+}
+
+Tensor mean(const Tensor& x) {
+  if (x.size() == 0) throw ShapeError("mean: the Tensor is empty (0 elements)");
+  return reduction(
+      x, 1, 1, [](const auto& v) { return Array::Constant(1, 1, v.mean()); },
+      [](const auto& g, const auto& v, const auto&) {
+        return Array::Constant(v.rows(), v.cols(), g(0, 0) / Scalar(v.size()));
+      });
+}
+
+Tensor rowwise_sum(const Tensor& x) {
+  return reduction(
+      x, x.rows(), 1, [](const auto& v) { return v.rowwise().sum(); },
+      [](const auto& g, const auto& v, const auto&) { return g.replicate(1, v.cols()); });
+}
+
+Tensor rowwise_mean(const Tensor& x) {
+  if (x.cols() == 0) throw ShapeError(fmt::format("rowwise_mean: the Tensor is {}", x.shape()));
+  return reduction(
+      x, x.rows(), 1, [](const auto& v) { return v.rowwise().mean(); },
+      [](const auto& g, const auto& v, const auto&) {
+        return g.replicate(1, v.cols()) / Scalar(v.cols());
+      });
+}
+
+Tensor colwise_sum(const Tensor& x) {
+  return reduction(
+      x, 1, x.cols(), [](const auto& v) { return v.colwise().sum(); },
+      [](const auto& g, const auto& v, const auto&) { return g.replicate(v.rows(), 1); });
+}
+
+Tensor colwise_mean(const Tensor& x) {
+  if (x.rows() == 0) throw ShapeError(fmt::format("colwise_mean: the Tensor is {}", x.shape()));
+  return reduction(
+      x, 1, x.cols(), [](const auto& v) { return v.colwise().mean(); },
+      [](const auto& g, const auto& v, const auto&) {
+        return g.replicate(v.rows(), 1) / Scalar(v.rows());
+      });
+}
+
+Tensor logsumexp(const Tensor& x) {
+  return reduction(
+      x, 1, 1,
+      [](const auto& v) {
+        const Scalar m = lse_shift(v);
+        return Array::Constant(1, 1, m + std::log((v - m).exp().sum()));
+      },
+      [](const auto& g, const auto& v, const auto& y) {
+        return g(0, 0) * softmax_weights(v, Array::Constant(v.rows(), v.cols(), y(0, 0)));
+      });
+}
+
+Tensor rowwise_logsumexp(const Tensor& x) {
+  return reduction(
+      x, x.rows(), 1, [](const auto& v) { return row_logsumexp(v); },
+      [](const auto& g, const auto& v, const auto& y) {
+        return g.replicate(1, v.cols()) * softmax_weights(v, y.replicate(1, v.cols()));
+      });
+}
+
+Tensor rowwise_log_softmax(const Tensor& x) {
+  // y = x - logsumexp(row); dy/dx applied to g: g - softmax * rowsum(g), softmax = exp(y).
+  return reduction(
+      x, x.rows(), x.cols(),
+      [](const auto& v) -> Array { return v - row_logsumexp(v).replicate(1, v.cols()); },
+      [](const auto& g, const auto&, const auto& y) {
+        return g - y.exp() * g.rowwise().sum().replicate(1, g.cols());
+      });
+}
+
+}  // namespace vesta

@@ -1,0 +1,156 @@
+// Ops that move elements without arithmetic: reshape, stacking, row gathering, column
+// slices. Their backward steps route each gradient entry back to where it came from.
+#include <vesta/core/op_support.hpp>
+#include <vesta/core/ops.hpp>
+
+namespace vesta {
+
+using detail::Node;
+using detail::Operand;
+
+Tensor reshape(const Tensor& x, Index rows, Index cols) {
+  if (rows < 0 || cols < 0 || rows * cols != x.size()) {
+    throw ShapeError(fmt::format("reshape: cannot view {} ({} elements) as {}", x.shape(),
+                                 x.size(), shape_str(rows, cols)));
+  }
+  const Operand X = Operand::of(x);
+  if (!X.requires_grad()) {
+    return detail::constant_result(rows, cols, [&](Scalar* out) {
+      std::copy(X.value, X.value + X.size(), out);
+    });
+  }
+  // Same column-major order: the result shares the input's values.
+  Node* y = tape().record_alias(X.value, rows, cols, [xn = X.node](Node& self) {
+    xn->accumulate(ConstArrayMap(self.adj, xn->rows, xn->cols));
+  });
+  return Tensor::from_node(y);
+}
+
+namespace {
+
+// Stacks parts along one axis. `horizontal`: side by side (equal rows); otherwise one above
+// the other (equal columns). Part k occupies columns (or rows) [offset[k], offset[k+1]).
+Tensor stack(const char* name, const std::vector<Tensor>& parts, bool horizontal) {
+  if (parts.empty()) throw ShapeError(fmt::format("{}: no Tensors to stack", name));
+  std::vector<Operand> ops;
+  ops.reserve(parts.size());
+  for (const Tensor& t : parts) ops.push_back(Operand::of(t));
+  Index rows = ops[0].rows;
+  Index cols = ops[0].cols;
+  bool any_grad = ops[0].requires_grad();
+  for (std::size_t k = 1; k < ops.size(); ++k) {
+    const Operand& o = ops[k];
+    const Index fixed = horizontal ? o.rows : o.cols;
+    if (fixed != (horizontal ? rows : cols)) {
+      detail::throw_shape_mismatch(name, ops[0], o,
+                                   horizontal ? "differ in rows" : "differ in columns");
+    }
+    (horizontal ? cols : rows) += horizontal ? o.cols : o.rows;
+    any_grad = any_grad || o.requires_grad();
+  }
+  auto fill = [&](Scalar* out) {
+    MatrixMap y(out, rows, cols);
+    Index offset = 0;
+    for (const Operand& o : ops) {
+      if (horizontal) {
+        y.middleCols(offset, o.cols) = o.matrix();
+        offset += o.cols;
+      } else {
+        y.middleRows(offset, o.rows) = o.matrix();
+        offset += o.rows;
+      }
+    }
+  };
+  if (!any_grad) return detail::constant_result(rows, cols, fill);
+
+  const std::size_t n = ops.size();
+  Node** nodes = tape().allocate<Node*>(n);
+  Index* offsets = tape().allocate<Index>(n + 1);
+  offsets[0] = 0;
+  for (std::size_t k = 0; k < n; ++k) {
+    nodes[k] = ops[k].node;
+    offsets[k + 1] = offsets[k] + (horizontal ? ops[k].cols : ops[k].rows);
+  }
+  return detail::recorded_result(rows, cols, fill, [nodes, offsets, n, horizontal](Node& y) {
+    const ConstArrayMap g(y.adj, y.rows, y.cols);
+    for (std::size_t k = 0; k < n; ++k) {
+      Node* p = nodes[k];
+      if (p == nullptr) continue;
+      const Index len = offsets[k + 1] - offsets[k];
+      if (horizontal) {
+        p->accumulate(g.middleCols(offsets[k], len));
+      } else {
+        p->accumulate(g.middleRows(offsets[k], len));
+      }
+    }
+  });
+}
+
+}  // namespace
+
+Tensor hstack(const std::vector<Tensor>& parts) { return stack("hstack", parts, true); }
+
+Tensor vstack(const std::vector<Tensor>& parts) { return stack("vstack", parts, false); }
+
+Tensor append_ones_column(const Tensor& x) {
+  const Operand X = Operand::of(x);
+  const Index R = X.rows;
+  const Index C = X.cols;
+  auto fill = [&](Scalar* out) {
+    MatrixMap y(out, R, C + 1);
+    y.leftCols(C) = X.matrix();
+    y.col(C).setOnes();
+  };
+  if (!X.requires_grad()) return detail::constant_result(R, C + 1, fill);
+  return detail::recorded_result(R, C + 1, fill, [xn = X.node](Node& y) {
+    xn->accumulate(ConstArrayMap(y.adj, xn->rows, xn->cols));  // the first C columns
+  });
+}
+
+Tensor gather_rows(const Tensor& x, const std::vector<Index>& indices) {
+  const Operand X = Operand::of(x);
+  const Index n = static_cast<Index>(indices.size());
+  for (Index k = 0; k < n; ++k) {
+    const Index i = indices[static_cast<std::size_t>(k)];
+    if (i < 0 || i >= X.rows) {
+      throw ShapeError(fmt::format("gather_rows: indices[{}] is {}, but the Tensor is {} (rows 0..{})",
+                                   k, i, shape_str(X.rows, X.cols), X.rows - 1));
+    }
+  }
+  auto fill = [&](Scalar* out) {
+    MatrixMap y(out, n, X.cols);
+    const ConstMatrixMap v = X.matrix();
+    for (Index k = 0; k < n; ++k) y.row(k) = v.row(indices[static_cast<std::size_t>(k)]);
+  };
+  if (!X.requires_grad()) return detail::constant_result(n, X.cols, fill);
+  Index* idx = tape().allocate<Index>(indices.size());
+  std::copy(indices.begin(), indices.end(), idx);
+  return detail::recorded_result(n, X.cols, fill, [xn = X.node, idx](Node& y) {
+    xn->touch();
+    MatrixMap dx = xn->adj_matrix();
+    const ConstMatrixMap g(y.adj, y.rows, y.cols);
+    for (Index k = 0; k < y.rows; ++k) dx.row(idx[k]) += g.row(k);
+  });
+}
+
+Tensor slice_cols(const Tensor& x, Index start, Index count) {
+  if (start < 0 || count < 0 || start + count > x.cols()) {
+    throw ShapeError(fmt::format("slice_cols: columns [{}, {}) are outside a {} Tensor", start,
+                                 start + count, x.shape()));
+  }
+  const Operand X = Operand::of(x);
+  const Index R = X.rows;
+  if (!X.requires_grad()) {
+    return detail::constant_result(R, count, [&](Scalar* out) {
+      MatrixMap(out, R, count) = X.matrix().middleCols(start, count);
+    });
+  }
+  // Columns are contiguous in column-major storage: the slice shares the input's values.
+  Node* y = tape().record_alias(X.value + start * R, R, count, [xn = X.node, start](Node& self) {
+    xn->touch();
+    xn->adj_matrix().middleCols(start, self.cols) += ConstMatrixMap(self.adj, self.rows, self.cols);
+  });
+  return Tensor::from_node(y);
+}
+
+}  // namespace vesta

@@ -1,0 +1,171 @@
+// The reverse-mode tape. Every differentiable op appends one node (for a whole matrix) in
+// creation order, so creation order is a topological order and the backward pass is a single
+// reverse loop. Nodes and their matrices live in an arena that reset() releases in O(1).
+// Parameters (leaf Tensors) live outside the tape and enter each graph as leaf nodes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <vesta/core/arena.hpp>
+#include <vesta/core/scalar.hpp>
+
+namespace vesta {
+
+namespace detail {
+
+struct Storage;
+
+/// One recorded op: its output value and adjoint (rows x cols), and how to pass the adjoint
+/// back to its inputs. `touched` says whether `adj` holds a gradient yet; the first
+/// contribution assigns instead of adding, so adjoints never need zero-filling.
+struct Node {
+  Scalar* value;
+  Scalar* adj;
+  Index rows;
+  Index cols;
+  std::size_t index;  // position on the tape
+  bool touched = false;
+
+  Node(Scalar* v, Scalar* a, Index r, Index c, std::size_t i)
+      : value(v), adj(a), rows(r), cols(c), index(i) {}
+  Index size() const { return rows * cols; }
+
+  ConstArrayMap value_array() const { return {value, rows, cols}; }
+  ArrayMap adj_array() { return {adj, rows, cols}; }
+  MatrixMap adj_matrix() { return {adj, rows, cols}; }
+
+  /// adj += e (or adj = e for the first contribution); e is an array expression of this shape.
+  template <class Expr>
+  void accumulate(const Expr& e) {
+    if (touched) {
+      adj_array() += e;
+    } else {
+      adj_array() = e;
+      touched = true;
+    }
+  }
+  /// Same for a matrix product expression, evaluated by GEMM straight into adj.
+  template <class Expr>
+  void accumulate_product(const Expr& e) {
+    if (touched) {
+      adj_matrix().noalias() += e;
+    } else {
+      adj_matrix().noalias() = e;
+      touched = true;
+    }
+  }
+  /// Zero-fills adj unless it already holds a gradient (for ops that scatter into it).
+  void touch() {
+    if (!touched) {
+      adj_array().setZero();
+      touched = true;
+    }
+  }
+
+  virtual void backward() = 0;
+
+ protected:
+  ~Node() = default;  // nodes live in the arena and are never destroyed one by one
+};
+
+template <class F>
+struct FnNode final : Node {
+  F fn;
+  FnNode(Scalar* v, Scalar* a, Index r, Index c, std::size_t i, F&& f)
+      : Node(v, a, r, c, i), fn(std::move(f)) {}
+  void backward() override { fn(*this); }
+};
+
+/// A parameter's node: its adjoint is the parameter's own gradient buffer.
+struct LeafNode final : Node {
+  using Node::Node;
+  void backward() override {}
+};
+
+}  // namespace detail
+
+/// The thread's recording of differentiable computation. Tensors computed from leaves that
+/// require a gradient are recorded here; `Tensor::backward()` walks it in reverse.
+/// `reset()` releases every recorded Tensor at once: using one afterwards throws
+/// StaleTensorError. A training loop resets once per step and so holds steady memory.
+class Tape {
+ public:
+  Tape();
+  Tape(const Tape&) = delete;
+  Tape& operator=(const Tape&) = delete;
+
+  /// Forgets every recorded node (O(1) in their number of bytes) and starts a new generation.
+  void reset();
+  /// reset(), and also returns the arena's memory beyond its first block to the system.
+  void release_memory();
+
+  std::uint64_t generation() const { return generation_; }
+  std::size_t num_nodes() const { return nodes_.size(); }
+  std::size_t bytes_reserved() const { return arena_.bytes_reserved(); }
+
+  /// Records a node of shape rows x cols whose backward step is `fn(Node&)`. Its value is
+  /// left uninitialised for the op to fill. `fn` is stored in the arena and never destroyed,
+  /// so it may only capture trivially destructible things (pointers, numbers).
+  template <class F>
+  detail::Node* record(Index rows, Index cols, F&& fn) {
+    Scalar* value = arena_.allocate_array<Scalar>(static_cast<std::size_t>(rows * cols));
+    return make_node(value, rows, cols, std::forward<F>(fn));
+  }
+
+  /// Like record(), but the node's value aliases `value` (which must stay alive and unchanged
+  /// for this generation) instead of owning a copy: reshape uses this.
+  template <class F>
+  detail::Node* record_alias(const Scalar* value, Index rows, Index cols, F&& fn) {
+    // A recorded value is never written after its op computed it.
+    return make_node(const_cast<Scalar*>(value), rows, cols, std::forward<F>(fn));
+  }
+
+  /// The leaf node of a parameter in this generation, created on first use.
+  detail::Node* leaf_node(const std::shared_ptr<detail::Storage>& storage);
+
+  /// Keeps a constant's values alive and unchanged until reset(), for a backward step that
+  /// reads them; returns where they are.
+  const Scalar* retain(const std::shared_ptr<detail::Storage>& storage);
+  const Scalar* retain(Scalar inline_value);
+
+  /// Uninitialised memory for n objects valid until reset(), for what a backward step needs
+  /// beyond its captures (index lists, temporaries). T must be trivially destructible.
+  template <class T = Scalar>
+  T* allocate(std::size_t n) {
+    static_assert(std::is_trivially_destructible_v<T>);
+    return arena_.allocate_array<T>(n);
+  }
+
+  /// Runs the backward pass from `root` (a 1x1 node) with seed adjoint 1.
+  void backward(detail::Node* root);
+
+ private:
+  template <class F>
+  detail::Node* make_node(Scalar* value, Index rows, Index cols, F&& fn) {
+    using Fn = std::decay_t<F>;
+    static_assert(std::is_trivially_destructible_v<Fn>,
+                  "a backward closure must capture only pointers and numbers");
+    Scalar* adj = arena_.allocate_array<Scalar>(static_cast<std::size_t>(rows * cols));
+    void* mem = arena_.allocate(sizeof(detail::FnNode<Fn>), alignof(detail::FnNode<Fn>));
+    auto* node =
+        new (mem) detail::FnNode<Fn>(value, adj, rows, cols, nodes_.size(), std::forward<F>(fn));
+    nodes_.push_back(node);
+    return node;
+  }
+
+  detail::Arena arena_;
+  std::vector<detail::Node*> nodes_;
+  std::vector<std::shared_ptr<detail::Storage>> leaves_;    // parameters seen this generation
+  std::vector<std::shared_ptr<detail::Storage>> retained_;  // constants read by backward steps
+  std::uint64_t generation_;
+};
+
+/// The calling thread's tape.
+Tape& tape();
+
+}  // namespace vesta

@@ -1,0 +1,131 @@
+#include <vesta/core/tensor.hpp>
+
+#include <fmt/format.h>
+
+namespace vesta {
+
+Tensor::Tensor(Matrix m) : rows_(m.rows()), cols_(m.cols()) {
+  storage_ = std::make_shared<detail::Storage>();
+  storage_->value = std::move(m);
+}
+
+Tensor Tensor::variable(Matrix m) {
+  Tensor t(std::move(m));
+  t.storage_->requires_grad = true;
+  return t;
+}
+
+Tensor Tensor::zeros(Index rows, Index cols) { return full(rows, cols, 0); }
+Tensor Tensor::ones(Index rows, Index cols) { return full(rows, cols, 1); }
+Tensor Tensor::full(Index rows, Index cols, Scalar value) {
+  if (rows < 0 || cols < 0) {
+    throw ShapeError(fmt::format("Tensor::full: negative shape {}", shape_str(rows, cols)));
+  }
+  if (rows == 1 && cols == 1) return Tensor(value);
+  return Tensor(Matrix::Constant(rows, cols, value));
+}
+
+Tensor Tensor::from_node(detail::Node* node) {
+  Tensor t;
+  t.node_ = node;
+  t.generation_ = tape().generation();
+  t.rows_ = node->rows;
+  t.cols_ = node->cols;
+  return t;
+}
+
+detail::Node* Tensor::live_node() const {
+  const std::uint64_t current = tape().generation();
+  if (generation_ != current) {
+    throw StaleTensorError(fmt::format(
+        "a {} Tensor was used after the tape that recorded it was reset (it belongs to tape "
+        "generation {}, the current one is {}); keep values beyond a step with detach() or "
+        "matrix()",
+        shape(), generation_, current));
+  }
+  return node_;
+}
+
+const Scalar* Tensor::data_ptr() const {
+  return storage_ ? storage_->value.data() : &scalar_;
+}
+
+bool Tensor::requires_grad() const { return node_ != nullptr || is_leaf(); }
+
+ConstMatrixMap Tensor::value() const {
+  const Scalar* p = node_ ? live_node()->value : data_ptr();
+  return {p, rows_, cols_};
+}
+
+Scalar Tensor::item() const {
+  if (rows_ != 1 || cols_ != 1) {
+    throw ShapeError(fmt::format("item: the Tensor is {}, not 1x1", shape()));
+  }
+  return value()(0, 0);
+}
+
+void Tensor::backward() const {
+  if (rows_ != 1 || cols_ != 1) {
+    throw ShapeError(fmt::format(
+        "backward: the Tensor is {}; backward() starts from a 1x1 value (sum it first)", shape()));
+  }
+  if (node_ != nullptr) {
+    tape().backward(live_node());
+  } else if (is_leaf()) {
+    detail::Storage& s = *storage_;
+    if (!s.grad_live) s.grad = Matrix::Zero(1, 1);
+    s.grad(0, 0) += 1;
+    s.grad_live = true;
+  } else {
+    throw ValueError(
+        "backward: the Tensor is a constant; nothing it was computed from requires a gradient "
+        "(make parameters with Tensor::variable)");
+  }
+}
+
+detail::Storage& Tensor::leaf_storage(const char* what) const {
+  if (!is_leaf()) {
+    throw ValueError(fmt::format(
+        "{}: only leaves made by Tensor::variable have their own gradient and values; this {} "
+        "Tensor is {}",
+        what, shape(), node_ ? "a recorded intermediate value" : "a constant"));
+  }
+  return *storage_;
+}
+
+Matrix Tensor::grad() const {
+  const detail::Storage& s = leaf_storage("grad");
+  if (!s.grad_live) return Matrix::Zero(rows_, cols_);
+  return s.grad;
+}
+
+void Tensor::zero_grad() const { leaf_storage("zero_grad").grad_live = false; }
+
+void Tensor::set_value(const Eigen::Ref<const Matrix>& m) const {
+  detail::Storage& s = leaf_storage("set_value");
+  if (m.rows() != rows_ || m.cols() != cols_) {
+    throw ShapeError(fmt::format("set_value: the leaf is {}, the new value {}", shape(),
+                                 shape_str(m.rows(), m.cols())));
+  }
+  s.value = m;  // same shape: the buffer (which the tape may point at) is kept
+}
+
+MatrixMap Tensor::leaf_values() const {
+  detail::Storage& s = leaf_storage("leaf_values");
+  return {s.value.data(), rows_, cols_};
+}
+
+MatrixMap Tensor::leaf_grad() const {
+  detail::Storage& s = leaf_storage("leaf_grad");
+  if (s.grad.rows() != rows_ || s.grad.cols() != cols_) s.grad.resize(rows_, cols_);
+  if (!s.grad_live) s.grad.setZero();
+  s.grad_live = true;
+  return {s.grad.data(), rows_, cols_};
+}
+
+Tensor Tensor::detach() const {
+  if (rows_ == 1 && cols_ == 1) return Tensor(value()(0, 0));
+  return Tensor(Matrix(value()));
+}
+
+}  // namespace vesta

@@ -1,0 +1,110 @@
+// Tensor: a dense 2-D array of Scalars (a scalar is 1x1, a vector n x 1) that is either a
+// constant or a differentiable value recorded on the thread's tape. Ops on Tensors live in
+// <vesta/core/ops.hpp>; this header is the handle itself and its conversions to and from Eigen.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <vesta/core/error.hpp>
+#include <vesta/core/scalar.hpp>
+#include <vesta/core/tape.hpp>
+
+namespace vesta {
+
+namespace detail {
+/// Heap-owned values: a constant's, or a leaf's (a parameter that requires a gradient).
+/// A leaf also owns its gradient, which backward passes accumulate into until zeroed.
+struct Storage {
+  Matrix value;
+  bool requires_grad = false;
+  Matrix grad;             // leaves: sized on first use in a graph
+  bool grad_live = false;  // false: grad holds nothing yet (reads as zeros)
+  Node* node = nullptr;    // leaves: this leaf's node on the tape of generation node_generation
+  std::uint64_t node_generation = 0;
+};
+struct Operand;
+}  // namespace detail
+
+/// A dense rows x cols array of Scalars, in one of four states:
+/// - a constant (data; no gradient), made from a number or an Eigen matrix;
+/// - a leaf made by Tensor::variable(): a parameter whose gradient backward() accumulates;
+/// - a value recorded on the tape: the result of an op with a leaf among its inputs, valid
+///   until the tape is reset (afterwards any use throws StaleTensorError);
+/// - empty (0x0, default-constructed).
+/// Copies are cheap handles: a copy of a leaf is the same leaf.
+class Tensor {
+ public:
+  /// An empty 0x0 constant.
+  Tensor() = default;
+  /// A 1x1 constant. Implicit, so that `2.0 * x` and `x - 1` read naturally.
+  Tensor(Scalar value) : scalar_(value), rows_(1), cols_(1) {}  // NOLINT(google-explicit-constructor)
+  /// A constant holding a copy of `m` (or taking it over, when moved in).
+  explicit Tensor(Matrix m);
+
+  /// A constant with the values of `m`.
+  static Tensor constant(Matrix m) { return Tensor(std::move(m)); }
+  /// A leaf that requires a gradient, initialised with `m`.
+  static Tensor variable(Matrix m);
+  static Tensor zeros(Index rows, Index cols);
+  static Tensor ones(Index rows, Index cols);
+  static Tensor full(Index rows, Index cols, Scalar value);
+
+  Index rows() const { return rows_; }
+  Index cols() const { return cols_; }
+  Index size() const { return rows_ * cols_; }
+  bool empty() const { return size() == 0; }
+  /// "3x4".
+  std::string shape() const { return shape_str(rows_, cols_); }
+
+  /// True for leaves made by variable() and for values recorded from them.
+  bool requires_grad() const;
+  /// True for Tensors made by variable().
+  bool is_leaf() const { return storage_ && storage_->requires_grad; }
+
+  /// A read-only view of the values (no copy), valid while this Tensor (and, for a recorded
+  /// value, its tape generation) lives.
+  ConstMatrixMap value() const;
+  /// The values as an Eigen matrix (a copy).
+  Matrix matrix() const { return Matrix(value()); }
+  /// The value of a 1x1 Tensor.
+  Scalar item() const;
+  Scalar operator()(Index i, Index j) const { return value()(i, j); }
+
+  /// Accumulates d(this)/d(leaf) into the gradient of every leaf this 1x1 value depends on.
+  void backward() const;
+  /// A leaf's accumulated gradient (zeros if backward() has not reached it since zero_grad()).
+  Matrix grad() const;
+  /// Clears a leaf's gradient.
+  void zero_grad() const;
+  /// Overwrites a leaf's values (same shape), as an optimizer does between steps.
+  void set_value(const Eigen::Ref<const Matrix>& m) const;
+  /// Mutable view of a leaf's values, for in-place updates by optimizers.
+  MatrixMap leaf_values() const;
+  /// Mutable view of a leaf's gradient; the gradient is marked as holding values.
+  MatrixMap leaf_grad() const;
+
+  /// A constant with the same values, cut off from the graph (a copy, which also outlives
+  /// the tape).
+  Tensor detach() const;
+
+  // Building blocks for ops (see <vesta/core/op_support.hpp>).
+  static Tensor from_node(detail::Node* node);
+
+ private:
+  friend struct detail::Operand;
+
+  const Scalar* data_ptr() const;  // values of a non-recorded Tensor
+  detail::Node* live_node() const;  // the recorded node, checked against the tape generation
+  detail::Storage& leaf_storage(const char* what) const;
+
+  detail::Node* node_ = nullptr;               // recorded value
+  std::uint64_t generation_ = 0;               // tape generation of node_
+  std::shared_ptr<detail::Storage> storage_;   // constant or leaf
+  Scalar scalar_ = 0;                          // a 1x1 constant, held inline
+  Index rows_ = 0;
+  Index cols_ = 0;
+};
+
+}  // namespace vesta

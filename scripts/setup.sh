@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what vesta needs to build and test on Debian 12, using Debian packages only.
+# Idempotent: when everything is present it only checks and returns (a fraction of a second).
+# Run as root to install; otherwise it prints the exact command to run.
+set -euo pipefail
+
+packages=(g++ cmake make libeigen3-dev libboost-dev libfmt-dev catch2)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all dependencies present (${packages[*]})"
+  exit 0
+fi
+
+cmd="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: missing packages: ${missing[*]}" >&2
+  echo "setup: run as root:  sudo sh -c '$cmd'" >&2
+  exit 1
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

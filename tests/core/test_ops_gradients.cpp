@@ -1,0 +1,166 @@
+// Every op's gradient against central finite differences, as one table of cases run through
+// the shared checker. Each broadcasting case of each binary op is its own row.
+#include <vesta/vesta.hpp>
+
+#include "support/gradcheck.hpp"
+
+using namespace vesta;
+using vesta::testing::check_gradients;
+using vesta::testing::random_matrix;
+
+namespace {
+
+struct Input {
+  Index rows;
+  Index cols;
+  double lo = -2.0;
+  double hi = 2.0;
+  double gap = 0.0;  // keep |x| >= gap (away from kinks)
+};
+
+struct Case {
+  std::string name;
+  std::vector<Input> inputs;
+  vesta::testing::Fn f;
+};
+
+using Xs = const std::vector<Tensor>&;
+
+std::vector<Case> unary_cases() {
+  const Input any{3, 4};
+  const Input pos{3, 4, 0.5, 3.0};
+  const Input kinked{3, 4, -2.0, 2.0, 0.1};
+  return {
+      {"neg", {any}, [](Xs x) { return -x[0]; }},
+      {"exp", {any}, [](Xs x) { return exp(x[0]); }},
+      {"log", {pos}, [](Xs x) { return log(x[0]); }},
+      {"log1p", {{3, 4, -0.5, 2.0}}, [](Xs x) { return log1p(x[0]); }},
+      {"expm1", {any}, [](Xs x) { return expm1(x[0]); }},
+      {"sqrt", {pos}, [](Xs x) { return sqrt(x[0]); }},
+      {"square", {any}, [](Xs x) { return square(x[0]); }},
+      {"pow scalar 2.5", {pos}, [](Xs x) { return pow(x[0], 2.5); }},
+      {"pow scalar 3", {any}, [](Xs x) { return pow(x[0], 3); }},
+      {"abs", {kinked}, [](Xs x) { return abs(x[0]); }},
+      {"tanh", {any}, [](Xs x) { return tanh(x[0]); }},
+      {"sigmoid", {{3, 4, -6, 6}}, [](Xs x) { return sigmoid(x[0]); }},
+      {"relu", {kinked}, [](Xs x) { return relu(x[0]); }},
+      {"leaky_relu", {kinked}, [](Xs x) { return leaky_relu(x[0], 0.2); }},
+      {"softplus", {{3, 4, -6, 6}}, [](Xs x) { return softplus(x[0]); }},
+      {"log_sigmoid", {{3, 4, -6, 6}}, [](Xs x) { return log_sigmoid(x[0]); }},
+      {"lgamma", {{3, 4, 0.3, 6.0}}, [](Xs x) { return lgamma(x[0]); }},
+      {"digamma", {{3, 4, 0.3, 6.0}}, [](Xs x) { return digamma(x[0]); }},
+      {"erf", {any}, [](Xs x) { return erf(x[0]); }},
+      // Inputs in (-2, 2) against bounds +-1, nudged off the bounds by the scaling below.
+      {"clamp", {kinked}, [](Xs x) { return clamp(x[0] * 0.9 + 0.05, -1.0, 1.0); }},
+  };
+}
+
+std::vector<Case> reduction_cases() {
+  const Input m{3, 4};
+  const Input wide{3, 4, -5.0, 5.0};
+  return {
+      {"sum", {m}, [](Xs x) { return sum(x[0]); }},
+      {"mean", {m}, [](Xs x) { return mean(x[0]); }},
+      {"rowwise_sum", {m}, [](Xs x) { return rowwise_sum(x[0]); }},
+      {"rowwise_mean", {m}, [](Xs x) { return rowwise_mean(x[0]); }},
+      {"colwise_sum", {m}, [](Xs x) { return colwise_sum(x[0]); }},
+      {"colwise_mean", {m}, [](Xs x) { return colwise_mean(x[0]); }},
+      {"logsumexp", {wide}, [](Xs x) { return logsumexp(x[0]); }},
+      {"rowwise_logsumexp", {wide}, [](Xs x) { return rowwise_logsumexp(x[0]); }},
+      {"rowwise_log_softmax", {wide}, [](Xs x) { return rowwise_log_softmax(x[0]); }},
+  };
+}
+
+std::vector<Case> linalg_and_shape_cases() {
+  return {
+      {"matmul", {{3, 4}, {4, 2}}, [](Xs x) { return matmul(x[0], x[1]); }},
+      {"matmul row by matrix", {{1, 4}, {4, 3}}, [](Xs x) { return matmul(x[0], x[1]); }},
+      {"matmul outer product", {{3, 1}, {1, 2}}, [](Xs x) { return matmul(x[0], x[1]); }},
+      {"transpose", {{3, 4}}, [](Xs x) { return transpose(x[0]); }},
+      {"reshape 3x4 to 2x6", {{3, 4}}, [](Xs x) { return reshape(x[0], 2, 6); }},
+      {"reshape to column", {{3, 4}}, [](Xs x) { return reshape(x[0], 12, 1); }},
+      {"hstack", {{3, 2}, {3, 1}, {3, 3}}, [](Xs x) { return hstack({x[0], x[1], x[2]}); }},
+      {"vstack", {{2, 3}, {1, 3}, {3, 3}}, [](Xs x) { return vstack({x[0], x[1], x[2]}); }},
+      {"append_ones_column", {{3, 4}}, [](Xs x) { return append_ones_column(x[0]); }},
+      {"gather_rows with repeats", {{4, 3}}, [](Xs x) { return gather_rows(x[0], {2, 0, 2, 3}); }},
+      {"slice_cols", {{3, 5}}, [](Xs x) { return slice_cols(x[0], 1, 3); }},
+      {"where with broadcast condition", {{3, 4}, {3, 4}},
+       [](Xs x) {
+         Matrix cond(1, 4);
+         cond << 1, 0, 0, 1;
+         return where(Tensor(cond), x[0], x[1]);
+       }},
+      {"where with broadcast branch", {{3, 4}, {1, 1}},
+       [](Xs x) {
+         Matrix cond = Matrix::Zero(3, 4);
+         cond(0, 1) = cond(2, 3) = cond(1, 0) = 1;
+         return where(Tensor(cond), x[0], x[1]);
+       }},
+      // A value used twice and a chain of ops: contributions must add up.
+      {"shared subexpression", {{3, 4, 0.5, 2.0}},
+       [](Xs x) {
+         const Tensor s = square(x[0]);
+         return s * x[0] + exp(s) / x[0] - rowwise_sum(s);
+       }},
+  };
+}
+
+// Binary ops under every broadcasting pattern: equal shapes, 1x1, 1xC and Rx1 on either
+// side, and Rx1 against 1xC (outer).
+std::vector<Case> broadcast_cases() {
+  const std::vector<std::pair<std::pair<Index, Index>, std::pair<Index, Index>>> shapes = {
+      {{3, 4}, {3, 4}}, {{3, 4}, {1, 1}}, {{1, 1}, {3, 4}}, {{3, 4}, {1, 4}},
+      {{1, 4}, {3, 4}}, {{3, 4}, {3, 1}}, {{3, 1}, {3, 4}}, {{3, 1}, {1, 4}},
+  };
+  struct Op {
+    const char* name;
+    double lo_a, hi_a, lo_b, hi_b;
+    Tensor (*f)(const Tensor&, const Tensor&);
+  };
+  const Op ops[] = {
+      {"add", -2, 2, -2, 2, add},      {"sub", -2, 2, -2, 2, sub},
+      {"mul", -2, 2, -2, 2, mul},      {"div", -2, 2, 0.5, 2, div},
+      {"pow", 0.5, 2, -1.5, 1.5, pow},
+  };
+  std::vector<Case> cases;
+  for (const Op& op : ops) {
+    for (const auto& [sa, sb] : shapes) {
+      auto* f = op.f;
+      cases.push_back({fmt::format("{} {}x{} with {}x{}", op.name, sa.first, sa.second, sb.first, sb.second),
+                       {{sa.first, sa.second, op.lo_a, op.hi_a}, {sb.first, sb.second, op.lo_b, op.hi_b}},
+                       [f](Xs x) { return f(x[0], x[1]); }});
+    }
+  }
+  return cases;
+}
+
+void run(const std::vector<Case>& cases) {
+  std::mt19937_64 gen(42);
+  for (const Case& c : cases) {
+    std::vector<Matrix> inputs;
+    for (const Input& in : c.inputs) inputs.push_back(random_matrix(in.rows, in.cols, in.lo, in.hi, gen, in.gap));
+    check_gradients(c.name, c.f, inputs);
+  }
+}
+
+}  // namespace
+
+#if !VESTA_SCALAR_IS_FLOAT  // finite differences need double precision
+
+TEST_CASE("gradients of elementwise functions match finite differences", "[core][gradients]") {
+  run(unary_cases());
+}
+
+TEST_CASE("gradients of reductions match finite differences", "[core][gradients]") {
+  run(reduction_cases());
+}
+
+TEST_CASE("gradients of linear algebra and shape ops match finite differences", "[core][gradients]") {
+  run(linalg_and_shape_cases());
+}
+
+TEST_CASE("gradients of binary ops under every broadcast match finite differences", "[core][gradients]") {
+  run(broadcast_cases());
+}
+
+#endif

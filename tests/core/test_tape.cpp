@@ -1,0 +1,76 @@
+// The tape's life cycle: recorded Tensors become invalid (a clear error) when the tape is
+// reset, memory stays flat over a million small graphs, and tapes are per thread.
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include <vesta/vesta.hpp>
+
+using namespace vesta;
+using Catch::Matchers::Contains;
+
+TEST_CASE("using a Tensor after its tape was reset is a clear error", "[core][tape]") {
+  const Tensor x = Tensor::variable(Matrix::Constant(2, 2, 1));
+  const Tensor y = exp(x);
+  const Tensor kept = y.detach();
+  tape().reset();
+  CHECK_THROWS_AS(y.value(), StaleTensorError);
+  CHECK_THROWS_WITH(y + 1, Contains("reset") && Contains("detach"));
+  CHECK_THROWS_AS(sum(y).backward(), StaleTensorError);
+  // Leaves and constants are not on the tape: they stay usable.
+  CHECK(kept(0, 0) == Approx(std::exp(1.0)));
+  CHECK(exp(x)(0, 0) == Approx(std::exp(1.0)));
+  tape().reset();
+}
+
+TEST_CASE("a recorded Tensor is foreign on another thread's tape", "[core][tape]") {
+  const Tensor x = Tensor::variable(Matrix::Constant(1, 1, 2));
+  const Tensor y = x * x;
+  bool threw = false;
+  std::thread other([&] {
+    try {
+      (void)(y + 1);
+    } catch (const StaleTensorError&) {
+      threw = true;
+    }
+  });
+  other.join();
+  CHECK(threw);
+  tape().reset();
+}
+
+TEST_CASE("a million small graphs run in steady memory", "[core][tape]") {
+  const Tensor a = Tensor::variable(Matrix::Constant(1, 1, 0.5));
+  const Tensor b = Tensor::variable(Matrix::Constant(1, 1, -0.25));
+  tape().release_memory();
+  std::size_t reserved_after_first = 0;
+  std::size_t max_nodes = 0;
+  for (int step = 0; step < 1000000; ++step) {
+    const Tensor x = Scalar(step % 7) * 0.1;
+    const Tensor loss = square(a * x + b - 1) + 0.01 * square(a);
+    loss.backward();
+    max_nodes = std::max(max_nodes, tape().num_nodes());
+    tape().reset();
+    if (step == 0) reserved_after_first = tape().bytes_reserved();
+  }
+  CHECK(max_nodes < 20);
+  CHECK(tape().bytes_reserved() == reserved_after_first);
+  CHECK(std::isfinite(a.grad()(0, 0)));
+}
+
+TEST_CASE("the arena grows for a large graph and reuses its blocks afterwards", "[core][tape]") {
+  tape().release_memory();
+  const Tensor w = Tensor::variable(Matrix::Random(200, 200));
+  std::size_t reserved = 0;
+  for (int step = 0; step < 5; ++step) {
+    Tensor h = w;
+    for (int layer = 0; layer < 10; ++layer) h = tanh(matmul(h, w));
+    sum(h).backward();
+    tape().reset();
+    if (step == 0) reserved = tape().bytes_reserved();
+  }
+  CHECK(reserved > std::size_t{200 * 200 * sizeof(Scalar) * 20});
+  CHECK(tape().bytes_reserved() == reserved);
+  tape().release_memory();
+  CHECK(tape().bytes_reserved() < reserved);
+}
