@@ -4,6 +4,7 @@
 // A new elementwise op is a few lines with unary_op (see ops_elementwise.cpp).
 #pragma once
 
+#include <type_traits>
 #include <utility>
 
 #include <fmt/format.h>
@@ -71,12 +72,20 @@ Tensor recorded_result(Index rows, Index cols, Fill&& fill, Backward&& backward)
   return Tensor::from_node(node);
 }
 
-/// An elementwise function y = f(x) with dy/dx given by df(x, y) (both array expressions).
-/// `f` and `df` may capture only numbers (they are stored on the tape).
+/// An elementwise function y = f(x) with dy/dx given by df(x, y) (an array expression).
+/// `f(x)` returns an array expression, or `f(x, out)` writes into `out` when one expression
+/// cannot say it. `df` may capture only numbers (it is stored on the tape).
 template <class F, class DF>
 Tensor unary_op(const Tensor& x, F f, DF df) {
   const Operand X = Operand::of(x);
-  auto fill = [&](Scalar* out) { ArrayMap(out, X.rows, X.cols) = f(X.array()); };
+  auto fill = [&](Scalar* out) {
+    ArrayMap y(out, X.rows, X.cols);
+    if constexpr (std::is_invocable_v<F, const ConstArrayMap&, ArrayMap&>) {
+      f(X.array(), y);
+    } else {
+      y = f(X.array());
+    }
+  };
   if (!X.requires_grad()) return constant_result(X.rows, X.cols, fill);
   return recorded_result(X.rows, X.cols, fill, [xn = X.node, df](Node& y) {
     const ConstArrayMap xv = xn->value_array();

@@ -42,12 +42,20 @@ auto softmax_weights(const X& x, const L& lse) {
   return (lse == -std::numeric_limits<Scalar>::infinity()).select(Scalar(0), (x - lse).exp());
 }
 
-// logsumexp of each row, as an R x 1 array.
+// Each row's shift m (its maximum, or 0 when that is not finite) and log(sum(exp(x - m))):
+// logsumexp is their sum. Kept apart so log_softmax can subtract them one after the other,
+// which loses no precision to the magnitude of m.
+struct RowLse {
+  Column shift;
+  Column log_sum;
+};
+
 template <class V>
-Array row_logsumexp(const V& v) {
+RowLse row_lse_parts(const V& v) {
   Column m = v.rowwise().maxCoeff();
   m = m.isFinite().select(m, Scalar(0));
-  return m + (v.colwise() - m).exp().rowwise().sum().log();
+  Column l = (v.colwise() - m).exp().rowwise().sum().log();
+  return {std::move(m), std::move(l)};
 }
 
 }  // namespace
@@ -113,7 +121,11 @@ Tensor logsumexp(const Tensor& x) {
 
 Tensor rowwise_logsumexp(const Tensor& x) {
   return reduction(
-      x, x.rows(), 1, [](const auto& v) { return row_logsumexp(v); },
+      x, x.rows(), 1,
+      [](const auto& v) -> Array {
+        const RowLse p = row_lse_parts(v);
+        return p.shift + p.log_sum;
+      },
       [](const auto& g, const auto& v, const auto& y) {
         return g.replicate(1, v.cols()) * softmax_weights(v, y.replicate(1, v.cols()));
       });
@@ -123,7 +135,10 @@ Tensor rowwise_log_softmax(const Tensor& x) {
   // y = x - logsumexp(row); dy/dx applied to g: g - softmax * rowsum(g), softmax = exp(y).
   return reduction(
       x, x.rows(), x.cols(),
-      [](const auto& v) -> Array { return v - row_logsumexp(v).replicate(1, v.cols()); },
+      [](const auto& v) -> Array {
+        const RowLse p = row_lse_parts(v);
+        return (v.colwise() - p.shift).colwise() - p.log_sum;
+      },
       [](const auto& g, const auto&, const auto& y) {
         return g - y.exp() * g.rowwise().sum().replicate(1, g.cols());
       });

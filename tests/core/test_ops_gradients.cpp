@@ -4,6 +4,8 @@
 
 #include "support/gradcheck.hpp"
 
+#if !VESTA_SCALAR_IS_FLOAT  // finite differences need double precision
+
 using namespace vesta;
 using vesta::testing::check_gradients;
 using vesta::testing::random_matrix;
@@ -144,8 +146,6 @@ void run(const std::vector<Case>& cases) {
 }
 
 }  // namespace
-
-#if !VESTA_SCALAR_IS_FLOAT  // finite differences need double precision
 
 TEST_CASE("gradients of elementwise functions match finite differences", "[core][gradients]") {
   run(unary_cases());

@@ -1,0 +1,309 @@
+#include <vesta/core/random.hpp>
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include <vesta/core/error.hpp>
+
+namespace vesta {
+
+namespace detail {
+
+namespace {
+
+NormalZiggurat build_normal_ziggurat() {
+  // Long double so that the tables come out right to the last bit of a double.
+  using Real = long double;
+  constexpr int n = NormalZiggurat::kLayers;
+  const auto f = [](Real x) { return std::exp(-x * x / 2); };
+  const Real sqrt_half_pi = std::sqrt(std::acos(Real(-1)) / 2);
+  // Area of the base layer: the strip [0, r] x [0, f(r)] plus the tail beyond r.
+  const auto base_area = [&](Real r) {
+    return r * f(r) + sqrt_half_pi * std::erfc(r / std::sqrt(Real(2)));
+  };
+
+  // Stacks layers of the base layer's area from r upwards. A larger r means a smaller area,
+  // so the layers stop short of the peak (+1); a smaller r overshoots it (-1). The r we want
+  // makes the last layer end exactly at f(0) = 1.
+  Real x[n + 1];
+  const auto stack = [&](Real r) {
+    const Real v = base_area(r);
+    x[0] = v / f(r);
+    x[1] = r;
+    for (int i = 1; i < n - 1; ++i) {
+      const Real y = f(x[i]) + v / x[i];
+      if (y >= 1) return -1;
+      x[i + 1] = std::sqrt(-2 * std::log(y));
+    }
+    return f(x[n - 1]) + v / x[n - 1] < 1 ? 1 : -1;
+  };
+  Real lo = 2, hi = 6;
+  for (;;) {
+    const Real mid = (lo + hi) / 2;
+    if (mid <= lo || mid >= hi) break;
+    (stack(mid) > 0 ? hi : lo) = mid;
+  }
+  stack(hi);
+  x[n] = 0;
+
+  NormalZiggurat z{};
+  z.r = static_cast<double>(hi);
+  z.area = static_cast<double>(base_area(hi));
+  for (int i = 0; i <= n; ++i) {
+    z.x[i] = static_cast<double>(x[i]);
+    z.f[i] = i == 0 ? 0.0 : static_cast<double>(f(x[i]));
+  }
+  for (int i = 0; i < n; ++i) {
+    z.scale[i] = static_cast<double>(x[i] * 0x1p-53L);
+    z.inner[i] = static_cast<std::uint64_t>(x[i + 1] / x[i] * 0x1p53L);
+  }
+  return z;
+}
+
+}  // namespace
+
+const NormalZiggurat& normal_ziggurat() {
+  static const NormalZiggurat tables = build_normal_ziggurat();
+  return tables;
+}
+
+}  // namespace detail
+
+namespace {
+
+// splitmix64's output function: a bijection of 64-bit words with good avalanche.
+constexpr std::uint64_t mix64(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+  return z ^ (z >> 31);
+}
+
+constexpr std::uint64_t kGolden = 0x9e3779b97f4a7c15u;
+
+void check_state(const Rng::State& state) {
+  if (state == Rng::State{})
+    throw ValueError("Rng: the all-zero state is not a valid xoshiro256++ state");
+}
+
+void check_size(const char* op, Index n) {
+  if (n < 0) throw ValueError(fmt::format("Rng::{}: cannot draw {} values", op, n));
+}
+
+void check_shape(const char* op, Index rows, Index cols) {
+  if (rows < 0 || cols < 0)
+    throw ValueError(fmt::format("Rng::{}: cannot make a {} matrix", op, shape_str(rows, cols)));
+}
+
+bool valid_shape(double shape) { return shape > 0 && std::isfinite(shape); }
+
+void check_gamma_shape(Scalar shape) {
+  if (!valid_shape(shape))
+    throw ValueError(fmt::format("Rng::gamma: shape must be positive and finite, got {}", shape));
+}
+
+}  // namespace
+
+Rng::Rng(std::uint64_t seed) : zig_(&detail::normal_ziggurat()) {
+  for (auto& word : s_) {
+    seed += kGolden;
+    word = mix64(seed);
+  }
+}
+
+Rng::Rng(const State& state, FromState) : s_(state), zig_(&detail::normal_ziggurat()) {}
+
+Rng Rng::from_state(const State& state) {
+  check_state(state);
+  return Rng(state, FromState{});
+}
+
+void Rng::set_state(const State& state) {
+  check_state(state);
+  s_ = state;
+}
+
+Rng Rng::fork(std::uint64_t stream) const {
+  State child;
+  for (std::size_t j = 0; j < child.size(); ++j) {
+    // Each step is a bijection of its input, so for a fixed parent every child word is a
+    // bijection of `stream`, and for a fixed stream it depends on every parent word.
+    std::uint64_t h = mix64(stream + (j + 1) * kGolden);
+    for (std::uint64_t word : s_) h = mix64(word ^ h);
+    child[j] = h;
+  }
+  if (child == State{}) child[0] = kGolden;  // probability 2^-256, but xoshiro would be stuck
+  return Rng(child, FromState{});
+}
+
+Rng Rng::split() {
+  const std::uint64_t stream = next_u64();
+  return fork(stream);
+}
+
+void Rng::jump() {
+  // x^(2^128) modulo the characteristic polynomial of xoshiro256's linear engine (Blackman &
+  // Vigna): the state 2^128 steps ahead is the XOR of the next 256 states it selects.
+  static constexpr std::uint64_t kJump[] = {0x180ec6d33cfd0abau, 0xd5a61266f0c9392cu,
+                                            0xa9582618e03fc9aau, 0x39abdc4529b1661cu};
+  State acc{};
+  for (std::uint64_t word : kJump) {
+    for (int b = 0; b < 64; ++b) {
+      if (word & (std::uint64_t{1} << b)) {
+        for (std::size_t k = 0; k < acc.size(); ++k) acc[k] ^= s_[k];
+      }
+      next_u64();
+    }
+  }
+  s_ = acc;
+}
+
+// ---- normal ------------------------------------------------------------------------------
+
+double Rng::normal_tail() {
+  // Marsaglia (1964): x = r + a with a ~ Exp(r), accepted with probability exp(-a^2 / 2),
+  // which turns the exponential into the normal density beyond r.
+  const double r = zig_->r;
+  for (;;) {
+    const double a = -std::log(uniform_open()) / r;
+    const double b = -std::log(uniform_open());
+    if (b + b > a * a) return r + a;
+  }
+}
+
+double Rng::normal_slow(std::uint64_t bits) {
+  // bits failed normal_fast: its point lies right of x[layer + 1].
+  const detail::NormalZiggurat& z = *zig_;
+  for (;;) {
+    const unsigned layer = bits & 0xff;
+    const bool negative = (bits >> 8) & 1;
+    double x;
+    if (layer == 0) {
+      // Past r in the base layer: the part of its rectangle that stands in for the tail.
+      x = normal_tail();
+      return negative ? -x : x;
+    }
+    // In the wedge between the layer's rectangle and the curve: a uniform height decides.
+    x = static_cast<double>(static_cast<std::int64_t>(bits >> 11)) * z.scale[layer];
+    const double y = z.f[layer] + uniform53() * (z.f[layer + 1] - z.f[layer]);
+    if (y < std::exp(-0.5 * x * x)) return negative ? -x : x;
+    // Rejected: start over with a fresh layer, or the layers would not be equally likely.
+    bits = next_u64();
+    if (normal_fast(z, bits, x)) return x;
+  }
+}
+
+void Rng::fill_normal(Scalar* out, Index n) {
+  check_size("fill_normal", n);
+  // The fast path of normal_double() with the state in local variables: a member array
+  // would be stored and reloaded on every draw, because its address escapes to normal_slow.
+  const detail::NormalZiggurat& z = *zig_;
+  std::uint64_t s0 = s_[0], s1 = s_[1], s2 = s_[2], s3 = s_[3];
+  for (Index i = 0; i < n; ++i) {
+    const std::uint64_t bits = step(s0, s1, s2, s3);
+    double x;
+    if (!normal_fast(z, bits, x)) [[unlikely]] {
+      s_ = {s0, s1, s2, s3};
+      x = normal_slow(bits);
+      s0 = s_[0], s1 = s_[1], s2 = s_[2], s3 = s_[3];
+    }
+    out[i] = static_cast<Scalar>(x);
+  }
+  s_ = {s0, s1, s2, s3};
+}
+
+void Rng::fill_normal(Eigen::Ref<Matrix> out) {
+  for (Index j = 0; j < out.cols(); ++j) fill_normal(out.col(j).data(), out.rows());
+}
+
+Matrix Rng::normal(Index rows, Index cols) {
+  check_shape("normal", rows, cols);
+  Matrix out(rows, cols);
+  fill_normal(out.data(), out.size());
+  return out;
+}
+
+// ---- uniform -----------------------------------------------------------------------------
+
+void Rng::fill_uniform(Scalar* out, Index n) {
+  check_size("fill_uniform", n);
+  std::uint64_t s0 = s_[0], s1 = s_[1], s2 = s_[2], s3 = s_[3];
+  for (Index i = 0; i < n; ++i) {
+    out[i] = to_uniform(step(s0, s1, s2, s3));
+  }
+  s_ = {s0, s1, s2, s3};
+}
+
+void Rng::fill_uniform(Eigen::Ref<Matrix> out) {
+  for (Index j = 0; j < out.cols(); ++j) fill_uniform(out.col(j).data(), out.rows());
+}
+
+Matrix Rng::uniform(Index rows, Index cols) {
+  check_shape("uniform", rows, cols);
+  Matrix out(rows, cols);
+  fill_uniform(out.data(), out.size());
+  return out;
+}
+
+// ---- exponential and gamma ---------------------------------------------------------------
+
+Scalar Rng::exponential() {
+  // log1p keeps full relative precision for the many small values.
+  return static_cast<Scalar>(-std::log1p(-uniform53()));
+}
+
+double Rng::gamma_double(double shape) {
+  if (shape < 1) {
+    // Gamma(a) = Gamma(a + 1) * U^(1/a); in logs, so that tiny shapes underflow gracefully.
+    const double g = gamma_double(shape + 1);
+    return g * std::exp(std::log(uniform_open()) / shape);
+  }
+  // Marsaglia & Tsang (2000): d (1 + c x)^3 with x normal is close to Gamma(shape), and a
+  // rejection step on (x, u) makes it exact. The cheap squeeze accepts most draws.
+  const double d = shape - 1.0 / 3.0;
+  const double c = 1.0 / std::sqrt(9.0 * d);
+  for (;;) {
+    double x;
+    double v;
+    do {
+      x = normal_double();
+      v = 1.0 + c * x;
+    } while (v <= 0.0);
+    v = v * v * v;
+    const double u = uniform_open();
+    const double x2 = x * x;
+    if (u < 1.0 - 0.0331 * x2 * x2) return d * v;
+    if (std::log(u) < 0.5 * x2 + d * (1.0 - v + std::log(v))) return d * v;
+  }
+}
+
+Scalar Rng::gamma(Scalar shape) {
+  check_gamma_shape(shape);
+  return gamma_clamped(shape);
+}
+
+Matrix Rng::gamma(const Eigen::Ref<const Matrix>& shape) {
+  for (Index j = 0; j < shape.cols(); ++j) {
+    for (Index i = 0; i < shape.rows(); ++i) {
+      if (!valid_shape(shape(i, j))) {
+        throw ValueError(fmt::format(
+            "Rng::gamma: shape({}, {}) must be positive and finite, got {}", i, j, shape(i, j)));
+      }
+    }
+  }
+  Matrix out(shape.rows(), shape.cols());
+  for (Index j = 0; j < shape.cols(); ++j) {
+    for (Index i = 0; i < shape.rows(); ++i) out(i, j) = gamma_clamped(shape(i, j));
+  }
+  return out;
+}
+
+Matrix Rng::gamma(Scalar shape, Index rows, Index cols) {
+  check_shape("gamma", rows, cols);
+  check_gamma_shape(shape);
+  Matrix out(rows, cols);
+  for (Index k = 0; k < out.size(); ++k) out.data()[k] = gamma_clamped(shape);
+  return out;
+}
+
+}  // namespace vesta
