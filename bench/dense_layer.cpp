@@ -10,7 +10,6 @@ using namespace vesta;
 
 int main() {
   const Index B = 128, D = 784, H = 400;
-  Eigen::setNbThreads(1);
   const Tensor X(Matrix::Random(B, D));
   const Tensor W = Tensor::variable(Matrix::Random(D, H) * Scalar(0.05));
   const Tensor b = Tensor::variable(Matrix::Zero(1, H));
