@@ -1,0 +1,228 @@
+#include <vesta/core/constraints.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include <vesta/core/ops.hpp>
+
+namespace vesta {
+
+namespace {
+
+// Tolerance of a row sum of a simplex, in the build's precision.
+constexpr double kSimplexTolerance = sizeof(Scalar) == 4 ? 1e-5 : 1e-10;
+
+Scalar logit(Scalar p) { return std::log(p) - std::log1p(-p); }
+
+class Real final : public Constraint {
+ public:
+  std::string name() const override { return "real"; }
+  bool check(const Matrix& v) const override { return !v.array().isNaN().any(); }
+  Tensor transform(const Tensor& x) const override { return x; }
+  Matrix inverse(const Matrix& y) const override { return y; }
+  Tensor log_abs_det_jacobian(const Tensor&) const override { return Tensor(Scalar(0)); }
+};
+
+class GreaterThan final : public Constraint {
+ public:
+  explicit GreaterThan(Scalar c, bool positive) : c_(c), positive_(positive) {}
+  std::string name() const override {
+    return positive_ ? "positive" : fmt::format("greater_than({})", c_);
+  }
+  bool check(const Matrix& v) const override { return (v.array() > c_).all(); }
+  Tensor transform(const Tensor& x) const override {
+    return positive_ ? exp(x) : exp(x) + c_;
+  }
+  Matrix inverse(const Matrix& y) const override { return (y.array() - c_).log().matrix(); }
+  Tensor log_abs_det_jacobian(const Tensor& x) const override { return sum(x); }
+
+ private:
+  Scalar c_;
+  bool positive_;
+};
+
+class Interval final : public Constraint {
+ public:
+  Interval(Scalar a, Scalar b, bool unit) : a_(a), b_(b), unit_(unit) {
+    if (!(a < b) || !std::isfinite(a) || !std::isfinite(b)) {
+      throw ValueError(fmt::format("interval({}, {}): the bounds must be finite with a < b", a, b));
+    }
+  }
+  std::string name() const override {
+    return unit_ ? "unit_interval" : fmt::format("interval({}, {})", a_, b_);
+  }
+  bool check(const Matrix& v) const override {
+    return (v.array() >= a_).all() && (v.array() <= b_).all();
+  }
+  Tensor transform(const Tensor& x) const override {
+    return unit_ ? sigmoid(x) : sigmoid(x) * (b_ - a_) + a_;
+  }
+  Matrix inverse(const Matrix& y) const override {
+    return ((y.array() - a_) / (b_ - a_)).unaryExpr(&logit).matrix();
+  }
+  Tensor log_abs_det_jacobian(const Tensor& x) const override {
+    // T'(x) = (b - a) sigmoid(x) sigmoid(-x).
+    return sum(log_sigmoid(x) + log_sigmoid(-x)) + Scalar(x.size()) * std::log(b_ - a_);
+  }
+
+ private:
+  Scalar a_;
+  Scalar b_;
+  bool unit_;
+};
+
+// Stick-breaking (as Pyro's StickBreakingTransform): from x (R x K-1) to rows y of length K,
+//   u_i = x_i - log(K - 1 - i),  z_i = sigmoid(u_i),  y_i = z_i * prod_{j<i} (1 - z_j),
+// and the last entry takes what remains. The offsets make x = 0 the uniform simplex.
+class Simplex final : public Constraint {
+ public:
+  std::string name() const override { return "simplex"; }
+  bool check(const Matrix& v) const override {
+    if (v.cols() == 0) return false;
+    return (v.array() >= 0).all() &&
+           ((v.rowwise().sum().array() - 1).abs() <= kSimplexTolerance).all();
+  }
+  Index unconstrained_cols(Index cols) const override { return cols - 1; }
+  Index constrained_cols(Index cols) const override { return cols + 1; }
+
+  Tensor transform(const Tensor& x) const override { return stick_breaking(x, nullptr); }
+  Tensor log_abs_det_jacobian(const Tensor& x) const override {
+    Tensor ldj;
+    stick_breaking(x, &ldj);
+    return ldj;
+  }
+
+  Matrix inverse(const Matrix& y) const override {
+    const Index K = y.cols();
+    Matrix x(y.rows(), K - 1);
+    for (Index r = 0; r < y.rows(); ++r) {
+      Scalar remaining = 1;
+      for (Index i = 0; i + 1 < K; ++i) {
+        const Scalar z = std::min<Scalar>(y(r, i) / remaining, 1);
+        x(r, i) = logit(z) + std::log(Scalar(K - 1 - i));
+        remaining -= y(r, i);
+      }
+    }
+    return x;
+  }
+
+ private:
+  static Tensor stick_breaking(const Tensor& x, Tensor* ldj) {
+    const Index K = x.cols() + 1;
+    std::vector<Tensor> parts;
+    Tensor log_remaining = Tensor::zeros(x.rows(), 1);
+    Tensor total = Tensor(Scalar(0));
+    for (Index i = 0; i + 1 < K; ++i) {
+      const Tensor u = slice_cols(x, i, 1) - std::log(Scalar(K - 1 - i));
+      parts.push_back(exp(log_sigmoid(u) + log_remaining));
+      if (ldj != nullptr) total = total + sum(log_remaining + log_sigmoid(u) + log_sigmoid(-u));
+      log_remaining = log_remaining + log_sigmoid(-u);
+    }
+    parts.push_back(exp(log_remaining));
+    if (ldj != nullptr) *ldj = total;
+    return hstack(parts);
+  }
+};
+
+class LowerCholesky final : public Constraint {
+ public:
+  std::string name() const override { return "lower_cholesky"; }
+  bool check(const Matrix& v) const override {
+    if (v.rows() != v.cols()) return false;
+    const Index n = v.rows();
+    for (Index j = 0; j < n; ++j) {
+      if (!(v(j, j) > 0)) return false;
+      for (Index i = 0; i < j; ++i) {
+        if (v(i, j) != 0) return false;
+      }
+    }
+    return v.allFinite();
+  }
+  Tensor transform(const Tensor& x) const override {
+    require_square(x.rows(), x.cols());
+    const Tensor lower(strict_lower_mask(x.rows()));
+    const Tensor diag(Matrix::Identity(x.rows(), x.rows()));
+    // exp only of the diagonal, so a large unused upper entry cannot overflow into NaN.
+    return where(lower, x, 0) + where(diag, exp(where(diag, x, 0)), 0);
+  }
+  Matrix inverse(const Matrix& y) const override {
+    require_square(y.rows(), y.cols());
+    Matrix x = y.triangularView<Eigen::StrictlyLower>();
+    x.diagonal() = y.diagonal().array().log().matrix();
+    return x;
+  }
+  Tensor log_abs_det_jacobian(const Tensor& x) const override {
+    return sum(where(Tensor(Matrix::Identity(x.rows(), x.cols())), x, 0));
+  }
+
+ private:
+  static void require_square(Index rows, Index cols) {
+    if (rows != cols) {
+      throw ShapeError(fmt::format("lower_cholesky: a Cholesky factor is square, not {}",
+                                   shape_str(rows, cols)));
+    }
+  }
+  static Matrix strict_lower_mask(Index n) {
+    Matrix m = Matrix::Zero(n, n);
+    m.triangularView<Eigen::StrictlyLower>().setOnes();
+    return m;
+  }
+};
+
+}  // namespace
+
+namespace constraints {
+
+ConstraintPtr real() {
+  static const ConstraintPtr c = std::make_shared<Real>();
+  return c;
+}
+ConstraintPtr positive() {
+  static const ConstraintPtr c = std::make_shared<GreaterThan>(0, true);
+  return c;
+}
+ConstraintPtr greater_than(Scalar c) { return std::make_shared<GreaterThan>(c, false); }
+ConstraintPtr interval(Scalar a, Scalar b) { return std::make_shared<Interval>(a, b, false); }
+ConstraintPtr unit_interval() {
+  static const ConstraintPtr c = std::make_shared<Interval>(0, 1, true);
+  return c;
+}
+ConstraintPtr simplex() {
+  static const ConstraintPtr c = std::make_shared<Simplex>();
+  return c;
+}
+ConstraintPtr lower_cholesky() {
+  static const ConstraintPtr c = std::make_shared<LowerCholesky>();
+  return c;
+}
+
+ConstraintPtr from_name(const std::string& spec) {
+  if (spec == "real") return real();
+  if (spec == "positive") return positive();
+  if (spec == "unit_interval") return unit_interval();
+  if (spec == "simplex") return simplex();
+  if (spec == "lower_cholesky") return lower_cholesky();
+  auto args = [&](const std::string& prefix, int n, double* out) {
+    if (spec.rfind(prefix + "(", 0) != 0 || spec.back() != ')') return false;
+    const char* p = spec.c_str() + prefix.size() + 1;
+    for (int k = 0; k < n; ++k) {
+      char* end = nullptr;
+      out[k] = std::strtod(p, &end);
+      if (end == p) return false;
+      p = end;
+      while (*p == ',' || *p == ' ') ++p;
+    }
+    return *p == ')';
+  };
+  double v[2];
+  if (args("greater_than", 1, v)) return greater_than(static_cast<Scalar>(v[0]));
+  if (args("interval", 2, v)) return interval(static_cast<Scalar>(v[0]), static_cast<Scalar>(v[1]));
+  throw ValueError(fmt::format("unknown constraint '{}'", spec));
+}
+
+}  // namespace constraints
+
+}  // namespace vesta

@@ -1,0 +1,58 @@
+// Constraints on parameter values, each with the bijection from unconstrained space that
+// optimisation works in, its inverse, and the log-determinant of its Jacobian (needed when a
+// density is moved between the two spaces, as autoguides do).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <vesta/core/tensor.hpp>
+
+namespace vesta {
+
+/// A set of allowed values together with a bijection T from unconstrained reals onto it.
+class Constraint {
+ public:
+  virtual ~Constraint() = default;
+
+  /// A spec that names the constraint and its arguments, stable across runs (it is saved
+  /// with parameters): "real", "positive", "greater_than(2)", "interval(0, 1)", ...
+  virtual std::string name() const = 0;
+  /// Whether every entry (or row, for simplex) of `value` lies in the set.
+  virtual bool check(const Matrix& value) const = 0;
+  /// Shape of the unconstrained tensor for a constrained one of shape rows x cols.
+  virtual Index unconstrained_cols(Index cols) const { return cols; }
+  virtual Index constrained_cols(Index cols) const { return cols; }
+  /// T(x): unconstrained to constrained, differentiable.
+  virtual Tensor transform(const Tensor& x) const = 0;
+  /// T^-1(y) for y in the set.
+  virtual Matrix inverse(const Matrix& y) const = 0;
+  /// log |det dT/dx| at x, summed over the whole tensor (1x1).
+  virtual Tensor log_abs_det_jacobian(const Tensor& x) const = 0;
+};
+
+using ConstraintPtr = std::shared_ptr<const Constraint>;
+
+namespace constraints {
+/// All reals; T is the identity.
+ConstraintPtr real();
+/// x > 0; T(x) = exp(x), as Pyro's biject_to(positive).
+ConstraintPtr positive();
+/// x > c; T(x) = c + exp(x).
+ConstraintPtr greater_than(Scalar c);
+/// a < x < b; T(x) = a + (b - a) sigmoid(x).
+ConstraintPtr interval(Scalar a, Scalar b);
+/// 0 < x < 1.
+ConstraintPtr unit_interval();
+/// Each row is a probability vector (entries > 0 summing to 1); T is stick-breaking from
+/// K - 1 unconstrained columns to K.
+ConstraintPtr simplex();
+/// Square lower-triangular with positive diagonal (a Cholesky factor); T keeps the strict
+/// lower triangle and exponentiates the diagonal (the upper triangle is ignored).
+ConstraintPtr lower_cholesky();
+
+/// The constraint a name() spec describes; throws ValueError for an unknown spec.
+ConstraintPtr from_name(const std::string& spec);
+}  // namespace constraints
+
+}  // namespace vesta

@@ -1,0 +1,289 @@
+#include <vesta/core/param_store.hpp>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+namespace vesta {
+
+ParamStore& param_store() {
+  static ParamStore store;
+  return store;
+}
+
+const ParamStore::Entry& ParamStore::get_or_create(const std::string& name, const Matrix& init,
+                                                   const ConstraintPtr& constraint) {
+  if (auto it = index_.find(name); it != index_.end()) {
+    const Entry& e = entries_[it->second].second;
+    if (constraint && e.constraint->name() != constraint->name()) {
+      throw ValueError(fmt::format(
+          "param '{}' exists with constraint {} but was asked for with constraint {}", name,
+          e.constraint->name(), constraint->name()));
+    }
+    return e;
+  }
+  const ConstraintPtr c = constraint ? constraint : constraints::real();
+  if (init.size() == 0) {
+    throw ValueError(fmt::format("param '{}' does not exist yet and has no initial value", name));
+  }
+  if (!c->check(init)) {
+    throw ValueError(fmt::format("param '{}': the initial value ({}) is outside its constraint {}",
+                                 name, shape_str(init.rows(), init.cols()), c->name()));
+  }
+  Matrix u = c->inverse(init);
+  if (!u.allFinite()) {
+    throw ValueError(fmt::format(
+        "param '{}': the initial value lies on the boundary of {} (its unconstrained value is "
+        "infinite); start strictly inside",
+        name, c->name()));
+  }
+  index_.emplace(name, entries_.size());
+  entries_.emplace_back(name, Entry{Tensor::variable(std::move(u)), c});
+  return entries_.back().second;
+}
+
+const ParamStore::Entry& ParamStore::entry(const std::string& name) const {
+  auto it = index_.find(name);
+  if (it == index_.end()) {
+    throw ValueError(fmt::format("there is no param '{}' in the store", name));
+  }
+  return entries_[it->second].second;
+}
+
+Tensor ParamStore::get(const std::string& name) const {
+  const Entry& e = entry(name);
+  return e.constraint->transform(e.unconstrained);
+}
+
+void ParamStore::set(const std::string& name, const Matrix& value, const ConstraintPtr& constraint) {
+  if (auto it = index_.find(name); it != index_.end()) {
+    Entry& e = entries_[it->second].second;
+    if (constraint && constraint->name() != e.constraint->name()) {
+      throw ValueError(fmt::format("param '{}' has constraint {}, not {}", name,
+                                   e.constraint->name(), constraint->name()));
+    }
+    if (!e.constraint->check(value)) {
+      throw ValueError(fmt::format("param '{}': the new value is outside its constraint {}", name,
+                                   e.constraint->name()));
+    }
+    const Matrix u = e.constraint->inverse(value);
+    if (u.rows() != e.unconstrained.rows() || u.cols() != e.unconstrained.cols()) {
+      throw ShapeError(fmt::format("param '{}' is {}, the new value {}", name,
+                                   e.unconstrained.shape(), shape_str(value.rows(), value.cols())));
+    }
+    e.unconstrained.set_value(u);
+    return;
+  }
+  get_or_create(name, value, constraint);
+}
+
+std::vector<std::string> ParamStore::names() const {
+  std::vector<std::string> out;
+  out.reserve(entries_.size());
+  for (const auto& [name, e] : entries_) out.push_back(name);
+  return out;
+}
+
+void ParamStore::clear() {
+  entries_.clear();
+  index_.clear();
+}
+
+void ParamStore::erase(const std::string& name) {
+  auto it = index_.find(name);
+  if (it == index_.end()) return;
+  entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(it->second));
+  index_.clear();
+  for (std::size_t i = 0; i < entries_.size(); ++i) index_.emplace(entries_[i].first, i);
+}
+
+// ---- file format -----------------------------------------------------------------------
+//
+//   "VESTAPS1"                       8 bytes
+//   count                            u64
+//   per parameter: name (u32 length + bytes), constraint spec (u32 length + bytes),
+//                  rows, cols (i64 each), rows*cols unconstrained values (f64, column-major)
+//   checksum                         u64, FNV-1a of everything before it
+//
+// Values are stored as f64 whatever the build's Scalar, so files move between builds.
+
+namespace {
+
+constexpr char kMagic[8] = {'V', 'E', 'S', 'T', 'A', 'P', 'S', '1'};
+
+std::uint64_t fnv1a(const char* data, std::size_t n) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (std::size_t i = 0; i < n; ++i) {
+    h ^= static_cast<unsigned char>(data[i]);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+class Writer {
+ public:
+  template <class T>
+  void put(const T& v) {
+    const char* p = reinterpret_cast<const char*>(&v);
+    bytes.insert(bytes.end(), p, p + sizeof(T));
+  }
+  void put_string(const std::string& s) {
+    put(static_cast<std::uint32_t>(s.size()));
+    bytes.insert(bytes.end(), s.begin(), s.end());
+  }
+  std::vector<char> bytes;
+};
+
+class Reader {
+ public:
+  Reader(const std::vector<char>& bytes, std::size_t end, const std::string& path)
+      : bytes_(bytes), end_(end), path_(path) {}
+  template <class T>
+  T get(const char* what) {
+    need(sizeof(T), what);
+    T v;
+    std::memcpy(&v, bytes_.data() + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return v;
+  }
+  std::string get_string(const char* what) {
+    const auto n = get<std::uint32_t>(what);
+    need(n, what);
+    std::string s(bytes_.data() + pos_, n);
+    pos_ += n;
+    return s;
+  }
+  bool at_end() const { return pos_ == end_; }
+
+ private:
+  void need(std::size_t n, const char* what) {
+    if (end_ - pos_ < n) {
+      throw ValueError(fmt::format("param store file '{}' is corrupt: it ends inside {}", path_, what));
+    }
+  }
+  const std::vector<char>& bytes_;
+  std::size_t end_;
+  std::size_t pos_ = 0;
+  const std::string& path_;
+};
+
+struct Loaded {
+  std::string name;
+  ConstraintPtr constraint;
+  Matrix unconstrained;
+};
+
+}  // namespace
+
+void ParamStore::save(const std::string& path) const {
+  Writer w;
+  for (char c : kMagic) w.put(c);
+  w.put(static_cast<std::uint64_t>(entries_.size()));
+  for (const auto& [name, e] : entries_) {
+    w.put_string(name);
+    w.put_string(e.constraint->name());
+    const Matrix u = e.unconstrained.matrix();
+    w.put(static_cast<std::int64_t>(u.rows()));
+    w.put(static_cast<std::int64_t>(u.cols()));
+    for (Index k = 0; k < u.size(); ++k) w.put(static_cast<double>(u.data()[k]));
+  }
+  w.put(fnv1a(w.bytes.data(), w.bytes.size()));
+
+  // Write a temporary file beside the target, flush it to disk, then rename it over the
+  // target: rename is atomic, so readers see the old file or the whole new one.
+  const std::string tmp = fmt::format("{}.tmp-{}", path, static_cast<long>(::getpid()));
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) throw Error(fmt::format("cannot write param store file '{}': {}", tmp, std::strerror(errno)));
+  std::size_t done = 0;
+  while (done < w.bytes.size()) {
+    const ssize_t n = ::write(fd, w.bytes.data() + done, w.bytes.size() - done);
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw Error(fmt::format("cannot write param store file '{}': {}", tmp, std::strerror(err)));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    throw Error(fmt::format("cannot flush param store file '{}'", tmp));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    throw Error(fmt::format("cannot replace '{}': {}", path, std::strerror(err)));
+  }
+}
+
+void ParamStore::load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(fmt::format("cannot open param store file '{}'", path));
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.size() < sizeof(kMagic) + 16 || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
+    throw ValueError(fmt::format("'{}' is not a vesta param store file (or is truncated)", path));
+  }
+  const std::size_t body = bytes.size() - sizeof(std::uint64_t);
+  std::uint64_t stored = 0;
+  std::memcpy(&stored, bytes.data() + body, sizeof(stored));
+  if (stored != fnv1a(bytes.data(), body)) {
+    throw ValueError(fmt::format(
+        "param store file '{}' is corrupt or truncated (its checksum does not match)", path));
+  }
+
+  Reader r(bytes, body, path);
+  for (std::size_t i = 0; i < sizeof(kMagic); ++i) r.get<char>("the header");
+  const auto count = r.get<std::uint64_t>("the header");
+  std::vector<Loaded> loaded;
+  for (std::uint64_t k = 0; k < count; ++k) {
+    Loaded p;
+    p.name = r.get_string("a parameter name");
+    p.constraint = constraints::from_name(r.get_string("a constraint"));
+    const auto rows = r.get<std::int64_t>("a shape");
+    const auto cols = r.get<std::int64_t>("a shape");
+    if (rows < 0 || cols < 0 || rows * cols > std::int64_t{1} << 40) {
+      throw ValueError(fmt::format("param store file '{}' is corrupt: param '{}' has shape {}", path,
+                                   p.name, shape_str(rows, cols)));
+    }
+    p.unconstrained.resize(rows, cols);
+    for (Index e = 0; e < p.unconstrained.size(); ++e) {
+      p.unconstrained.data()[e] = static_cast<Scalar>(r.get<double>("parameter values"));
+    }
+    loaded.push_back(std::move(p));
+  }
+  if (!r.at_end()) throw ValueError(fmt::format("param store file '{}' is corrupt: trailing data", path));
+
+  // Check everything before changing anything.
+  for (const Loaded& p : loaded) {
+    auto it = index_.find(p.name);
+    if (it == index_.end()) continue;
+    const Entry& e = entries_[it->second].second;
+    if (e.constraint->name() != p.constraint->name()) {
+      throw ValueError(fmt::format("param '{}' in '{}' has constraint {}, the store's has {}",
+                                   p.name, path, p.constraint->name(), e.constraint->name()));
+    }
+    if (e.unconstrained.rows() != p.unconstrained.rows() ||
+        e.unconstrained.cols() != p.unconstrained.cols()) {
+      throw ShapeError(fmt::format("param '{}' in '{}' is {}, the store's is {}", p.name, path,
+                                   shape_str(p.unconstrained.rows(), p.unconstrained.cols()),
+                                   e.unconstrained.shape()));
+    }
+  }
+  for (Loaded& p : loaded) {
+    if (auto it = index_.find(p.name); it != index_.end()) {
+      entries_[it->second].second.unconstrained.set_value(p.unconstrained);
+    } else {
+      index_.emplace(p.name, entries_.size());
+      entries_.emplace_back(p.name, Entry{Tensor::variable(std::move(p.unconstrained)), p.constraint});
+    }
+  }
+}
+
+}  // namespace vesta

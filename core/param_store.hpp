@@ -1,0 +1,56 @@
+// ParamStore: the named parameters that `param` creates and optimizers update. Each is an
+// unconstrained leaf Tensor with its constraint; readers get the constrained value.
+// The store saves to and loads from a file (atomic write, checked load).
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <vesta/core/constraints.hpp>
+#include <vesta/core/tensor.hpp>
+
+namespace vesta {
+
+class ParamStore {
+ public:
+  struct Entry {
+    Tensor unconstrained;  // a leaf: what optimizers update
+    ConstraintPtr constraint;
+  };
+
+  /// The parameter `name`, created from `init` (a constrained value) on first use. A second
+  /// call with a different constraint is an error naming both.
+  const Entry& get_or_create(const std::string& name, const Matrix& init, const ConstraintPtr& constraint);
+
+  bool contains(const std::string& name) const { return index_.count(name) != 0; }
+  /// The entry of an existing parameter; throws naming the parameter if there is none.
+  const Entry& entry(const std::string& name) const;
+  /// The constrained value, as a Tensor on the tape (differentiable in the leaf).
+  Tensor get(const std::string& name) const;
+  /// Sets an existing parameter to a constrained value (or creates it, real-valued).
+  void set(const std::string& name, const Matrix& value,
+           const ConstraintPtr& constraint = nullptr);
+  /// Names in creation order.
+  std::vector<std::string> names() const;
+  std::size_t size() const { return entries_.size(); }
+  void clear();
+  void erase(const std::string& name);
+
+  /// Writes every parameter (name, constraint, shape, unconstrained values) to `path`
+  /// atomically: a crash leaves either the old file or the new one, never half of one.
+  void save(const std::string& path) const;
+  /// Reads a file written by save(). Parameters already in the store must match the file's
+  /// shape and constraint (a mismatch is an error naming the parameter, and nothing is
+  /// changed); the others are added. A corrupt or truncated file is an error.
+  void load(const std::string& path);
+
+ private:
+  std::vector<std::pair<std::string, Entry>> entries_;
+  std::unordered_map<std::string, std::size_t> index_;
+};
+
+/// The process's parameter store (as Pyro's global param store).
+ParamStore& param_store();
+
+}  // namespace vesta

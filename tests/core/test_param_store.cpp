@@ -1,0 +1,145 @@
+// The ParamStore: param() creates once and then reads; gradients reach the unconstrained
+// leaf; save/load round-trips, writes atomically and rejects corrupt or mismatched files.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <vesta/vesta.hpp>
+
+using namespace vesta;
+using Catch::Matchers::Contains;
+
+namespace {
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("vesta_test_" + std::to_string(::getpid()) + "_" + name)).string();
+}
+struct Fresh {
+  Fresh() { param_store().clear(); }
+  ~Fresh() {
+    param_store().clear();
+    tape().reset();
+  }
+};
+}  // namespace
+
+TEST_CASE("param creates on first use, then reads, through its constraint", "[core][params]") {
+  Fresh fresh;
+  const Tensor s = param("scale", Matrix::Constant(2, 1, 0.5), constraints::positive());
+  CHECK(s.matrix().isApprox(Matrix::Constant(2, 1, 0.5)));
+  const ParamStore::Entry& e = param_store().entry("scale");
+  CHECK(e.unconstrained.matrix().isApprox(Matrix::Constant(2, 1, std::log(0.5))));
+  // A second call ignores init and reads the stored value.
+  CHECK(param("scale", Matrix::Constant(2, 1, 9), constraints::positive()).matrix().isApprox(s.matrix()));
+  CHECK(param("scale").matrix().isApprox(s.matrix()));
+  // The gradient flows through exp to the unconstrained leaf: d/du sum(exp(u)) = exp(u).
+  sum(param("scale")).backward();
+  CHECK(e.unconstrained.grad().isApprox(Matrix::Constant(2, 1, 0.5)));
+  CHECK(param_store().names() == std::vector<std::string>{"scale"});
+  CHECK_THROWS_WITH(param("missing"), Contains("'missing'"));
+  CHECK_THROWS_WITH(param("scale", Matrix::Ones(2, 1), constraints::real()), Contains("positive") && Contains("real"));
+  CHECK_THROWS_WITH(param("bad", Matrix::Constant(1, 1, -1), constraints::positive()), Contains("'bad'") && Contains("positive"));
+  param_store().set("scale", Matrix::Constant(2, 1, 2));
+  CHECK(param("scale")(1, 0) == Approx(2));
+  param_store().erase("scale");
+  CHECK_FALSE(param_store().contains("scale"));
+}
+
+TEST_CASE("the param store saves and loads every parameter", "[core][params]") {
+  Fresh fresh;
+  param("a", Matrix::Constant(2, 3, 1.25));
+  param("b", Matrix::Constant(1, 4, 0.25), constraints::simplex());
+  param("c", Matrix::Constant(1, 1, 0.7), constraints::interval(0.5, 2));
+  const std::string path = temp_path("roundtrip.bin");
+  param_store().save(path);
+  const Matrix b_before = param("b").matrix();
+  param_store().clear();
+  param_store().load(path);
+  CHECK(param_store().names() == std::vector<std::string>{"a", "b", "c"});
+  CHECK(param("a").matrix() == Matrix::Constant(2, 3, 1.25));
+  CHECK(param("b").matrix().isApprox(b_before));
+  CHECK(param_store().entry("c").constraint->name() == "interval(0.5, 2)");
+  CHECK(param("c").item() == Approx(0.7));
+  // Loading into a store that has the parameters updates them in place (same leaves).
+  const Tensor leaf = param_store().entry("a").unconstrained;
+  leaf.set_value(Matrix::Zero(2, 3));
+  param_store().load(path);
+  CHECK(leaf.matrix() == Matrix::Constant(2, 3, 1.25));
+  // No temporary file is left beside it.
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(path).parent_path())) {
+    if (entry.path().string().rfind(path, 0) == 0) ++files;
+  }
+  CHECK(files == 1);
+  std::remove(path.c_str());
+}
+
+TEST_CASE("loading a corrupt, truncated or mismatched file is a clear error", "[core][params]") {
+  Fresh fresh;
+  param("w", Matrix::Constant(3, 2, 0.5));
+  param("s", Matrix::Constant(1, 1, 2), constraints::positive());
+  const std::string path = temp_path("bad.bin");
+  param_store().save(path);
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  auto write = [&](const std::string& content) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << content;
+  };
+  const std::string good = bytes;
+
+  write(good.substr(0, good.size() / 2));
+  CHECK_THROWS_WITH(param_store().load(path), Contains("truncated") || Contains("corrupt"));
+  std::string flipped = good;
+  flipped[40] ^= 0x10;
+  write(flipped);
+  CHECK_THROWS_WITH(param_store().load(path), Contains("corrupt"));
+  write("not a param file at all");
+  CHECK_THROWS_WITH(param_store().load(path), Contains("not a vesta param store file"));
+  CHECK_THROWS_WITH(param_store().load(temp_path("missing.bin")), Contains("cannot open"));
+
+  // Mismatched shape or constraint: an error naming the parameter, and nothing changes.
+  write(good);
+  param_store().clear();
+  param("w", Matrix::Constant(2, 2, 9));
+  param("s", Matrix::Constant(1, 1, 2), constraints::positive());
+  CHECK_THROWS_WITH(param_store().load(path), Contains("'w'") && Contains("3x2") && Contains("2x2"));
+  CHECK(param("w")(0, 0) == 9);
+  param_store().clear();
+  param("s", Matrix::Constant(1, 1, 2), constraints::real());
+  CHECK_THROWS_WITH(param_store().load(path), Contains("'s'") && Contains("positive") && Contains("real"));
+  std::remove(path.c_str());
+}
+
+TEST_CASE("a save killed midway leaves the old file or the new one, never half", "[core][params][slow]") {
+  Fresh fresh;
+  const std::string path = temp_path("atomic.bin");
+  param("big", Matrix::Constant(2000, 1000, 1));  // 16 MB: a write takes a while
+  param_store().save(path);
+  for (int attempt = 0; attempt < 6; ++attempt) {
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      param_store().set("big", Matrix::Constant(2000, 1000, 2 + attempt));
+      for (;;) param_store().save(path);  // until killed
+    }
+    ::usleep(static_cast<useconds_t>(3000 + 7000 * attempt));
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    param_store().load(path);  // throws if the file were half-written
+    const Scalar v = param("big")(1999, 999);
+    CHECK((v == 1 || v == 2 + attempt || (v >= 2 && v < 2 + attempt)));
+    CHECK(param("big")(0, 0) == v);
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(path).parent_path())) {
+    if (entry.path().string().rfind(path, 0) == 0) std::filesystem::remove(entry.path());
+  }
+}
