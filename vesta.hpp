@@ -3,9 +3,33 @@
 #pragma once
 
 #include <vesta/config.hpp>
+
+// core: tensors and autodiff
 #include <vesta/core/error.hpp>
 #include <vesta/core/ops.hpp>
 #include <vesta/core/random.hpp>
 #include <vesta/core/scalar.hpp>
 #include <vesta/core/tape.hpp>
 #include <vesta/core/tensor.hpp>
+
+// core: the effect-handler engine
+#include <vesta/core/constraints.hpp>
+#include <vesta/core/distribution.hpp>
+#include <vesta/core/handlers/block.hpp>
+#include <vesta/core/handlers/condition.hpp>
+#include <vesta/core/handlers/mask.hpp>
+#include <vesta/core/handlers/replay.hpp>
+#include <vesta/core/handlers/scale.hpp>
+#include <vesta/core/handlers/seed.hpp>
+#include <vesta/core/handlers/substitute.hpp>
+#include <vesta/core/handlers/trace.hpp>
+#include <vesta/core/messenger.hpp>
+#include <vesta/core/param_store.hpp>
+#include <vesta/core/plate.hpp>
+#include <vesta/core/primitives.hpp>
+#include <vesta/core/site.hpp>
+#include <vesta/core/trace.hpp>
+
+// distributions
+#include <vesta/distributions/normal.hpp>
+#include <vesta/distributions/validation.hpp>

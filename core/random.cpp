@@ -306,4 +306,11 @@ Matrix Rng::gamma(Scalar shape, Index rows, Index cols) {
   return out;
 }
 
+Rng& thread_rng() {
+  thread_local Rng rng(0);
+  return rng;
+}
+
+void set_rng_seed(std::uint64_t seed) { thread_rng() = Rng(seed); }
+
 }  // namespace vesta

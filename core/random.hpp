@@ -168,4 +168,10 @@ class Rng {
   const detail::NormalZiggurat* zig_;
 };
 
+/// The calling thread's generator, which `sample` draws from when no seed handler gives a
+/// site its own. Starts from a fixed seed, so a program is reproducible unless reseeded.
+Rng& thread_rng();
+/// Reseeds the calling thread's generator (Pyro's set_rng_seed).
+void set_rng_seed(std::uint64_t seed);
+
 }  // namespace vesta

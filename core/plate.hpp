@@ -1,0 +1,52 @@
+// plate: a scope (or a callable) in which sample sites are conditionally independent along
+// one dimension of their batch shape, optionally seeing a random subsample of it.
+// Pyro's plate; like NumPyro's, it is a handler that first sends its own site, so a replay
+// can fix its subsample indices.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <vesta/core/messenger.hpp>
+
+namespace vesta {
+
+class Plate : public Messenger {
+ public:
+  /// A plate named `name` over `size` entries, of which sites see `subsample_size` (all by
+  /// default), chosen at random without replacement. Sites index it along `dim`: rows by
+  /// default, columns when nested inside a plate over rows.
+  Plate(std::string name, Index size, std::optional<Index> subsample_size = std::nullopt,
+        std::optional<PlateDim> dim = std::nullopt);
+
+  const std::string& name() const { return frame_.name; }
+  Index size() const { return frame_.size; }
+  Index subsample_size() const { return frame_.subsample_size; }
+  PlateDim dim() const { return frame_.dim; }
+  /// The indices of the entries this run sees (0..size-1 without subsampling): slice data
+  /// with gather_rows(data, indices()).
+  const std::vector<Index>& indices() const { return indices_; }
+
+  void process(Site& site) override;
+  void postprocess(Site& site) override;
+
+ private:
+  PlateFrame frame_;
+  std::vector<Index> indices_;
+};
+
+/// The plate as an RAII scope: `auto p = plate("data", N, 32); ... p.indices() ...`.
+inline Plate plate(std::string name, Index size, std::optional<Index> subsample_size = std::nullopt,
+                   std::optional<PlateDim> dim = std::nullopt) {
+  return Plate(std::move(name), size, subsample_size, dim);
+}
+
+/// The plate as a callable form: runs fn(indices) inside it and returns its result.
+template <class F>
+decltype(auto) plate(std::string name, Index size, std::optional<Index> subsample_size, F&& fn) {
+  Plate p(std::move(name), size, subsample_size);
+  return std::forward<F>(fn)(p.indices());
+}
+
+}  // namespace vesta

@@ -1,0 +1,47 @@
+// The primitives a model is written with: sample, param, factor, deterministic (and plate,
+// in <vesta/core/plate.hpp>). Each builds a Site and sends it through the handler stack;
+// with no handler active, sample simply draws (or returns the observation).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+
+#include <vesta/core/constraints.hpp>
+#include <vesta/core/distribution.hpp>
+#include <vesta/core/messenger.hpp>
+#include <vesta/core/random.hpp>
+
+namespace vesta {
+
+/// A random variable named `name` distributed as `dist`: drawn (by rsample when the
+/// distribution is reparameterisable), or, when `obs` is given, observed to be `obs`.
+/// Handlers may replay, condition, block, scale, mask or seed it.
+Tensor sample(const std::string& name, DistributionPtr dist, std::optional<Tensor> obs = std::nullopt);
+
+template <class D>
+  requires std::is_base_of_v<Distribution, std::decay_t<D>>
+Tensor sample(const std::string& name, D&& dist, std::optional<Tensor> obs = std::nullopt) {
+  if (handler_stack().empty()) {  // no handler: nothing to record, so no Site at all
+    if (obs) return *obs;
+    return dist.has_rsample() ? dist.rsample(thread_rng()) : dist.sample(thread_rng());
+  }
+  return sample(name, std::make_shared<std::decay_t<D>>(std::forward<D>(dist)), std::move(obs));
+}
+
+/// The learnable parameter `name`: created from `init` (a value satisfying `constraint`) on
+/// first use, read from the ParamStore afterwards. The store holds it unconstrained, which
+/// is where optimizers work; the value returned is constrained and differentiable.
+Tensor param(const std::string& name, const Matrix& init,
+             ConstraintPtr constraint = constraints::real());
+/// An existing parameter (or one that a substitute handler provides).
+Tensor param(const std::string& name);
+
+/// Adds `log_factor` (summed) to the model's log-joint, as an observed site named `name`.
+void factor(const std::string& name, const Tensor& log_factor);
+
+/// Records `value` in the trace under `name` (it adds nothing to the log-joint) and returns it.
+Tensor deterministic(const std::string& name, const Tensor& value);
+
+}  // namespace vesta

@@ -1,0 +1,34 @@
+// Normal(loc, scale): the Gaussian, reparameterised as loc + scale * eps.
+#pragma once
+
+#include <vesta/core/distribution.hpp>
+
+namespace vesta {
+
+class Normal final : public Distribution {
+ public:
+  /// loc and scale broadcast together to the batch shape; scale must be positive.
+  Normal(Tensor loc, Tensor scale);
+
+  std::string name() const override { return "Normal"; }
+  Index rows() const override { return rows_; }
+  Index cols() const override { return cols_; }
+  bool has_rsample() const override { return true; }
+  Tensor rsample(Rng& rng) const override;
+  Tensor log_prob(const Tensor& value) const override;
+  DistributionPtr expand(Index rows, Index cols) const override;
+
+  const Tensor& loc() const { return loc_; }
+  const Tensor& scale() const { return scale_; }
+  Tensor mean() const;
+  Tensor variance() const;
+  Tensor entropy() const;
+
+ private:
+  Tensor loc_;
+  Tensor scale_;
+  Index rows_;
+  Index cols_;
+};
+
+}  // namespace vesta

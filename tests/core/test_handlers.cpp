@@ -1,0 +1,411 @@
+// The effect-handler engine, mirroring Pyro's handler tests: what each handler does to a
+// site, and the algebra between them (trace of trace, trace with condition and replay) on
+// every model of the example registry.
+#include <cmath>
+#include <stdexcept>
+
+#include <catch2/catch.hpp>
+
+#include <vesta/vesta.hpp>
+
+#include "support/models.hpp"
+
+using namespace vesta;
+using Catch::Matchers::Contains;
+using vesta::testing::example_models;
+
+namespace {
+
+Trace run_traced(const std::function<void()>& model) {
+  auto tr = trace();
+  model();
+  return tr.take_trace();
+}
+
+// Two traces agree: same sites in the same order, same kinds, observed flags, values,
+// scales and log-probabilities.
+void require_same(const Trace& a, const Trace& b) {
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const Site& sa = a.sites()[i];
+    const Site& sb = b.sites()[i];
+    INFO("site " << sa.name);
+    CHECK(sa.name == sb.name);
+    CHECK(sa.kind == sb.kind);
+    CHECK(sa.observed == sb.observed);
+    CHECK(sa.scale == sb.scale);
+    if (!sa.value.empty() || !sb.value.empty()) CHECK(sa.value.matrix() == sb.value.matrix());
+    if (sa.is_sample()) CHECK(a.scaled_log_prob_sum(sa).item() == b.scaled_log_prob_sum(sb).item());
+    if (sa.kind == SiteKind::plate) CHECK(sa.indices == sb.indices);
+  }
+}
+
+struct FreshState {
+  FreshState() {
+    param_store().clear();
+    tape().reset();
+  }
+  ~FreshState() {
+    param_store().clear();
+    tape().reset();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("with no handler, sample draws or returns the observation", "[core][handlers]") {
+  FreshState fresh;
+  REQUIRE(handler_stack().empty());
+  set_rng_seed(3);
+  const Tensor a = sample("a", Normal(0, 1));
+  set_rng_seed(3);
+  const Tensor b = sample("a", Normal(0, 1));
+  CHECK(a.item() == b.item());  // a plain draw from the thread's generator
+  CHECK(sample("x", Normal(0, 1), Tensor(Scalar(2.5))).item() == 2.5);
+  // A reparameterised draw carries the gradient.
+  const Tensor loc = Tensor::variable(Matrix::Constant(1, 1, 0.5));
+  sample("z", Normal(loc, 2)).backward();
+  CHECK(loc.grad()(0, 0) == 1);
+}
+
+TEST_CASE("trace records sites in order with values and log-probabilities", "[core][handlers]") {
+  FreshState fresh;
+  const Trace t = run_traced(example_models()[0].run);
+  REQUIRE(t.size() == 3);
+  CHECK(t.sites()[0].name == "z");
+  CHECK(t.sites()[1].kind == SiteKind::plate);
+  CHECK(t["x"].observed);
+  CHECK_FALSE(t["z"].observed);
+  CHECK(t.stochastic_nodes() == std::vector<std::string>{"z"});
+  CHECK(t.observation_nodes() == std::vector<std::string>{"x"});
+  // log_prob_sum is the log-joint: log N(z; 0, 1) + sum_i log N(x_i; z, 1).
+  const double z = t["z"].value.item();
+  const Matrix x = t["x"].value.matrix();
+  double expected = -0.5 * z * z - 0.5 * std::log(2 * M_PI);
+  for (Index i = 0; i < 5; ++i) expected += -0.5 * std::pow(x(i, 0) - z, 2) - 0.5 * std::log(2 * M_PI);
+  CHECK(t.log_prob_sum().item() == Approx(expected));
+  CHECK(t.log_prob("x").rows() == 5);
+  // The table names every site.
+  const std::string table = t.format();
+  CHECK_THAT(table, Contains("z") && Contains("data") && Contains("Normal(5x1)") && Contains("5 of 5"));
+}
+
+TEST_CASE("duplicate sample site names are an error naming the site", "[core][handlers]") {
+  FreshState fresh;
+  auto model = [] {
+    sample("z", Normal(0, 1));
+    sample("z", Normal(0, 1));
+  };
+  CHECK_THROWS_WITH(run_traced(model), Contains("'z'") && Contains("unique"));
+  REQUIRE(handler_stack().empty());
+}
+
+TEST_CASE("replay reuses the values of a recorded trace", "[core][handlers]") {
+  FreshState fresh;
+  for (const auto& m : example_models()) {
+    INFO(m.name);
+    const Trace guide_trace = run_traced(m.run);
+    Trace replayed;
+    {
+      auto r = replay(guide_trace);
+      replayed = run_traced(m.run);
+    }
+    for (const std::string& name : guide_trace.stochastic_nodes()) {
+      CHECK(replayed[name].value.matrix() == guide_trace[name].value.matrix());
+    }
+  }
+}
+
+TEST_CASE("condition turns sample sites into observations", "[core][handlers]") {
+  FreshState fresh;
+  auto conditioned = condition(example_models()[1].run, {{"mu", Tensor(Scalar(4))}});
+  const Trace t = trace(conditioned).get_trace();
+  CHECK(t["mu"].observed);
+  CHECK(t["mu"].value.item() == 4);
+  CHECK_FALSE(t["z"].observed);
+  CHECK(t.stochastic_nodes() == std::vector<std::string>{"z"});
+  // The observed value enters the log-joint: log N(4; 0, 10).
+  CHECK(sum(t.log_prob("mu")).item() ==
+        Approx(-0.5 * 0.16 - std::log(10.0) - 0.5 * std::log(2 * M_PI)));
+}
+
+TEST_CASE("substitute fixes parameter values without touching the store", "[core][handlers]") {
+  FreshState fresh;
+  Trace t;
+  {
+    auto s = substitute({{"test.loc", Tensor(Scalar(7))}});
+    t = run_traced(example_models()[3].run);
+  }
+  CHECK(t["test.loc"].value.item() == 7);
+  CHECK_FALSE(param_store().contains("test.loc"));
+  CHECK(param_store().contains("test.scale"));
+}
+
+TEST_CASE("block hides sites from outer handlers, not from inner ones", "[core][handlers]") {
+  FreshState fresh;
+  auto model = [] {
+    sample("a", Normal(0, 1));
+    sample("b", Normal(0, 1));
+  };
+  auto outer = trace();
+  Trace inner_trace;
+  {
+    auto b = block_hide({"a"});
+    auto inner = trace();
+    model();
+    inner_trace = inner.get_trace();
+  }
+  CHECK(inner_trace.contains("a"));
+  CHECK(inner_trace.contains("b"));
+  CHECK_FALSE(outer.get_trace().contains("a"));
+  CHECK(outer.get_trace().contains("b"));
+  {
+    auto b = block();  // hides everything
+    model();
+  }
+  {
+    auto b = block_expose({"a"});
+    sample("c", Normal(0, 1));
+    sample("d", Normal(0, 1));
+  }
+  CHECK_FALSE(outer.get_trace().contains("c"));
+  CHECK_FALSE(outer.get_trace().contains("d"));
+  CHECK(outer.get_trace().size() == 1);
+}
+
+TEST_CASE("scale multiplies log_prob and mask zeroes it", "[core][handlers]") {
+  FreshState fresh;
+  const Trace plain = trace(seed(example_models()[0].run, 5)).get_trace();
+  const double full = plain.log_prob_sum().item();
+  {
+    auto s = scale(2.5);
+    const Trace scaled = trace(seed(example_models()[0].run, 5)).get_trace();
+    CHECK(scaled.log_prob_sum().item() == Approx(2.5 * full));
+  }
+  {
+    auto s1 = scale(2);
+    auto s2 = scale(3);  // nested scales multiply
+    const Trace scaled = trace(seed(example_models()[0].run, 5)).get_trace();
+    CHECK(scaled.log_prob_sum().item() == Approx(6 * full));
+  }
+  {
+    auto m = mask(false);
+    CHECK(trace(seed(example_models()[0].run, 5)).get_trace().log_prob_sum().item() == 0);
+  }
+  // A mask inside the data plate keeps some observations; -inf at a masked entry counts 0.
+  Matrix keep(5, 1);
+  keep << 1, 0, 1, 0, 0;
+  Matrix x(5, 1);
+  x << 0.3, -1.2, 0.8, 2.1, 0.5;
+  auto masked_model = [&](bool use_mask) {
+    const Tensor z = sample("z", Normal(0, 1));
+    auto p = plate("data", 5);
+    auto m = mask(use_mask ? Tensor(keep) : Tensor(Scalar(1)));
+    sample("x", Normal(z, 1), Tensor(x));
+  };
+  const Trace unmasked = trace(seed(masked_model, 5)).get_trace(false);
+  const Trace masked = trace(seed(masked_model, 5)).get_trace(true);
+  const Tensor lp_x = unmasked.log_prob("x");
+  const double kept = unmasked.log_prob("z").item() + lp_x(0, 0) + lp_x(2, 0);
+  CHECK(masked.log_prob_sum().item() == Approx(kept));
+  // A mask larger than the site's log_prob would count entries twice: an error.
+  auto misplaced = [&] {
+    auto m = mask(Tensor(keep));
+    sample("z", Normal(0, 1));
+  };
+  CHECK_THROWS_WITH(trace(misplaced).get_trace().log_prob_sum(), Contains("'z'") && Contains("5x1") && Contains("1x1"));
+  CHECK_THROWS_WITH(scale(-1), Contains("positive") && Contains("mask"));
+  CHECK_THROWS_AS(scale(0), ValueError);
+}
+
+TEST_CASE("seed makes a model reproducible and independent of unrelated draws", "[core][handlers]") {
+  FreshState fresh;
+  auto model = example_models()[1].run;
+  const Trace a = trace(seed(model, 11)).get_trace();
+  const Trace b = trace(seed(model, 11)).get_trace();
+  require_same(a, b);
+  const Trace c = trace(seed(model, 12)).get_trace();
+  CHECK(c["mu"].value.item() != a["mu"].value.item());
+
+  // Extra draws, inside the seeded scope or from the thread's generator, change nothing.
+  auto with_extra = [&] {
+    sample("unrelated", Normal(0, 1));
+    thread_rng().normal(10, 10);
+    model();
+  };
+  const Trace d = trace(seed(with_extra, 11)).get_trace();
+  for (const char* name : {"mu", "z"}) {
+    CHECK(d[name].value.matrix() == a[name].value.matrix());
+  }
+  // Within one seeded scope, a repeated run of the model draws anew.
+  auto s = seed(11);
+  const Trace first = run_traced(model);
+  const Trace second = run_traced(model);
+  CHECK(first["mu"].value.item() == a["mu"].value.item());
+  CHECK(second["mu"].value.item() != first["mu"].value.item());
+}
+
+TEST_CASE("handler algebra on every example model", "[core][handlers]") {
+  for (const auto& m : example_models()) {
+    FreshState fresh;
+    INFO("model " << m.name);
+    const Trace reference = trace(seed(m.run, 7)).get_trace();
+
+    // trace of trace equals trace.
+    {
+      auto s = seed(7);
+      auto outer = trace();
+      auto inner = trace();
+      m.run();
+      require_same(outer.get_trace(), inner.get_trace());
+      require_same(outer.get_trace(), reference);
+    }
+
+    // trace commutes with condition.
+    ValueMap data;
+    for (const std::string& name : reference.stochastic_nodes()) data[name] = reference[name].value;
+    Trace trace_outside, trace_inside;
+    {
+      auto s = seed(8);
+      auto tr = trace();
+      auto c = condition(data);
+      m.run();
+      trace_outside = tr.get_trace();
+    }
+    {
+      auto s = seed(8);
+      auto c = condition(data);
+      auto tr = trace();
+      m.run();
+      trace_inside = tr.get_trace();
+    }
+    require_same(trace_outside, trace_inside);
+    for (const std::string& name : reference.stochastic_nodes()) CHECK(trace_inside[name].observed);
+
+    // trace commutes with replay, and replaying the reference reproduces it.
+    Trace replay_outside, replay_inside;
+    {
+      auto s = seed(9);
+      auto tr = trace();
+      auto r = replay(reference);
+      m.run();
+      replay_outside = tr.get_trace();
+    }
+    {
+      auto s = seed(9);
+      auto r = replay(reference);
+      auto tr = trace();
+      m.run();
+      replay_inside = tr.get_trace();
+    }
+    require_same(replay_outside, replay_inside);
+    require_same(replay_inside, reference);
+  }
+}
+
+TEST_CASE("the handler stack is restored after an exception inside a model", "[core][handlers]") {
+  FreshState fresh;
+  auto failing = [] {
+    auto p = plate("data", 3);
+    sample("z", Normal(0, 1));
+    throw std::runtime_error("model failed");
+  };
+  {
+    auto tr = trace();
+    auto s = seed(1);
+    CHECK_THROWS_WITH(condition(failing, {})(), "model failed");
+    CHECK(handler_stack().size() == 2);
+  }
+  CHECK(handler_stack().empty());
+  CHECK_THROWS_AS(trace(seed(failing, 3)).get_trace(), std::runtime_error);
+  CHECK(handler_stack().empty());
+}
+
+TEST_CASE("factor adds to the log-joint and deterministic records a value", "[core][handlers]") {
+  FreshState fresh;
+  const Trace t = trace(seed(example_models()[4].run, 2)).get_trace();
+  const double z = t["z"].value.item();
+  CHECK(t["z_squared"].kind == SiteKind::deterministic);
+  CHECK(t["z_squared"].value.item() == Approx(z * z));
+  CHECK(t.log_prob_sum().item() == Approx(-0.5 * z * z - 0.5 * std::log(2 * M_PI) - 0.5 * z * z));
+}
+
+TEST_CASE("plate broadcasts, scales by size over subsample size, and returns its indices", "[core][handlers]") {
+  FreshState fresh;
+  auto s = seed(4);
+  auto tr = trace();
+  {
+    auto p = plate("data", 100, 10);
+    CHECK(p.indices().size() == 10);
+    std::vector<Index> sorted = p.indices();
+    std::sort(sorted.begin(), sorted.end());
+    CHECK(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end());  // distinct
+    CHECK(sorted.front() >= 0);
+    CHECK(sorted.back() < 100);
+    sample("z", Normal(0, 1));  // broadcast to 10 rows
+  }
+  const Site& z = tr.get_trace()["z"];
+  CHECK(z.value.rows() == 10);
+  CHECK(z.scale == Approx(10.0));
+  REQUIRE(z.frames.size() == 1);
+  CHECK(z.frames[0].dim == PlateDim::rows);
+  // Nested plates index rows, then columns.
+  {
+    auto rows = plate("r", 3);
+    auto cols = plate("c", 4);
+    CHECK(cols.dim() == PlateDim::cols);
+    const Tensor w = sample("w", Normal(0, 1));
+    CHECK(w.rows() == 3);
+    CHECK(w.cols() == 4);
+  }
+  // The callable form.
+  const Index n = plate("call", 50, 5, [](const std::vector<Index>& idx) {
+    return static_cast<Index>(idx.size());
+  });
+  CHECK(n == 5);
+}
+
+TEST_CASE("a site whose batch shape does not fit its plate is an error naming both", "[core][handlers]") {
+  FreshState fresh;
+  auto model = [] {
+    auto p = plate("data", 10);
+    sample("x", Normal(Tensor(Matrix::Zero(7, 1)), 1));
+  };
+  CHECK_THROWS_AS(model(), ShapeError);
+  CHECK_THROWS_WITH(model(), Contains("'x'") && Contains("'data'") && Contains("7x1") && Contains("10"));
+  auto observed = [] {
+    auto p = plate("data", 10);
+    sample("x", Normal(0, 1), Tensor(Matrix::Zero(4, 1)));
+  };
+  CHECK_THROWS_WITH(observed(), Contains("'x'") && Contains("'data'") && Contains("4x1"));
+  CHECK(handler_stack().empty());
+  CHECK_THROWS_WITH(plate("bad", 5, 6), Contains("'bad'"));
+}
+
+TEST_CASE("plate subsampling gives an unbiased estimate of the full-data log-likelihood", "[core][handlers]") {
+  FreshState fresh;
+  const Index N = 200, n = 20;
+  Rng rng(99);
+  const Matrix data = rng.normal(N, 1) * 2 + Matrix::Constant(N, 1, 1);
+  auto model = [&](std::optional<Index> subsample) {
+    auto p = plate("data", N, subsample);
+    sample("x", Normal(0.5, 1.5), Tensor(gather_rows(Tensor(data), p.indices())));
+  };
+  const double full = trace(seed(model, 0)).get_trace(std::nullopt).log_prob_sum().item();
+  // The mean of the subsampled (N/n-scaled) estimates, over many subsamples, is the full value.
+  const int runs = 4000;
+  double mean = 0, sq = 0;
+  auto s = seed(1);
+  for (int r = 0; r < runs; ++r) {
+    const double est = trace(model).get_trace(n).log_prob_sum().item();
+    mean += est;
+    sq += est * est;
+    tape().reset();
+  }
+  mean /= runs;
+  const double sd = std::sqrt(sq / runs - mean * mean);
+  const double se = sd / std::sqrt(double(runs));
+  INFO("full " << full << ", mean of estimates " << mean << ", standard error " << se);
+  CHECK(sd > 0);  // the estimates do vary
+  CHECK(std::abs(mean - full) < 4 * se);
+}
