@@ -32,4 +32,4 @@
 
 // distributions
 #include <vesta/distributions/normal.hpp>
-#include <vesta/distributions/validation.hpp>
+#include <vesta/distributions/params.hpp>

@@ -10,6 +10,15 @@
 
 namespace vesta {
 
+Index Constraint::first_violation(const MatrixRef& value) const {
+  if (check(value)) return -1;
+  // Row-wise sets: the first row whose check fails, reported by its first entry.
+  for (Index r = 0; r < value.rows(); ++r) {
+    if (!check(value.row(r))) return r;
+  }
+  return 0;
+}
+
 namespace {
 
 // Tolerance of a row sum of a simplex, in the build's precision.
@@ -17,22 +26,84 @@ constexpr double kSimplexTolerance = sizeof(Scalar) == 4 ? 1e-5 : 1e-10;
 
 Scalar logit(Scalar p) { return std::log(p) - std::log1p(-p); }
 
-class Real final : public Constraint {
+// A set tested one entry at a time.
+class Elementwise : public Constraint {
+ public:
+  virtual bool contains(Scalar v) const = 0;
+  bool check(const MatrixRef& v) const override { return first_violation(v) < 0; }
+  Index first_violation(const MatrixRef& v) const override {
+    for (Index k = 0; k < v.size(); ++k) {
+      if (!contains(v.data()[k])) return k;
+    }
+    return -1;
+  }
+};
+
+// A discrete set: membership only.
+class Discrete : public Elementwise {
+ public:
+  bool is_continuous() const override { return false; }
+  Tensor transform(const Tensor&) const override { throw no_bijection(); }
+  Matrix inverse(const Matrix&) const override { throw no_bijection(); }
+  Tensor log_abs_det_jacobian(const Tensor&) const override { throw no_bijection(); }
+
+ private:
+  ValueError no_bijection() const {
+    return ValueError(fmt::format("constraint {} is discrete: it has no bijection to unconstrained reals", name()));
+  }
+};
+
+class Boolean final : public Discrete {
+ public:
+  std::string name() const override { return "boolean"; }
+  bool contains(Scalar v) const override { return v == 0 || v == 1; }
+};
+
+class IntegerInterval final : public Discrete {
+ public:
+  IntegerInterval(Scalar lo, Scalar hi) : lo_(lo), hi_(hi) {}
+  std::string name() const override {
+    return std::isinf(hi_) ? (lo_ == 0 ? "nonnegative_integer" : fmt::format("integer_interval({}, inf)", lo_))
+                           : fmt::format("integer_interval({}, {})", lo_, hi_);
+  }
+  bool contains(Scalar v) const override { return v >= lo_ && v <= hi_ && v == std::floor(v); }
+
+ private:
+  Scalar lo_;
+  Scalar hi_;
+};
+
+class OneHot final : public Discrete {
+ public:
+  std::string name() const override { return "one_hot"; }
+  bool contains(Scalar v) const override { return v == 0 || v == 1; }
+  Index first_violation(const MatrixRef& v) const override {
+    if (const Index k = Discrete::first_violation(v); k >= 0) return k;
+    for (Index r = 0; r < v.rows(); ++r) {
+      if (v.row(r).sum() != 1) return r;
+    }
+    return -1;
+  }
+};
+
+class Real final : public Elementwise {
  public:
   std::string name() const override { return "real"; }
-  bool check(const Matrix& v) const override { return !v.array().isNaN().any(); }
+  bool contains(Scalar v) const override { return !std::isnan(v); }
   Tensor transform(const Tensor& x) const override { return x; }
   Matrix inverse(const Matrix& y) const override { return y; }
   Tensor log_abs_det_jacobian(const Tensor&) const override { return Tensor(Scalar(0)); }
 };
 
-class GreaterThan final : public Constraint {
+class GreaterThan final : public Elementwise {
  public:
-  explicit GreaterThan(Scalar c, bool positive) : c_(c), positive_(positive) {}
+  GreaterThan(Scalar c, bool positive, bool inclusive = false)
+      : c_(c), positive_(positive), inclusive_(inclusive) {}
   std::string name() const override {
+    if (inclusive_) return "nonnegative";
     return positive_ ? "positive" : fmt::format("greater_than({})", c_);
   }
-  bool check(const Matrix& v) const override { return (v.array() > c_).all(); }
+  bool contains(Scalar v) const override { return inclusive_ ? v >= c_ : v > c_; }
   Tensor transform(const Tensor& x) const override {
     return positive_ ? exp(x) : exp(x) + c_;
   }
@@ -42,9 +113,10 @@ class GreaterThan final : public Constraint {
  private:
   Scalar c_;
   bool positive_;
+  bool inclusive_;
 };
 
-class Interval final : public Constraint {
+class Interval final : public Elementwise {
  public:
   Interval(Scalar a, Scalar b, bool unit) : a_(a), b_(b), unit_(unit) {
     if (!(a < b) || !std::isfinite(a) || !std::isfinite(b)) {
@@ -54,9 +126,7 @@ class Interval final : public Constraint {
   std::string name() const override {
     return unit_ ? "unit_interval" : fmt::format("interval({}, {})", a_, b_);
   }
-  bool check(const Matrix& v) const override {
-    return (v.array() >= a_).all() && (v.array() <= b_).all();
-  }
+  bool contains(Scalar v) const override { return v >= a_ && v <= b_; }
   Tensor transform(const Tensor& x) const override {
     return unit_ ? sigmoid(x) : sigmoid(x) * (b_ - a_) + a_;
   }
@@ -80,7 +150,7 @@ class Interval final : public Constraint {
 class Simplex final : public Constraint {
  public:
   std::string name() const override { return "simplex"; }
-  bool check(const Matrix& v) const override {
+  bool check(const MatrixRef& v) const override {
     if (v.cols() == 0) return false;
     return (v.array() >= 0).all() &&
            ((v.rowwise().sum().array() - 1).abs() <= kSimplexTolerance).all();
@@ -130,7 +200,7 @@ class Simplex final : public Constraint {
 class LowerCholesky final : public Constraint {
  public:
   std::string name() const override { return "lower_cholesky"; }
-  bool check(const Matrix& v) const override {
+  bool check(const MatrixRef& v) const override {
     if (v.rows() != v.cols()) return false;
     const Index n = v.rows();
     for (Index j = 0; j < n; ++j) {
@@ -184,6 +254,23 @@ ConstraintPtr positive() {
   static const ConstraintPtr c = std::make_shared<GreaterThan>(0, true);
   return c;
 }
+ConstraintPtr nonnegative() {
+  static const ConstraintPtr c = std::make_shared<GreaterThan>(0, true, true);
+  return c;
+}
+ConstraintPtr boolean() {
+  static const ConstraintPtr c = std::make_shared<Boolean>();
+  return c;
+}
+ConstraintPtr nonnegative_integer() {
+  static const ConstraintPtr c = std::make_shared<IntegerInterval>(0, std::numeric_limits<Scalar>::infinity());
+  return c;
+}
+ConstraintPtr integer_interval(Scalar lo, Scalar hi) { return std::make_shared<IntegerInterval>(lo, hi); }
+ConstraintPtr one_hot() {
+  static const ConstraintPtr c = std::make_shared<OneHot>();
+  return c;
+}
 ConstraintPtr greater_than(Scalar c) { return std::make_shared<GreaterThan>(c, false); }
 ConstraintPtr interval(Scalar a, Scalar b) { return std::make_shared<Interval>(a, b, false); }
 ConstraintPtr unit_interval() {
@@ -202,6 +289,10 @@ ConstraintPtr lower_cholesky() {
 ConstraintPtr from_name(const std::string& spec) {
   if (spec == "real") return real();
   if (spec == "positive") return positive();
+  if (spec == "nonnegative") return nonnegative();
+  if (spec == "boolean") return boolean();
+  if (spec == "nonnegative_integer") return nonnegative_integer();
+  if (spec == "one_hot") return one_hot();
   if (spec == "unit_interval") return unit_interval();
   if (spec == "simplex") return simplex();
   if (spec == "lower_cholesky") return lower_cholesky();
@@ -219,6 +310,7 @@ ConstraintPtr from_name(const std::string& spec) {
   };
   double v[2];
   if (args("greater_than", 1, v)) return greater_than(static_cast<Scalar>(v[0]));
+  if (args("integer_interval", 2, v)) return integer_interval(static_cast<Scalar>(v[0]), static_cast<Scalar>(v[1]));
   if (args("interval", 2, v)) return interval(static_cast<Scalar>(v[0]), static_cast<Scalar>(v[1]));
   throw ValueError(fmt::format("unknown constraint '{}'", spec));
 }

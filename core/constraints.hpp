@@ -19,7 +19,13 @@ class Constraint {
   /// with parameters): "real", "positive", "greater_than(2)", "interval(0, 1)", ...
   virtual std::string name() const = 0;
   /// Whether every entry (or row, for simplex) of `value` lies in the set.
-  virtual bool check(const Matrix& value) const = 0;
+  virtual bool check(const MatrixRef& value) const = 0;
+  /// The flat (column-major) index of the first entry outside the set, or -1: for messages
+  /// that name the offending entry. (Row-wise sets report the row's first entry.)
+  virtual Index first_violation(const MatrixRef& value) const;
+  /// False for sets of integers or one-hot vectors, which have no bijection to the reals
+  /// (transform, inverse and log_abs_det_jacobian then throw).
+  virtual bool is_continuous() const { return true; }
   /// Shape of the unconstrained tensor for a constrained one of shape rows x cols.
   virtual Index unconstrained_cols(Index cols) const { return cols; }
   virtual Index constrained_cols(Index cols) const { return cols; }
@@ -38,6 +44,8 @@ namespace constraints {
 ConstraintPtr real();
 /// x > 0; T(x) = exp(x), as Pyro's biject_to(positive).
 ConstraintPtr positive();
+/// x >= 0 (a support: an Exponential can draw 0); T(x) = exp(x).
+ConstraintPtr nonnegative();
 /// x > c; T(x) = c + exp(x).
 ConstraintPtr greater_than(Scalar c);
 /// a < x < b; T(x) = a + (b - a) sigmoid(x).
@@ -50,6 +58,13 @@ ConstraintPtr simplex();
 /// Square lower-triangular with positive diagonal (a Cholesky factor); T keeps the strict
 /// lower triangle and exponentiates the diagonal (the upper triangle is ignored).
 ConstraintPtr lower_cholesky();
+
+/// Discrete supports, with no bijection: 0 or 1; 0, 1, 2, ...; lo, lo+1, ..., hi; rows with a
+/// single 1 and zeros elsewhere.
+ConstraintPtr boolean();
+ConstraintPtr nonnegative_integer();
+ConstraintPtr integer_interval(Scalar lo, Scalar hi);
+ConstraintPtr one_hot();
 
 /// The constraint a name() spec describes; throws ValueError for an unknown spec.
 ConstraintPtr from_name(const std::string& spec);

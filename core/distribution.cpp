@@ -1,8 +1,65 @@
 #include <vesta/core/distribution.hpp>
 
+#include <vesta/core/ops.hpp>
+
+#include <atomic>
+
 #include <fmt/format.h>
 
 namespace vesta {
+
+namespace {
+std::atomic<bool> g_validation{true};
+
+}  // namespace
+
+bool validation_enabled() { return g_validation.load(std::memory_order_relaxed); }
+void set_validation(bool enabled) { g_validation.store(enabled, std::memory_order_relaxed); }
+
+Independent::Independent(DistributionPtr base, int n) : base_(std::move(base)), n_(n) {
+  if (n < 0 || base_->event_dim() + n > 2) {
+    throw ValueError(fmt::format("to_event({}): {} has event_dim {}, and a 2-D draw has at most 2",
+                                 n, base_->describe(), base_->event_dim()));
+  }
+}
+
+DistributionPtr Independent::expand(Index rows, Index cols) const {
+  return std::make_shared<Independent>(base_->expand(rows, cols), n_);
+}
+
+Tensor Independent::reduce(const Tensor& t) const {
+  if (n_ == 0) return t;
+  if (event_dim() == 2) return sum(t);
+  return rowwise_sum(t);  // from event_dim 0 to 1: sum each row
+}
+
+DistributionPtr Distribution::to_event(int n) const {
+  if (n == 0) return clone();
+  return std::make_shared<Independent>(clone(), n);
+}
+
+Tensor Distribution::mean() const {
+  throw ValueError(fmt::format("{}: the mean has no closed form here", name()));
+}
+Tensor Distribution::variance() const {
+  throw ValueError(fmt::format("{}: the variance has no closed form here", name()));
+}
+Tensor Distribution::entropy() const {
+  throw ValueError(fmt::format("{}: the entropy has no closed form here", name()));
+}
+
+void Distribution::validate_sample(const Tensor& value) const {
+  if (!validation_enabled()) return;
+  const ConstraintPtr s = support();
+  const ConstMatrixMap v = value.value();
+  const Index k = s->first_violation(v);
+  if (k < 0) return;
+  const std::string where = (v.rows() == 1 || v.cols() == 1)
+                                ? fmt::format("[{}]", k)
+                                : fmt::format("[{}, {}]", k % v.rows(), k / v.rows());
+  throw ValueError(fmt::format("{}: value{} is {}, but must be in the support {}", name(),
+                               v.size() == 1 ? "" : where, v.data()[k], s->name()));
+}
 
 Tensor Distribution::rsample(Rng&) const {
   throw ValueError(fmt::format(

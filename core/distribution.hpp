@@ -6,10 +6,16 @@
 #include <memory>
 #include <string>
 
+#include <vesta/core/constraints.hpp>
 #include <vesta/core/random.hpp>
 #include <vesta/core/tensor.hpp>
 
 namespace vesta {
+
+/// Whether distributions check their parameters and the values they score (default: on,
+/// as in Pyro). Turning it off saves the checks' time in tuned code.
+bool validation_enabled();
+void set_validation(bool enabled);
 
 /// A probability distribution over rows x cols Tensors.
 ///
@@ -19,12 +25,17 @@ namespace vesta {
 /// - 1: each row is one event (of `cols()` elements); log_prob is rows x 1;
 /// - 2: the whole matrix is one event; log_prob is 1x1.
 /// The batch shape is what log_prob returns; plates index its rows (and columns).
+class Distribution;
+using DistributionPtr = std::shared_ptr<const Distribution>;
+
 class Distribution {
  public:
   virtual ~Distribution() = default;
 
   /// The family's name, for messages and site tables: "Normal".
   virtual std::string name() const = 0;
+  /// A copy (families get it from Family<D>, below).
+  virtual DistributionPtr clone() const = 0;
   /// Shape of one draw.
   virtual Index rows() const = 0;
   virtual Index cols() const = 0;
@@ -33,6 +44,9 @@ class Distribution {
   Index batch_rows() const { return event_dim() >= 2 ? 1 : rows(); }
   Index batch_cols() const { return event_dim() >= 1 ? 1 : cols(); }
 
+  /// The set of values with positive density (for a value check and for autoguides).
+  virtual ConstraintPtr support() const = 0;
+
   /// True when rsample() gives draws differentiable with respect to the parameters.
   virtual bool has_rsample() const { return false; }
   /// A reparameterised draw: differentiable in the parameters. Throws unless has_rsample().
@@ -40,8 +54,14 @@ class Distribution {
   /// A draw, not differentiated (the default detaches rsample()).
   virtual Tensor sample(Rng& rng) const;
   /// log density (or mass) of `value`, one entry per batch element. `value` may broadcast
-  /// against the batch shape.
+  /// against the batch shape. With validation on, a value outside the support throws.
   virtual Tensor log_prob(const Tensor& value) const = 0;
+
+  /// Mean, variance (per element, the draw's shape) and entropy (batch shape), where they
+  /// have a closed form; otherwise these throw naming the family.
+  virtual Tensor mean() const;
+  virtual Tensor variance() const;
+  virtual Tensor entropy() const;
 
   /// True when log_prob does not score the value but returns a term folded into the
   /// objective, such as minus a KL divergence (Pyro's HiddenLayer). Inference does not warn
@@ -50,12 +70,58 @@ class Distribution {
 
   /// The same family with batch shape broadcast to rows x cols (Pyro's expand): used when a
   /// site inside a plate has size 1 along the plate's dimension.
-  virtual std::shared_ptr<const Distribution> expand(Index rows, Index cols) const;
+  virtual DistributionPtr expand(Index rows, Index cols) const;
+
+  /// This distribution with its `n` rightmost batch dimensions (columns, then rows) treated
+  /// as one event, so log_prob sums over them (Pyro's to_event, an Independent).
+  DistributionPtr to_event(int n = 1) const;
 
   /// "Normal(3x1)", for messages.
   std::string describe() const;
+
+ protected:
+  /// With validation on, throws ValueError naming the family, the entry and the value when
+  /// `value` is outside support(): "Exponential: value[3] is -1, but must be in positive".
+  void validate_sample(const Tensor& value) const;
 };
 
-using DistributionPtr = std::shared_ptr<const Distribution>;
+/// Base of a family D: supplies clone().
+template <class D>
+class Family : public Distribution {
+ public:
+  DistributionPtr clone() const override { return std::make_shared<D>(static_cast<const D&>(*this)); }
+};
+
+/// Pyro's Independent, made by to_event(n): the base distribution with `n` more of its batch
+/// dimensions (columns first, then rows) counted as one event, so log_prob and entropy sum
+/// over them.
+class Independent final : public Family<Independent> {
+ public:
+  Independent(DistributionPtr base, int n);
+  std::string name() const override { return "Independent(" + base_->name() + ")"; }
+  Index rows() const override { return base_->rows(); }
+  Index cols() const override { return base_->cols(); }
+  int event_dim() const override { return base_->event_dim() + n_; }
+  ConstraintPtr support() const override { return base_->support(); }
+  bool has_rsample() const override { return base_->has_rsample(); }
+  Tensor rsample(Rng& rng) const override { return base_->rsample(rng); }
+  Tensor sample(Rng& rng) const override { return base_->sample(rng); }
+  Tensor log_prob(const Tensor& value) const override { return reduce(base_->log_prob(value)); }
+  Tensor mean() const override { return base_->mean(); }
+  Tensor variance() const override { return base_->variance(); }
+  Tensor entropy() const override { return reduce(base_->entropy()); }
+  bool log_prob_is_folded_term() const override { return base_->log_prob_is_folded_term(); }
+  DistributionPtr expand(Index rows, Index cols) const override;
+
+  const DistributionPtr& base() const { return base_; }
+  int reinterpreted_dims() const { return n_; }
+  /// Sums a batch-shaped term of the base (log_prob, entropy, KL) over the reinterpreted
+  /// dimensions.
+  Tensor reduce(const Tensor& t) const;
+
+ private:
+  DistributionPtr base_;
+  int n_;
+};
 
 }  // namespace vesta

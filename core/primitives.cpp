@@ -16,12 +16,13 @@ namespace vesta {
 namespace {
 
 // A factor site's "distribution": its log_prob is the given term, whatever the value.
-class Factor final : public Distribution {
+class Factor final : public Family<Factor> {
  public:
   explicit Factor(Tensor log_factor) : log_factor_(std::move(log_factor)) {}
   std::string name() const override { return "Factor"; }
   Index rows() const override { return log_factor_.rows(); }
   Index cols() const override { return log_factor_.cols(); }
+  ConstraintPtr support() const override { return constraints::real(); }
   Tensor log_prob(const Tensor&) const override { return log_factor_; }
   bool log_prob_is_folded_term() const override { return true; }
 

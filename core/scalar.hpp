@@ -19,6 +19,8 @@ using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
 using MatrixMap = Eigen::Map<Matrix>;
 using ConstMatrixMap = Eigen::Map<const Matrix>;
 using ArrayMap = Eigen::Map<Array>;
+/// Any read-only dense matrix argument (a Matrix, a Map, a block) without a copy.
+using MatrixRef = Eigen::Ref<const Matrix>;
 using ConstArrayMap = Eigen::Map<const Array>;
 
 }  // namespace vesta

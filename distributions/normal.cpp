@@ -7,26 +7,17 @@
 #include <fmt/format.h>
 
 #include <vesta/core/ops.hpp>
-#include <vesta/distributions/validation.hpp>
+#include <vesta/distributions/params.hpp>
 
 namespace vesta {
 
 namespace {
 const Scalar kHalfLog2Pi = Scalar(0.5) * std::log(boost::math::constants::two_pi<double>());
 
-// The broadcast of two shapes (each dimension equal, or 1), or a ShapeError naming both.
-std::pair<Index, Index> broadcast_shape(const char* what, const Tensor& a, const Tensor& b) {
-  auto dim = [&](Index x, Index y) {
-    if (x == y || y == 1) return x;
-    if (x == 1) return y;
-    throw ShapeError(fmt::format("{}: shapes {} and {} do not broadcast", what, a.shape(), b.shape()));
-  };
-  return {dim(a.rows(), b.rows()), dim(a.cols(), b.cols())};
-}
 }  // namespace
 
 Normal::Normal(Tensor loc, Tensor scale) : loc_(std::move(loc)), scale_(std::move(scale)) {
-  std::tie(rows_, cols_) = broadcast_shape("Normal(loc, scale)", loc_, scale_);
+  std::tie(rows_, cols_) = detail::broadcast_shape("Normal", {&loc_, &scale_});
   if (validation_enabled()) {
     detail::check_finite("Normal", "loc", loc_);
     detail::check_positive("Normal", "scale", scale_);
@@ -38,20 +29,20 @@ Tensor Normal::rsample(Rng& rng) const {
 }
 
 Tensor Normal::log_prob(const Tensor& value) const {
+  validate_sample(value);
   const Tensor z = (value - loc_) / scale_;
   return Scalar(-0.5) * square(z) - log(scale_) - kHalfLog2Pi;
 }
 
 DistributionPtr Normal::expand(Index rows, Index cols) const {
-  const Tensor zeros = Tensor::zeros(rows, cols);
-  broadcast_shape("Normal::expand", Tensor::zeros(rows_, cols_), zeros);
-  return std::make_shared<Normal>(loc_ + zeros, scale_ + zeros);
+  return std::make_shared<Normal>(detail::broadcast_to(loc_, rows, cols),
+                                  detail::broadcast_to(scale_, rows, cols));
 }
 
-Tensor Normal::mean() const { return loc_ + Tensor::zeros(rows_, cols_); }
-Tensor Normal::variance() const { return square(scale_) + Tensor::zeros(rows_, cols_); }
+Tensor Normal::mean() const { return detail::broadcast_to(loc_, rows_, cols_); }
+Tensor Normal::variance() const { return detail::broadcast_to(square(scale_), rows_, cols_); }
 Tensor Normal::entropy() const {
-  return log(scale_) + (Scalar(0.5) + kHalfLog2Pi) + Tensor::zeros(rows_, cols_);
+  return detail::broadcast_to(log(scale_) + (Scalar(0.5) + kHalfLog2Pi), rows_, cols_);
 }
 
 }  // namespace vesta

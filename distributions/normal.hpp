@@ -5,7 +5,7 @@
 
 namespace vesta {
 
-class Normal final : public Distribution {
+class Normal final : public Family<Normal> {
  public:
   /// loc and scale broadcast together to the batch shape; scale must be positive.
   Normal(Tensor loc, Tensor scale);
@@ -13,6 +13,7 @@ class Normal final : public Distribution {
   std::string name() const override { return "Normal"; }
   Index rows() const override { return rows_; }
   Index cols() const override { return cols_; }
+  ConstraintPtr support() const override { return constraints::real(); }
   bool has_rsample() const override { return true; }
   Tensor rsample(Rng& rng) const override;
   Tensor log_prob(const Tensor& value) const override;
@@ -20,9 +21,9 @@ class Normal final : public Distribution {
 
   const Tensor& loc() const { return loc_; }
   const Tensor& scale() const { return scale_; }
-  Tensor mean() const;
-  Tensor variance() const;
-  Tensor entropy() const;
+  Tensor mean() const override;
+  Tensor variance() const override;
+  Tensor entropy() const override;
 
  private:
   Tensor loc_;

@@ -1,19 +1,23 @@
-// Argument checks shared by the distribution families: one message format for every check
-// ("Normal: scale[2] is -1, but must be positive"), and the switch that turns validation off
-// for speed (on by default, as in Pyro).
+// What every distribution family does with its parameters: broadcast them to one batch
+// shape, and check them with one message format ("Normal: scale[2] is -1, but must be
+// positive"). The checks run while validation is on (the default; see set_validation).
 #pragma once
 
+#include <initializer_list>
 #include <string>
+#include <utility>
 
-#include <vesta/core/tensor.hpp>
+#include <vesta/core/distribution.hpp>
 
 namespace vesta {
 
-/// Whether distributions check their parameters and observed values (default: true).
-bool validation_enabled();
-void set_validation(bool enabled);
-
 namespace detail {
+/// The shape all of `ts` broadcast to (each dimension equal, or 1), or a ShapeError naming
+/// the family and the shapes.
+std::pair<Index, Index> broadcast_shape(const char* dist, std::initializer_list<const Tensor*> ts);
+/// `t` broadcast to rows x cols (differentiable: the gradient sums back).
+Tensor broadcast_to(const Tensor& t, Index rows, Index cols);
+
 /// Throws ValueError "<dist>: <arg>[i] is <v>, but must be <requirement>" for the first
 /// entry of `t` that `ok` rejects ([i] is a flat column-major index, or [r, c] for matrices).
 template <class Ok>
@@ -21,6 +25,8 @@ void check_each(const char* dist, const char* arg, const Tensor& t, const char* 
 
 void check_positive(const char* dist, const char* arg, const Tensor& t);
 void check_finite(const char* dist, const char* arg, const Tensor& t);
+/// 0 <= t <= 1.
+void check_probability(const char* dist, const char* arg, const Tensor& t);
 [[noreturn]] void throw_invalid(const char* dist, const char* arg, const Tensor& t, Index k,
                                 const char* requirement);
 

@@ -1,0 +1,61 @@
+#include <vesta/distributions/params.hpp>
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include <vesta/core/ops.hpp>
+
+namespace vesta {
+
+namespace detail {
+
+std::pair<Index, Index> broadcast_shape(const char* dist, std::initializer_list<const Tensor*> ts) {
+  Index rows = 1, cols = 1;
+  auto fit = [&](Index& acc, Index n) {
+    if (n == acc || n == 1) return true;
+    if (acc == 1) {
+      acc = n;
+      return true;
+    }
+    return false;
+  };
+  for (const Tensor* t : ts) {
+    if (!fit(rows, t->rows()) || !fit(cols, t->cols())) {
+      std::string shapes;
+      for (const Tensor* u : ts) shapes += (shapes.empty() ? "" : ", ") + u->shape();
+      throw ShapeError(fmt::format("{}: parameter shapes {} do not broadcast", dist, shapes));
+    }
+  }
+  return {rows, cols};
+}
+
+Tensor broadcast_to(const Tensor& t, Index rows, Index cols) {
+  if (t.rows() == rows && t.cols() == cols) return t;
+  return t + Tensor::zeros(rows, cols);
+}
+
+void throw_invalid(const char* dist, const char* arg, const Tensor& t, Index k, const char* requirement) {
+  const Scalar value = t.value().data()[k];
+  const std::string where = (t.rows() == 1 || t.cols() == 1)
+                                ? fmt::format("[{}]", k)
+                                : fmt::format("[{}, {}]", k % t.rows(), k / t.rows());
+  throw ValueError(fmt::format("{}: {}{} is {}, but must be {}", dist, arg,
+                               t.size() == 1 ? "" : where, value, requirement));
+}
+
+void check_positive(const char* dist, const char* arg, const Tensor& t) {
+  check_each(dist, arg, t, "positive", [](Scalar v) { return v > 0 && std::isfinite(v); });
+}
+
+void check_probability(const char* dist, const char* arg, const Tensor& t) {
+  check_each(dist, arg, t, "in [0, 1]", [](Scalar v) { return v >= 0 && v <= 1; });
+}
+
+void check_finite(const char* dist, const char* arg, const Tensor& t) {
+  check_each(dist, arg, t, "finite", [](Scalar v) { return std::isfinite(v); });
+}
+
+}  // namespace detail
+
+}  // namespace vesta
