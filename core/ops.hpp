@@ -64,6 +64,17 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
 /// Matrix product (RxK times KxC).
 Tensor matmul(const Tensor& a, const Tensor& b);
 Tensor transpose(const Tensor& x);
+/// The lower-triangular L with L L^T = A, for a symmetric positive-definite A (n x n). A is
+/// read as its symmetric part (A + A^T) / 2, so the gradient is symmetric too. Throws
+/// ShapeError unless A is square, and ValueError naming the failing pivot when A is not
+/// positive definite (or an entry that is not finite).
+Tensor cholesky(const Tensor& a);
+/// X with L X = B, for a triangular L (n x n) and B (n x m), by substitution. Only L's lower
+/// (or, with lower = false, upper) triangle is read, and only that triangle gets a gradient.
+/// A zero on L's diagonal gives infinite entries, as division by zero does.
+Tensor solve_triangular(const Tensor& l, const Tensor& b, bool lower = true);
+/// The main diagonal of x (min(rows, cols) x 1).
+Tensor diagonal(const Tensor& x);
 
 // ---- reductions -----------------------------------------------------------------------
 /// Sum of all elements (1x1).

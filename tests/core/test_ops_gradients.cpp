@@ -86,6 +86,29 @@ std::vector<Case> linalg_and_shape_cases() {
       {"append_ones_column", {{3, 4}}, [](Xs x) { return append_ones_column(x[0]); }},
       {"gather_rows with repeats", {{4, 3}}, [](Xs x) { return gather_rows(x[0], {2, 0, 2, 3}); }},
       {"slice_cols", {{3, 5}}, [](Xs x) { return slice_cols(x[0], 1, 3); }},
+      // cholesky reads the symmetric part of a nonsymmetric perturbation of 4I (positive
+      // definite for entries in [-0.5, 0.5]); and of a Gram matrix, as a covariance is built.
+      {"cholesky", {{3, 3, -0.5, 0.5}},
+       [](Xs x) { return cholesky(x[0] + Tensor(Matrix(4 * Matrix::Identity(3, 3)))); }},
+      {"cholesky of a Gram matrix", {{4, 4}},
+       [](Xs x) {
+         return cholesky(matmul(x[0], transpose(x[0])) + Tensor(Matrix(Matrix::Identity(4, 4))));
+       }},
+      // Diagonals near 2 keep the triangle well conditioned; the other triangle is ignored.
+      {"solve_triangular lower", {{3, 3, -0.5, 0.5}, {3, 2}},
+       [](Xs x) {
+         return solve_triangular(x[0] + Tensor(Matrix(2 * Matrix::Identity(3, 3))), x[1]);
+       }},
+      {"solve_triangular upper", {{3, 3, -0.5, 0.5}, {3, 2}},
+       [](Xs x) {
+         return solve_triangular(x[0] + Tensor(Matrix(2 * Matrix::Identity(3, 3))), x[1], false);
+       }},
+      {"solve_triangular one column", {{4, 4, -0.5, 0.5}, {4, 1}},
+       [](Xs x) {
+         return solve_triangular(x[0] + Tensor(Matrix(2 * Matrix::Identity(4, 4))), x[1]);
+       }},
+      {"diagonal", {{3, 3}}, [](Xs x) { return diagonal(x[0]); }},
+      {"diagonal of a wide matrix", {{2, 4}}, [](Xs x) { return diagonal(x[0]); }},
       {"where with broadcast condition", {{3, 4}, {3, 4}},
        [](Xs x) {
          Matrix cond(1, 4);
