@@ -31,5 +31,25 @@
 #include <vesta/core/trace.hpp>
 
 // distributions
+#include <vesta/distributions/bernoulli.hpp>
+#include <vesta/distributions/beta.hpp>
+#include <vesta/distributions/binomial.hpp>
+#include <vesta/distributions/categorical.hpp>
+#include <vesta/distributions/cauchy.hpp>
+#include <vesta/distributions/delta.hpp>
+#include <vesta/distributions/dirichlet.hpp>
+#include <vesta/distributions/exponential.hpp>
+#include <vesta/distributions/gamma.hpp>
+#include <vesta/distributions/half_cauchy.hpp>
+#include <vesta/distributions/half_normal.hpp>
+#include <vesta/distributions/kl.hpp>
+#include <vesta/distributions/laplace.hpp>
+#include <vesta/distributions/log_normal.hpp>
+#include <vesta/distributions/multivariate_normal.hpp>
 #include <vesta/distributions/normal.hpp>
+#include <vesta/distributions/one_hot_categorical.hpp>
 #include <vesta/distributions/params.hpp>
+#include <vesta/distributions/poisson.hpp>
+#include <vesta/distributions/student_t.hpp>
+#include <vesta/distributions/uniform.hpp>
+

@@ -1,51 +1,63 @@
-// Normal, the family the engine is tested with: log_prob against Boost.Math, the
-// reparameterised draw's moments and gradients, and argument validation.
+// Normal: log_prob against Boost.Math, sampler, moments, entropy, gradients of log_prob and
+// rsample, to_event and expand, and argument validation. The pattern for every family.
 #include <boost/math/distributions/normal.hpp>
 #include <catch2/catch.hpp>
 
 #include <vesta/vesta.hpp>
 
+#include "support/distcheck.hpp"
+
 using namespace vesta;
+using namespace vesta::testing;
 using Catch::Matchers::Contains;
 
 TEST_CASE("Normal log_prob matches Boost.Math's density", "[distributions][normal]") {
-  Matrix x(4, 1);
-  x << -3.5, -0.1, 0.0, 7.25;
-  Matrix loc(4, 1);
-  loc << 0, 1, -2, 5;
-  const Normal d(Tensor(loc), Tensor(Scalar(1.7)));
-  CHECK(d.rows() == 4);
-  const Matrix lp = d.log_prob(Tensor(x)).matrix();
-  for (Index i = 0; i < 4; ++i) {
-    const boost::math::normal_distribution<double> ref(loc(i, 0), 1.7);
-    CHECK(lp(i, 0) == Approx(std::log(boost::math::pdf(ref, x(i, 0)))).epsilon(1e-6));
-  }
+  const Matrix loc = col({0, 1, -2, 5});
+  const Normal d(Tensor(loc), 1.7);
+  check_log_prob(d, col({-3.5, -0.1, 0.0, 7.25}), [&](Index i, Index, double x) {
+    return std::log(boost::math::pdf(boost::math::normal_distribution<double>(loc(i, 0), 1.7), x));
+  });
 }
 
-TEST_CASE("Normal rsample has the right moments and carries gradients", "[distributions][normal]") {
-  Rng rng(8);
-  const Tensor loc = Tensor::variable(Matrix::Constant(1, 1, 2));
-  const Tensor scale = Tensor::variable(Matrix::Constant(1, 1, 0.5));
-  const Normal d(loc + Tensor::zeros(20000, 1), scale + Tensor::zeros(20000, 1));
-  const Tensor z = d.rsample(rng);
-  const double n = 20000;
-  const double m = z.value().mean();
-  const double v = (z.value().array() - m).square().sum() / (n - 1);
-  CHECK(std::abs(m - 2) < 4 * 0.5 / std::sqrt(n));
-  CHECK(std::abs(v - 0.25) < 4 * 0.25 * std::sqrt(2 / (n - 1)));
-  // d/dloc mean(z) = 1; d/dscale mean(z) = mean(eps).
-  mean(z).backward();
-  CHECK(loc.grad()(0, 0) == Approx(1));
-  CHECK(scale.grad()(0, 0) == Approx((m - 2) / 0.5).margin(1e-4));
-  tape().reset();
+TEST_CASE("Normal draws follow its CDF and moments", "[distributions][normal]") {
+  const Normal d(0.5, 2.0);
+  check_ks(d, [](double x) { return boost::math::cdf(boost::math::normal_distribution<double>(0.5, 2.0), x); });
+  check_moments(Normal(Tensor(col({-1, 3})), Tensor(col({0.5, 4}))));
+  check_entropy_monte_carlo(Normal(Tensor(col({-1, 3})), Tensor(col({0.5, 4}))));
 }
 
-TEST_CASE("Normal rejects a non-positive scale, naming the index and value", "[distributions][normal]") {
-  Matrix s(3, 1);
-  s << 1, 2, -1;
-  CHECK_THROWS_WITH(Normal(0, Tensor(s)), Contains("Normal: scale[2] is -1, but must be positive"));
+#if !VESTA_SCALAR_IS_FLOAT
+TEST_CASE("Normal log_prob and rsample gradients match finite differences", "[distributions][normal][gradients]") {
+  const Factory make = [](const std::vector<Tensor>& p) { return std::make_shared<Normal>(p[0], p[1]); };
+  check_log_prob_gradients("Normal", make, {col({0.3, -1}), col({1.5, 0.7})}, col({0.2, 0.9}));
+  check_rsample_gradients("Normal", make, {col({0.3, -1}), col({1.5, 0.7})});
+}
+#endif
+
+TEST_CASE("Normal to_event sums log_prob over the event", "[distributions][normal]") {
+  Matrix loc(2, 3);
+  loc << 0, 1, 2, 3, 4, 5;
+  const Normal base(Tensor(loc), 1);
+  const Matrix x = Matrix::Constant(2, 3, 1.5);
+  const Matrix lp = base.log_prob(Tensor(x)).matrix();
+  const DistributionPtr rows = base.to_event(1);
+  CHECK(rows->event_dim() == 1);
+  CHECK(rows->log_prob(Tensor(x)).matrix().isApprox(lp.rowwise().sum()));
+  const DistributionPtr whole = base.to_event(2);
+  CHECK(whole->log_prob(Tensor(x)).item() == Approx(lp.sum()));
+  CHECK(whole->entropy().item() == Approx(sum(base.entropy()).item()));
+  CHECK_THROWS_AS(rows->to_event(2), ValueError);
+  const DistributionPtr wide = Normal(0, 1).expand(4, 3);
+  CHECK(wide->rows() == 4);
+  CHECK(wide->cols() == 3);
+}
+
+TEST_CASE("Normal rejects bad parameters and values, naming the index and value", "[distributions][normal]") {
+  CHECK_THROWS_WITH(Normal(0, Tensor(col({1, 2, -1}))), Contains("Normal: scale[2] is -1, but must be positive"));
   CHECK_THROWS_WITH(Normal(0, 0), Contains("scale is 0"));
+  CHECK_THROWS_WITH(Normal(std::nan(""), 1), Contains("loc is nan"));
   CHECK_THROWS_AS(Normal(Tensor(Matrix::Zero(2, 1)), Tensor(Matrix::Ones(3, 1))), ShapeError);
+  CHECK_THROWS_WITH(Normal(0, 1).log_prob(Tensor(col({0, std::nan("")}))), Contains("value[1] is nan"));
   set_validation(false);
   CHECK_NOTHROW(Normal(0, -1));
   set_validation(true);

@@ -1,0 +1,36 @@
+// Cauchy(loc, scale): the Lorentz distribution, Student's t with one degree of freedom. Its
+// mean and variance do not exist (mean() and variance() throw). Reparameterised through the
+// inverse CDF, loc + scale * tan(pi (u - 1/2)).
+#pragma once
+
+#include <vesta/core/distribution.hpp>
+
+namespace vesta {
+
+class Cauchy final : public Family<Cauchy> {
+ public:
+  /// loc (the median) and scale (the half width at half maximum) broadcast together to the
+  /// batch shape; scale must be positive.
+  Cauchy(Tensor loc, Tensor scale);
+
+  std::string name() const override { return "Cauchy"; }
+  Index rows() const override { return rows_; }
+  Index cols() const override { return cols_; }
+  ConstraintPtr support() const override { return constraints::real(); }
+  bool has_rsample() const override { return true; }
+  Tensor rsample(Rng& rng) const override;
+  Tensor log_prob(const Tensor& value) const override;
+  DistributionPtr expand(Index rows, Index cols) const override;
+
+  const Tensor& loc() const { return loc_; }
+  const Tensor& scale() const { return scale_; }
+  Tensor entropy() const override;
+
+ private:
+  Tensor loc_;
+  Tensor scale_;
+  Index rows_;
+  Index cols_;
+};
+
+}  // namespace vesta

@@ -1,0 +1,33 @@
+// Exponential(rate): waiting times of a Poisson process, density rate exp(-rate x) on
+// [0, inf). Reparameterised as E / rate with E ~ Exponential(1).
+#pragma once
+
+#include <vesta/core/distribution.hpp>
+
+namespace vesta {
+
+class Exponential final : public Family<Exponential> {
+ public:
+  /// rate (the inverse mean) must be positive; its shape is the batch shape.
+  explicit Exponential(Tensor rate);
+
+  std::string name() const override { return "Exponential"; }
+  Index rows() const override { return rate_.rows(); }
+  Index cols() const override { return rate_.cols(); }
+  /// [0, inf): a draw can be exactly 0.
+  ConstraintPtr support() const override { return constraints::nonnegative(); }
+  bool has_rsample() const override { return true; }
+  Tensor rsample(Rng& rng) const override;
+  Tensor log_prob(const Tensor& value) const override;
+  DistributionPtr expand(Index rows, Index cols) const override;
+
+  const Tensor& rate() const { return rate_; }
+  Tensor mean() const override;
+  Tensor variance() const override;
+  Tensor entropy() const override;
+
+ private:
+  Tensor rate_;
+};
+
+}  // namespace vesta

@@ -1,0 +1,52 @@
+#include <vesta/distributions/half_cauchy.hpp>
+
+#include <cmath>
+
+#include <boost/math/constants/constants.hpp>
+
+#include <vesta/core/ops.hpp>
+#include <vesta/distributions/params.hpp>
+
+namespace vesta {
+
+namespace {
+/// |standard Cauchy| draws, |tan(pi (u - 1/2))|, in double even for float Scalars; u = 0
+/// (which Rng::uniform can return) gives a huge but finite value.
+Matrix standard_half_cauchy(Rng& rng, Index rows, Index cols) {
+  Matrix out = rng.uniform(rows, cols);
+  for (Index k = 0; k < out.size(); ++k) {
+    const double u = out.data()[k];
+    out.data()[k] =
+        static_cast<Scalar>(std::abs(std::tan(boost::math::constants::pi<double>() * (u - 0.5))));
+  }
+  return out;
+}
+
+}  // namespace
+
+HalfCauchy::HalfCauchy(Tensor scale) : scale_(std::move(scale)) {
+  if (validation_enabled()) detail::check_positive("HalfCauchy", "scale", scale_);
+}
+
+Tensor HalfCauchy::rsample(Rng& rng) const {
+  return scale_ * Tensor(standard_half_cauchy(rng, rows(), cols()));
+}
+
+Tensor HalfCauchy::log_prob(const Tensor& value) const {
+  validate_sample(value);
+  // Twice the Cauchy density on x >= 0: p(x) = 2 / (pi s (1 + (x / s)^2)).
+  const Scalar log_2_over_pi =
+      static_cast<Scalar>(std::log(2 / boost::math::constants::pi<double>()));
+  return log_2_over_pi - log(scale_) - log1p(square(value / scale_));
+}
+
+DistributionPtr HalfCauchy::expand(Index rows, Index cols) const {
+  return std::make_shared<HalfCauchy>(detail::broadcast_to(scale_, rows, cols));
+}
+
+// The Cauchy's entropy log(4 pi s) minus log 2, as for any distribution folded at its centre.
+Tensor HalfCauchy::entropy() const {
+  return log(scale_) + static_cast<Scalar>(std::log(2 * boost::math::constants::pi<double>()));
+}
+
+}  // namespace vesta

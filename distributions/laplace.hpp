@@ -1,0 +1,36 @@
+// Laplace(loc, scale): the double exponential, density exp(-|x - loc| / scale) / (2 scale).
+// Reparameterised through the inverse CDF.
+#pragma once
+
+#include <vesta/core/distribution.hpp>
+
+namespace vesta {
+
+class Laplace final : public Family<Laplace> {
+ public:
+  /// loc and scale broadcast together to the batch shape; scale must be positive.
+  Laplace(Tensor loc, Tensor scale);
+
+  std::string name() const override { return "Laplace"; }
+  Index rows() const override { return rows_; }
+  Index cols() const override { return cols_; }
+  ConstraintPtr support() const override { return constraints::real(); }
+  bool has_rsample() const override { return true; }
+  Tensor rsample(Rng& rng) const override;
+  Tensor log_prob(const Tensor& value) const override;
+  DistributionPtr expand(Index rows, Index cols) const override;
+
+  const Tensor& loc() const { return loc_; }
+  const Tensor& scale() const { return scale_; }
+  Tensor mean() const override;
+  Tensor variance() const override;
+  Tensor entropy() const override;
+
+ private:
+  Tensor loc_;
+  Tensor scale_;
+  Index rows_;
+  Index cols_;
+};
+
+}  // namespace vesta

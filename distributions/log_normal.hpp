@@ -1,0 +1,37 @@
+// LogNormal(loc, scale): exp of a Normal(loc, scale), so its log is Gaussian; reparameterised
+// as exp(loc + scale * eps).
+#pragma once
+
+#include <vesta/core/distribution.hpp>
+
+namespace vesta {
+
+class LogNormal final : public Family<LogNormal> {
+ public:
+  /// loc and scale (of the underlying Normal) broadcast together to the batch shape; scale
+  /// must be positive.
+  LogNormal(Tensor loc, Tensor scale);
+
+  std::string name() const override { return "LogNormal"; }
+  Index rows() const override { return rows_; }
+  Index cols() const override { return cols_; }
+  ConstraintPtr support() const override { return constraints::positive(); }
+  bool has_rsample() const override { return true; }
+  Tensor rsample(Rng& rng) const override;
+  Tensor log_prob(const Tensor& value) const override;
+  DistributionPtr expand(Index rows, Index cols) const override;
+
+  const Tensor& loc() const { return loc_; }
+  const Tensor& scale() const { return scale_; }
+  Tensor mean() const override;
+  Tensor variance() const override;
+  Tensor entropy() const override;
+
+ private:
+  Tensor loc_;
+  Tensor scale_;
+  Index rows_;
+  Index cols_;
+};
+
+}  // namespace vesta
