@@ -53,3 +53,5 @@
 #include <vesta/distributions/student_t.hpp>
 #include <vesta/distributions/uniform.hpp>
 
+// inference
+#include <vesta/inference/optim.hpp>

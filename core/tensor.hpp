@@ -78,6 +78,8 @@ class Tensor {
   Matrix grad() const;
   /// Clears a leaf's gradient.
   void zero_grad() const;
+  /// Whether a leaf's gradient holds values (backward reached it since zero_grad()).
+  bool has_grad() const { return is_leaf() && storage_->grad_live; }
   /// Overwrites a leaf's values (same shape), as an optimizer does between steps.
   void set_value(const Eigen::Ref<const Matrix>& m) const;
   /// Mutable view of a leaf's values, for in-place updates by optimizers.

@@ -1,0 +1,125 @@
+// Optimizers over the ParamStore's unconstrained leaves (as Pyro's optim wrappers of
+// torch.optim): Adam, ClippedAdam, SGD with momentum, RMSProp, Adagrad, with learning-rate
+// schedules and gradient-norm clipping. State is kept per parameter name, so parameters
+// first seen mid-training simply join.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+
+#include <vesta/core/param_store.hpp>
+
+namespace vesta {
+
+/// Learning rate as a function of the step count (0 for the first step).
+using LearningRateSchedule = std::function<Scalar(std::int64_t step)>;
+
+namespace schedules {
+/// lr * gamma^floor(step / step_size).
+LearningRateSchedule step_decay(Scalar lr, std::int64_t step_size, Scalar gamma);
+/// lr * gamma^step.
+LearningRateSchedule exponential_decay(Scalar lr, Scalar gamma);
+}  // namespace schedules
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+
+  /// Updates every parameter of `store` whose gradient holds values (the others, unused
+  /// since the last step, are left alone), then zeroes the gradients. All gradients are checked first: a NaN or infinite entry throws ValueError
+  /// naming the parameter and the entry, and no parameter is changed.
+  void step(ParamStore& store = param_store());
+
+  /// Replaces the constant learning rate by a schedule.
+  void set_schedule(LearningRateSchedule schedule) { schedule_ = std::move(schedule); }
+  /// Scales all gradients together so that their joint L2 norm is at most max_norm.
+  void clip_grad_norm(Scalar max_norm) { max_grad_norm_ = max_norm; }
+  /// The learning rate the next step will use.
+  Scalar learning_rate() const { return schedule_(steps_); }
+  std::int64_t steps() const { return steps_; }
+
+ protected:
+  explicit Optimizer(Scalar lr);
+
+  /// Per-parameter state: moment estimates and the parameter's own step count.
+  struct State {
+    Matrix m;
+    Matrix v;
+    std::int64_t t = 0;
+  };
+  /// Updates `value` in place from `grad` with learning rate `lr`.
+  virtual void update(State& s, MatrixMap value, const Matrix& grad, Scalar lr) = 0;
+
+ private:
+  LearningRateSchedule schedule_;
+  Scalar max_grad_norm_ = 0;  // 0: no clipping
+  std::int64_t steps_ = 0;
+  std::unordered_map<std::string, State> states_;
+};
+
+/// Adam (Kingma & Ba 2015), with torch's defaults.
+class Adam : public Optimizer {
+ public:
+  explicit Adam(Scalar lr = Scalar(1e-3), Scalar beta1 = Scalar(0.9), Scalar beta2 = Scalar(0.999),
+                Scalar eps = Scalar(1e-8));
+
+ protected:
+  void update(State& s, MatrixMap value, const Matrix& grad, Scalar lr) override;
+  Scalar beta1_, beta2_, eps_;
+};
+
+/// Pyro's ClippedAdam: each gradient entry clipped to [-clip_norm, clip_norm], and the
+/// learning rate multiplied by lrd after every step.
+class ClippedAdam : public Adam {
+ public:
+  explicit ClippedAdam(Scalar lr = Scalar(1e-3), Scalar clip_norm = 10, Scalar lrd = 1,
+                       Scalar beta1 = Scalar(0.9), Scalar beta2 = Scalar(0.999),
+                       Scalar eps = Scalar(1e-8));
+
+ protected:
+  void update(State& s, MatrixMap value, const Matrix& grad, Scalar lr) override;
+
+ private:
+  Scalar clip_norm_;
+  Scalar lrd_;
+};
+
+/// Stochastic gradient descent with (heavy-ball) momentum, as torch.optim.SGD.
+class SGD : public Optimizer {
+ public:
+  explicit SGD(Scalar lr, Scalar momentum = 0);
+
+ protected:
+  void update(State& s, MatrixMap value, const Matrix& grad, Scalar lr) override;
+
+ private:
+  Scalar momentum_;
+};
+
+/// RMSProp (Tieleman & Hinton 2012), as torch.optim.RMSprop.
+class RMSProp : public Optimizer {
+ public:
+  explicit RMSProp(Scalar lr = Scalar(1e-2), Scalar alpha = Scalar(0.99), Scalar eps = Scalar(1e-8));
+
+ protected:
+  void update(State& s, MatrixMap value, const Matrix& grad, Scalar lr) override;
+
+ private:
+  Scalar alpha_, eps_;
+};
+
+/// Adagrad (Duchi et al. 2011), as torch.optim.Adagrad.
+class Adagrad : public Optimizer {
+ public:
+  explicit Adagrad(Scalar lr = Scalar(1e-2), Scalar eps = Scalar(1e-10));
+
+ protected:
+  void update(State& s, MatrixMap value, const Matrix& grad, Scalar lr) override;
+
+ private:
+  Scalar eps_;
+};
+
+}  // namespace vesta

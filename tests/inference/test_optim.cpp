@@ -1,0 +1,166 @@
+// Optimizers: each update rule against the same rule computed by hand for two steps, each
+// optimizer minimising a quadratic, schedules, clipping, parameters that join mid-training,
+// and a non-finite gradient that stops the step without touching any parameter.
+#include <cmath>
+#include <memory>
+
+#include <catch2/catch.hpp>
+
+#include <vesta/vesta.hpp>
+
+using namespace vesta;
+using Catch::Matchers::Contains;
+
+namespace {
+
+struct Fresh {
+  Fresh() { param_store().clear(); }
+  ~Fresh() {
+    param_store().clear();
+    tape().reset();
+  }
+};
+
+// Loss sum((x - target)^2 / 2), gradient x - target.
+void backward_quadratic(const Matrix& target) {
+  sum(Scalar(0.5) * square(param("x") - Tensor(target))).backward();
+}
+
+}  // namespace
+
+TEST_CASE("update rules match the same rules computed by hand", "[inference][optim]") {
+  const Matrix x0 = (Matrix(2, 1) << 1.0, -2.0).finished();
+  const Matrix target = (Matrix(2, 1) << 0.5, 0.25).finished();
+  const Scalar lr = 0.1;
+  struct Rule {
+    const char* name;
+    std::function<std::unique_ptr<Optimizer>()> make;
+    // x, g, state (m, v), t (from 1) -> new x
+    std::function<double(double, double, double&, double&, int)> step;
+  };
+  const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+  const std::vector<Rule> rules = {
+      {"Adam", [&] { return std::make_unique<Adam>(lr); },
+       [&](double x, double g, double& m, double& v, int t) {
+         m = b1 * m + (1 - b1) * g;
+         v = b2 * v + (1 - b2) * g * g;
+         return x - lr / (1 - std::pow(b1, t)) * m / (std::sqrt(v / (1 - std::pow(b2, t))) + eps);
+       }},
+      {"SGD momentum", [&] { return std::make_unique<SGD>(lr, 0.8); },
+       [&](double x, double g, double& m, double&, int t) {
+         m = t == 1 ? g : 0.8 * m + g;
+         return x - lr * m;
+       }},
+      {"RMSProp", [&] { return std::make_unique<RMSProp>(lr); },
+       [&](double x, double g, double&, double& v, int) {
+         v = 0.99 * v + 0.01 * g * g;
+         return x - lr * g / (std::sqrt(v) + 1e-8);
+       }},
+      {"Adagrad", [&] { return std::make_unique<Adagrad>(lr); },
+       [&](double x, double g, double&, double& v, int) {
+         v += g * g;
+         return x - lr * g / (std::sqrt(v) + 1e-10);
+       }},
+  };
+  for (const Rule& rule : rules) {
+    Fresh fresh;
+    INFO(rule.name);
+    param("x", x0);
+    auto opt = rule.make();
+    std::vector<double> x = {x0(0, 0), x0(1, 0)}, m(2, 0), v(2, 0);
+    for (int t = 1; t <= 3; ++t) {
+      backward_quadratic(target);
+      opt->step();
+      tape().reset();
+      for (int i = 0; i < 2; ++i) x[i] = rule.step(x[i], x[i] - target(i, 0), m[i], v[i], t);
+      const Matrix now = param_store().entry("x").unconstrained.matrix();
+      CHECK(now(0, 0) == Approx(x[0]).epsilon(1e-5).margin(1e-5));
+      CHECK(now(1, 0) == Approx(x[1]).epsilon(1e-5).margin(1e-5));
+    }
+    CHECK_FALSE(param_store().entry("x").unconstrained.has_grad());  // step zeroes gradients
+  }
+}
+
+TEST_CASE("every optimizer minimises a quadratic", "[inference][optim]") {
+  const Matrix target = (Matrix(3, 1) << 1.5, -0.5, 3.0).finished();
+  const std::vector<std::pair<const char*, std::function<std::unique_ptr<Optimizer>()>>> makers = {
+      {"Adam", [] { return std::make_unique<Adam>(0.05); }},
+      {"ClippedAdam", [] { return std::make_unique<ClippedAdam>(0.05, 1.0, 0.999); }},
+      {"SGD", [] { return std::make_unique<SGD>(0.1, 0.5); }},
+      {"RMSProp", [] { return std::make_unique<RMSProp>(0.01); }},
+      {"Adagrad", [] { return std::make_unique<Adagrad>(0.5); }},
+  };
+  for (const auto& [name, make] : makers) {
+    Fresh fresh;
+    INFO(name);
+    param("x", Matrix::Zero(3, 1));
+    auto opt = make();
+    for (int t = 0; t < 2000; ++t) {
+      backward_quadratic(target);
+      opt->step();
+      tape().reset();
+    }
+    CHECK((param_store().entry("x").unconstrained.matrix() - target).cwiseAbs().maxCoeff() < 0.02);
+  }
+}
+
+TEST_CASE("schedules and gradient-norm clipping", "[inference][optim]") {
+  const auto s = schedules::step_decay(1.0, 10, 0.5);
+  CHECK(s(0) == 1.0);
+  CHECK(s(9) == 1.0);
+  CHECK(s(10) == 0.5);
+  CHECK(s(25) == 0.25);
+  CHECK(schedules::exponential_decay(2.0, 0.5)(3) == Approx(0.25));
+  CHECK_THROWS_AS(schedules::step_decay(1.0, 0, 0.5), ValueError);
+  CHECK_THROWS_WITH(Adam(-1), Contains("learning rate is -1"));
+
+  // With clipping to norm 1, SGD moves the parameter by exactly lr in the gradient's direction.
+  Fresh fresh;
+  param("x", Matrix::Zero(2, 1));
+  SGD sgd(0.1);
+  sgd.clip_grad_norm(1.0);
+  backward_quadratic((Matrix(2, 1) << 30.0, 40.0).finished());  // gradient (-30, -40), norm 50
+  sgd.step();
+  const Matrix x = param_store().entry("x").unconstrained.matrix();
+  CHECK(x(0, 0) == Approx(0.06));
+  CHECK(x(1, 0) == Approx(0.08));
+  // A ClippedAdam's learning rate decays by lrd each step.
+  ClippedAdam clipped(0.1, 10, 0.5);
+  CHECK(clipped.learning_rate() == Approx(0.1));
+  backward_quadratic(Matrix::Zero(2, 1));
+  clipped.step();
+  CHECK(clipped.learning_rate() == Approx(0.05));
+}
+
+TEST_CASE("parameters first seen mid-training join; unused ones are left alone", "[inference][optim]") {
+  Fresh fresh;
+  Adam adam(0.1);
+  param("a", Matrix::Constant(1, 1, 1));
+  for (int t = 0; t < 3; ++t) {
+    sum(square(param("a"))).backward();
+    adam.step();
+    tape().reset();
+  }
+  param("b", Matrix::Constant(1, 1, 1));
+  const Scalar a_before = param_store().entry("a").unconstrained.matrix()(0, 0);
+  sum(square(param("b"))).backward();  // only b is used in this step
+  adam.step();
+  tape().reset();
+  CHECK(param_store().entry("a").unconstrained.matrix()(0, 0) == a_before);
+  // b's first Adam step moves it by lr (bias-corrected m / sqrt(v) = sign of the gradient).
+  CHECK(param_store().entry("b").unconstrained.matrix()(0, 0) == Approx(0.9).epsilon(1e-4));
+}
+
+TEST_CASE("a non-finite gradient names the parameter and changes nothing", "[inference][optim]") {
+  Fresh fresh;
+  param("good", Matrix::Constant(2, 1, 1));
+  param("bad", Matrix::Constant(3, 1, 1));
+  Adam adam(0.1);
+  Matrix poison = Matrix::Ones(3, 1);
+  poison(1, 0) = std::numeric_limits<Scalar>::quiet_NaN();
+  (sum(param("good")) + sum(param("bad") * Tensor(poison))).backward();
+  CHECK_THROWS_WITH(adam.step(), Contains("'bad'") && Contains("nan") && Contains("[1]"));
+  CHECK(param_store().entry("good").unconstrained.matrix() == Matrix::Constant(2, 1, 1));
+  CHECK(param_store().entry("bad").unconstrained.matrix() == Matrix::Constant(3, 1, 1));
+  CHECK(adam.steps() == 0);
+}
