@@ -54,4 +54,6 @@
 #include <vesta/distributions/uniform.hpp>
 
 // inference
+#include <vesta/inference/elbo.hpp>
 #include <vesta/inference/optim.hpp>
+#include <vesta/inference/svi.hpp>

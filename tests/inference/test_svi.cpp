@@ -1,0 +1,184 @@
+// Trace_ELBO and SVI against closed forms: the ELBO estimate averages to the exact ELBO of a
+// Gaussian model, a hand-written guide recovers the analytic posterior, the score-function
+// gradient of a discrete latent is unbiased against enumeration, and misuse is named.
+#include <cmath>
+
+#include <catch2/catch.hpp>
+
+#include <vesta/inference/svi.hpp>
+#include <vesta/vesta.hpp>
+
+using namespace vesta;
+using Catch::Matchers::Contains;
+
+namespace {
+
+struct Fresh {
+  Fresh() { param_store().clear(); }
+  ~Fresh() {
+    param_store().clear();
+    tape().reset();
+  }
+};
+
+const double kLog2Pi = std::log(2 * M_PI);
+
+Matrix data10() {
+  Matrix x(10, 1);
+  x << 0.9, 1.4, 0.2, 1.1, 0.7, 1.8, 0.5, 1.2, 0.95, 1.3;
+  return x;
+}
+
+// z ~ N(0, 1); x_i ~ N(z, 1) for ten observations.
+void model(const Matrix& x) {
+  const Tensor z = sample("z", Normal(0, 1));
+  auto p = plate("data", x.rows());
+  sample("x", Normal(z, 1), Tensor(x));
+}
+
+void guide(const Matrix&) {
+  const Tensor loc = param("loc", Matrix::Zero(1, 1));
+  const Tensor scale = param("scale", Matrix::Ones(1, 1), constraints::positive());
+  sample("z", Normal(loc, scale));
+}
+
+}  // namespace
+
+TEST_CASE("the Trace_ELBO estimate averages to the exact ELBO", "[inference][svi]") {
+  Fresh fresh;
+  const Matrix x = data10();
+  const double m = 0.4, s = 0.6;
+  param("loc", Matrix::Constant(1, 1, m));
+  param("scale", Matrix::Constant(1, 1, s), constraints::positive());
+  // E_q[log p(z, x)] - E_q[log q(z)] for q = N(m, s^2), in closed form.
+  double exact = -0.5 * kLog2Pi - 0.5 * (m * m + s * s) + 0.5 * std::log(2 * M_PI * M_E * s * s);
+  for (Index i = 0; i < x.rows(); ++i) exact += -0.5 * kLog2Pi - 0.5 * ((x(i, 0) - m) * (x(i, 0) - m) + s * s);
+  Trace_ELBO elbo;
+  auto mdl = model;
+  auto gde = guide;
+  const int n = 20000;
+  double s1 = 0, s2 = 0;
+  set_rng_seed(5);
+  for (int k = 0; k < n; ++k) {
+    const double v = -elbo.differentiable_loss(mdl, gde, x).item();
+    s1 += v;
+    s2 += v * v;
+    tape().reset();
+  }
+  const double mean = s1 / n;
+  const double se = std::sqrt((s2 / n - mean * mean) / n);
+  INFO("estimate " << mean << " +- " << se << ", exact " << exact);
+  CHECK(std::abs(mean - exact) < 5 * se);
+}
+
+TEST_CASE("SVI with a hand-written guide recovers the analytic posterior", "[inference][svi]") {
+  Fresh fresh;
+  const Matrix x = data10();
+  // Conjugate posterior: precision 1 + n, mean sum(x) / (1 + n).
+  const double post_sd = 1 / std::sqrt(11.0);
+  const double post_mean = x.sum() / 11.0;
+  set_rng_seed(11);
+  Adam adam(0.01);
+  SVI svi(model, guide, adam);
+  const int steps = 6000, tail = 2000;
+  double sl = 0, sl2 = 0, ss = 0, ss2 = 0;
+  for (int t = 0; t < steps; ++t) {
+    svi.step(x);
+    if (t >= steps - tail) {
+      const double l = param("loc").item(), s = param("scale").item();
+      tape().reset();
+      sl += l;
+      sl2 += l * l;
+      ss += s;
+      ss2 += s * s;
+    }
+  }
+  const double loc = sl / tail, scale = ss / tail;
+  // The iterates fluctuate with the gradient noise: their spread is the run's own error.
+  const double loc_sd = std::sqrt(std::max(sl2 / tail - loc * loc, 0.0));
+  const double scale_sd = std::sqrt(std::max(ss2 / tail - scale * scale, 0.0));
+  INFO("loc " << loc << " (sd " << loc_sd << ") vs " << post_mean << "; scale " << scale << " (sd "
+              << scale_sd << ") vs " << post_sd);
+  CHECK(std::abs(loc - post_mean) < 4 * loc_sd + 0.01);
+  CHECK(std::abs(scale - post_sd) < 4 * scale_sd + 0.01);
+}
+
+TEST_CASE("the score-function gradient of a discrete latent is unbiased", "[inference][svi]") {
+  Fresh fresh;
+  // z ~ Bernoulli(0.3); x ~ N(2z, 1) observed at 1.6; guide q(z) = Bernoulli(sigmoid(theta)).
+  const double theta = 0.2, x = 1.6;
+  auto disc_model = [&] {
+    const Tensor z = sample("z", Bernoulli::from_probs(0.3));
+    sample("x", Normal(2 * z, 1), Tensor(Scalar(x)));
+  };
+  auto disc_guide = [&] { sample("z", Bernoulli::from_logits(param("theta", Matrix::Constant(1, 1, theta)))); };
+  // The exact ELBO by enumerating z, and its derivative by central differences.
+  auto exact_elbo = [&](double th) {
+    const double q1 = 1 / (1 + std::exp(-th));
+    double e = 0;
+    for (int z = 0; z <= 1; ++z) {
+      const double q = z ? q1 : 1 - q1;
+      const double log_p = std::log(z ? 0.3 : 0.7) - 0.5 * kLog2Pi - 0.5 * (x - 2 * z) * (x - 2 * z);
+      e += q * (log_p - std::log(q));
+    }
+    return e;
+  };
+  const double h = 1e-5;
+  const double exact_grad = (exact_elbo(theta + h) - exact_elbo(theta - h)) / (2 * h);
+  Trace_ELBO elbo;
+  const Tensor& leaf = [&]() -> const Tensor& {
+    param("theta", Matrix::Constant(1, 1, theta));
+    return param_store().entry("theta").unconstrained;
+  }();
+  const int n = 40000;
+  double s1 = 0, s2 = 0;
+  set_rng_seed(3);
+  for (int k = 0; k < n; ++k) {
+    elbo.differentiable_loss(disc_model, disc_guide).backward();
+    const double g = -leaf.grad()(0, 0);  // the loss is minus the ELBO
+    leaf.zero_grad();
+    tape().reset();
+    s1 += g;
+    s2 += g * g;
+  }
+  const double mean = s1 / n;
+  const double se = std::sqrt((s2 / n - mean * mean) / n);
+  INFO("estimated " << mean << " +- " << se << ", exact " << exact_grad);
+  CHECK(std::abs(mean - exact_grad) < 5 * se);
+}
+
+TEST_CASE("a guide site missing from the model is an error naming it", "[inference][svi]") {
+  Fresh fresh;
+  auto bad_guide = [](const Matrix& x) {
+    guide(x);
+    sample("extra", Normal(0, 1));
+  };
+  Adam adam(0.01);
+  SVI svi(model, bad_guide, adam);
+  CHECK_THROWS_WITH(svi.step(data10()), Contains("'extra'"));
+  CHECK(handler_stack().empty());
+}
+
+TEST_CASE("a non-finite ELBO names the site and leaves the parameters as they were", "[inference][svi]") {
+  Fresh fresh;
+  // A corrupt observation (NaN, let through with validation off) poisons the ELBO.
+  auto bad_model = [](const Matrix&) {
+    const Tensor z = sample("z", Normal(0, 1));
+    sample("rate_obs", Normal(z, 1), Tensor(std::numeric_limits<Scalar>::quiet_NaN()));
+  };
+  set_validation(false);
+  Adam adam(0.01);
+  SVI svi(bad_model, guide, adam);
+  param("loc", Matrix::Zero(1, 1));
+  param("scale", Matrix::Ones(1, 1), constraints::positive());
+  const Matrix before = param_store().entry("loc").unconstrained.matrix();
+  bool named = false;
+  try {
+    svi.step(data10());
+  } catch (const ValueError& e) {
+    named = std::string(e.what()).find("'rate_obs'") != std::string::npos;
+  }
+  set_validation(true);
+  CHECK(named);
+  CHECK(param_store().entry("loc").unconstrained.matrix() == before);
+}
