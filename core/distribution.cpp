@@ -54,11 +54,8 @@ void Distribution::validate_sample(const Tensor& value) const {
   const ConstMatrixMap v = value.value();
   const Index k = s->first_violation(v);
   if (k < 0) return;
-  const std::string where = (v.rows() == 1 || v.cols() == 1)
-                                ? fmt::format("[{}]", k)
-                                : fmt::format("[{}, {}]", k % v.rows(), k / v.rows());
   throw ValueError(fmt::format("{}: value{} is {}, but must be in the support {}", name(),
-                               v.size() == 1 ? "" : where, v.data()[k], s->name()));
+                               entry_str(v.rows(), v.cols(), k), v.data()[k], s->name()));
 }
 
 Tensor Distribution::rsample(Rng&) const {

@@ -36,4 +36,12 @@ class StaleTensorError : public Error {
 /// "3x4": the shape notation used in all messages.
 std::string shape_str(Index rows, Index cols);
 
+/// How messages name entry (i, j) of a rows x cols Tensor: "" for a 1x1, "[k]" (the flat
+/// index) for a vector, "[i, j]" for a matrix.
+std::string entry_str(Index rows, Index cols, Index i, Index j);
+/// The same for a flat column-major index k.
+inline std::string entry_str(Index rows, Index cols, Index k) {
+  return entry_str(rows, cols, rows == 0 ? 0 : k % rows, rows == 0 ? 0 : k / rows);
+}
+
 }  // namespace vesta

@@ -100,12 +100,6 @@ Scalar at(const ConstMatrixMap& m, Index i, Index j) {
   return m(m.rows() == 1 ? 0 : i, m.cols() == 1 ? 0 : j);
 }
 
-std::string index_str(Index rows, Index cols, Index i, Index j) {
-  if (rows * cols == 1) return "";
-  if (rows == 1 || cols == 1) return fmt::format("[{}]", i + j * rows);
-  return fmt::format("[{}, {}]", i, j);
-}
-
 }  // namespace
 
 Binomial::Binomial(Tensor total_count, Tensor probs)
@@ -163,8 +157,8 @@ Tensor Binomial::log_prob(const Tensor& value) const {
           const Index ni = n.rows() == 1 ? 0 : i, nj = n.cols() == 1 ? 0 : j;
           throw ValueError(
               fmt::format("Binomial: value{} is {}, but must be at most total_count{}, which is {}",
-                          index_str(v.rows(), v.cols(), vi, vj), v(vi, vj),
-                          index_str(n.rows(), n.cols(), ni, nj), n(ni, nj)));
+                          entry_str(v.rows(), v.cols(), vi, vj), v(vi, vj),
+                          entry_str(n.rows(), n.cols(), ni, nj), n(ni, nj)));
         }
       }
     }

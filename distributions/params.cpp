@@ -37,11 +37,8 @@ Tensor broadcast_to(const Tensor& t, Index rows, Index cols) {
 
 void throw_invalid(const char* dist, const char* arg, const Tensor& t, Index k, const char* requirement) {
   const Scalar value = t.value().data()[k];
-  const std::string where = (t.rows() == 1 || t.cols() == 1)
-                                ? fmt::format("[{}]", k)
-                                : fmt::format("[{}, {}]", k % t.rows(), k / t.rows());
   throw ValueError(fmt::format("{}: {}{} is {}, but must be {}", dist, arg,
-                               t.size() == 1 ? "" : where, value, requirement));
+                               entry_str(t.rows(), t.cols(), k), value, requirement));
 }
 
 void check_positive(const char* dist, const char* arg, const Tensor& t) {

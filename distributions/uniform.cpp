@@ -23,10 +23,7 @@ Scalar at(const ConstMatrixMap& m, Index i, Index j) {
 /// The index of that entry as params' messages write it: "" for a 1x1, "[k]" (flat) for a
 /// vector, "[r, c]" for a matrix.
 std::string label(const ConstMatrixMap& m, Index i, Index j) {
-  const Index r = source_row(m, i), c = source_col(m, j);
-  if (m.size() == 1) return "";
-  if (m.rows() == 1 || m.cols() == 1) return fmt::format("[{}]", r + c * m.rows());
-  return fmt::format("[{}, {}]", r, c);
+  return entry_str(m.rows(), m.cols(), source_row(m, i), source_col(m, j));
 }
 
 }  // namespace
