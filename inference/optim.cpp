@@ -26,17 +26,18 @@ Optimizer::Optimizer(Scalar lr) {
 
 void Optimizer::step(ParamStore& store) {
   // Gather the gradients and check them all before changing anything.
+  // Gradients are read in place (no copies: this runs every SVI step).
   struct Item {
     std::string name;
     Tensor leaf;
-    Matrix grad;
+    MatrixMap grad;
   };
   std::vector<Item> items;
   double squared_norm = 0;
   for (const std::string& name : store.names()) {
     const Tensor& leaf = store.entry(name).unconstrained;
     if (!leaf.has_grad()) continue;  // not used since the last step: left as it is
-    Matrix g = leaf.grad();
+    MatrixMap g = leaf.leaf_grad();
     for (Index k = 0; k < g.size(); ++k) {
       if (!std::isfinite(g.data()[k])) {
         throw ValueError(fmt::format(
@@ -46,7 +47,7 @@ void Optimizer::step(ParamStore& store) {
       }
     }
     squared_norm += static_cast<double>(g.squaredNorm());
-    items.push_back({name, leaf, std::move(g)});
+    items.push_back({name, leaf, g});
   }
   if (max_grad_norm_ > 0) {
     const double norm = std::sqrt(squared_norm);
@@ -65,7 +66,7 @@ void Optimizer::step(ParamStore& store) {
 Adam::Adam(Scalar lr, Scalar beta1, Scalar beta2, Scalar eps)
     : Optimizer(lr), beta1_(beta1), beta2_(beta2), eps_(eps) {}
 
-void Adam::update(State& s, MatrixMap value, const Matrix& grad, Scalar lr) {
+void Adam::update(State& s, MatrixMap value, const MatrixRef& grad, Scalar lr) {
   if (s.t == 0) {
     s.m = Matrix::Zero(grad.rows(), grad.cols());
     s.v = Matrix::Zero(grad.rows(), grad.cols());
@@ -84,25 +85,29 @@ ClippedAdam::ClippedAdam(Scalar lr, Scalar clip_norm, Scalar lrd, Scalar beta1, 
   set_schedule([lr, lrd](std::int64_t step) { return lr * std::pow(lrd, Scalar(step)); });
 }
 
-void ClippedAdam::update(State& s, MatrixMap value, const Matrix& grad, Scalar lr) {
+void ClippedAdam::update(State& s, MatrixMap value, const MatrixRef& grad, Scalar lr) {
   Adam::update(s, value, grad.cwiseMax(-clip_norm_).cwiseMin(clip_norm_), lr);
 }
 
 SGD::SGD(Scalar lr, Scalar momentum) : Optimizer(lr), momentum_(momentum) {}
 
-void SGD::update(State& s, MatrixMap value, const Matrix& grad, Scalar lr) {
+void SGD::update(State& s, MatrixMap value, const MatrixRef& grad, Scalar lr) {
   if (momentum_ == 0) {
     value -= lr * grad;
     return;
   }
   // torch: the first step's velocity is the gradient itself.
-  s.m = s.t++ == 0 ? grad : Matrix(momentum_ * s.m + grad);
+  if (s.t++ == 0) {
+    s.m = grad;
+  } else {
+    s.m = momentum_ * s.m + grad;
+  }
   value -= lr * s.m;
 }
 
 RMSProp::RMSProp(Scalar lr, Scalar alpha, Scalar eps) : Optimizer(lr), alpha_(alpha), eps_(eps) {}
 
-void RMSProp::update(State& s, MatrixMap value, const Matrix& grad, Scalar lr) {
+void RMSProp::update(State& s, MatrixMap value, const MatrixRef& grad, Scalar lr) {
   if (s.t++ == 0) s.v = Matrix::Zero(grad.rows(), grad.cols());
   s.v = alpha_ * s.v + (1 - alpha_) * grad.cwiseAbs2();
   value.array() -= lr * grad.array() / (s.v.array().sqrt() + eps_);
@@ -110,7 +115,7 @@ void RMSProp::update(State& s, MatrixMap value, const Matrix& grad, Scalar lr) {
 
 Adagrad::Adagrad(Scalar lr, Scalar eps) : Optimizer(lr), eps_(eps) {}
 
-void Adagrad::update(State& s, MatrixMap value, const Matrix& grad, Scalar lr) {
+void Adagrad::update(State& s, MatrixMap value, const MatrixRef& grad, Scalar lr) {
   if (s.t++ == 0) s.v = Matrix::Zero(grad.rows(), grad.cols());
   s.v += grad.cwiseAbs2();
   value.array() -= lr * grad.array() / (s.v.array().sqrt() + eps_);

@@ -50,7 +50,7 @@ class Optimizer {
     std::int64_t t = 0;
   };
   /// Updates `value` in place from `grad` with learning rate `lr`.
-  virtual void update(State& s, MatrixMap value, const Matrix& grad, Scalar lr) = 0;
+  virtual void update(State& s, MatrixMap value, const MatrixRef& grad, Scalar lr) = 0;
 
  private:
   LearningRateSchedule schedule_;
@@ -66,7 +66,7 @@ class Adam : public Optimizer {
                 Scalar eps = Scalar(1e-8));
 
  protected:
-  void update(State& s, MatrixMap value, const Matrix& grad, Scalar lr) override;
+  void update(State& s, MatrixMap value, const MatrixRef& grad, Scalar lr) override;
   Scalar beta1_, beta2_, eps_;
 };
 
@@ -79,7 +79,7 @@ class ClippedAdam : public Adam {
                        Scalar eps = Scalar(1e-8));
 
  protected:
-  void update(State& s, MatrixMap value, const Matrix& grad, Scalar lr) override;
+  void update(State& s, MatrixMap value, const MatrixRef& grad, Scalar lr) override;
 
  private:
   Scalar clip_norm_;
@@ -92,7 +92,7 @@ class SGD : public Optimizer {
   explicit SGD(Scalar lr, Scalar momentum = 0);
 
  protected:
-  void update(State& s, MatrixMap value, const Matrix& grad, Scalar lr) override;
+  void update(State& s, MatrixMap value, const MatrixRef& grad, Scalar lr) override;
 
  private:
   Scalar momentum_;
@@ -104,7 +104,7 @@ class RMSProp : public Optimizer {
   explicit RMSProp(Scalar lr = Scalar(1e-2), Scalar alpha = Scalar(0.99), Scalar eps = Scalar(1e-8));
 
  protected:
-  void update(State& s, MatrixMap value, const Matrix& grad, Scalar lr) override;
+  void update(State& s, MatrixMap value, const MatrixRef& grad, Scalar lr) override;
 
  private:
   Scalar alpha_, eps_;
@@ -116,7 +116,7 @@ class Adagrad : public Optimizer {
   explicit Adagrad(Scalar lr = Scalar(1e-2), Scalar eps = Scalar(1e-10));
 
  protected:
-  void update(State& s, MatrixMap value, const Matrix& grad, Scalar lr) override;
+  void update(State& s, MatrixMap value, const MatrixRef& grad, Scalar lr) override;
 
  private:
   Scalar eps_;
