@@ -93,18 +93,31 @@ void apply_stack(Site& site) {
   for (std::size_t i = stack.size() - seen; i < stack.size(); ++i) stack[i]->postprocess(site);
 }
 
-Tensor sample(const std::string& name, DistributionPtr dist, std::optional<Tensor> obs) {
+namespace {
+
+Tensor sample_site(const std::string& name, DistributionPtr dist, std::optional<Tensor> obs, bool auxiliary) {
   if (!dist) throw ValueError(fmt::format("sample '{}': the distribution is null", name));
   Site site;
   site.kind = SiteKind::sample;
   site.name = name;
   site.dist = std::move(dist);
+  site.auxiliary = auxiliary;
   if (obs) {
     site.value = std::move(*obs);
     site.observed = true;
   }
   apply_stack(site);
   return site.value;
+}
+
+}  // namespace
+
+Tensor sample(const std::string& name, DistributionPtr dist, std::optional<Tensor> obs) {
+  return sample_site(name, std::move(dist), std::move(obs), false);
+}
+
+Tensor sample_auxiliary(const std::string& name, DistributionPtr dist) {
+  return sample_site(name, std::move(dist), std::nullopt, true);
 }
 
 Tensor param(const std::string& name, const Matrix& init, ConstraintPtr constraint) {

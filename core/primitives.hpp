@@ -30,6 +30,11 @@ Tensor sample(const std::string& name, D&& dist, std::optional<Tensor> obs = std
   return sample(name, std::make_shared<std::decay_t<D>>(std::forward<D>(dist)), std::move(obs));
 }
 
+/// A guide-only latent from which the guide's other sites are computed (Pyro's
+/// infer={"is_auxiliary": True}): inference scores it with the guide but does not expect it
+/// in the model.
+Tensor sample_auxiliary(const std::string& name, DistributionPtr dist);
+
 /// The learnable parameter `name`: created from `init` (a value satisfying `constraint`) on
 /// first use, read from the ParamStore afterwards. The store holds it unconstrained, which
 /// is where optimizers work; the value returned is constrained and differentiable.

@@ -40,6 +40,9 @@ struct Site {
   DistributionPtr dist;
   Tensor value;
   bool observed = false;
+  /// A guide-only latent from which other guide sites are computed (an autoguide's joint
+  /// draw): scored with the guide, but never looked for in the model.
+  bool auxiliary = false;
   /// Where a draw comes from when a seed handler provides it (else the thread's generator).
   std::optional<Rng> rng;
 

@@ -164,8 +164,10 @@ bool has_kl_divergence(const Distribution& p, const Distribution& q) {
 }
 
 Tensor kl_divergence(const Distribution& p, const Distribution& q) {
-  // A point mass: KL(delta_v || q) = -log q(v), whatever q is.
-  if (const auto* d = dynamic_cast<const Delta*>(&p)) return -q.log_prob(d->value());
+  // A point mass: KL(delta_v || q) = log_density - log q(v), whatever q is (Pyro's -log q(v)
+  // when log_density is 0; a Delta standing in for a density at a drawn point, as autoguides
+  // use, carries that density as its log_density).
+  if (const auto* d = dynamic_cast<const Delta*>(&p)) return d->log_prob(d->value()) - q.log_prob(d->value());
   // to_event on both sides: the base KL, summed over the reinterpreted dimensions.
   const auto* ip = dynamic_cast<const Independent*>(&p);
   const auto* iq = dynamic_cast<const Independent*>(&q);

@@ -34,7 +34,7 @@ Trace_ELBO::Trace_ELBO(int num_particles, Scalar baseline_decay)
 
 Tensor Trace_ELBO::particle_loss(const Trace& model_trace, const Trace& guide_trace) {
   for (const Site& s : guide_trace.sites()) {
-    if (s.is_sample() && !s.observed && !model_trace.contains(s.name)) {
+    if (s.is_sample() && !s.observed && !s.auxiliary && !model_trace.contains(s.name)) {
       throw ValueError(fmt::format(
           "Trace_ELBO: the guide samples '{}', which the model does not have; every guide "
           "site must be a model site of the same name",

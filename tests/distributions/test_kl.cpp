@@ -73,12 +73,15 @@ TEST_CASE("every registered KL agrees with its Monte Carlo estimate", "[distribu
   }
 }
 
-TEST_CASE("KL from a Delta is minus the other's log-density at its point", "[distributions][kl]") {
+TEST_CASE("KL from a Delta is its log_density minus the other's at its point", "[distributions][kl]") {
   const Delta d(Tensor(col({0.5, 2.0})));
   const Normal q(0, 2);
   CHECK(kl_divergence(d, q).matrix().isApprox((-q.log_prob(Tensor(col({0.5, 2.0})))).matrix()));
   const Gamma g(2.0, 1.0);
   CHECK(kl_divergence(d, g).matrix().isApprox((-g.log_prob(Tensor(col({0.5, 2.0})))).matrix()));
+  const Delta dd(Tensor(col({0.5, 2.0})), Tensor(col({-1.0, 0.25})));
+  const Matrix expected = col({-1.0, 0.25}) - q.log_prob(Tensor(col({0.5, 2.0}))).matrix();
+  CHECK(kl_divergence(dd, q).matrix().isApprox(expected));
 }
 
 TEST_CASE("asking for an unregistered pair names both families", "[distributions][kl]") {

@@ -157,6 +157,18 @@ TEST_CASE("a guide site missing from the model is an error naming it", "[inferen
   SVI svi(model, bad_guide, adam);
   CHECK_THROWS_WITH(svi.step(data10()), Contains("'extra'"));
   CHECK(handler_stack().empty());
+  // An auxiliary guide site is not expected in the model, but its log_prob counts: the loss
+  // of the guide with one equals the plain guide's loss minus its log-density.
+  auto aux_guide = [](const Matrix& x) {
+    guide(x);
+    sample_auxiliary("extra", std::make_shared<Delta>(Tensor(Scalar(0)), Tensor(Scalar(0.75))));
+  };
+  Trace_ELBO elbo;
+  set_rng_seed(3);
+  const double plain = elbo.differentiable_loss(model, guide, data10()).item();
+  set_rng_seed(3);
+  const double with_aux = elbo.differentiable_loss(model, aux_guide, data10()).item();
+  CHECK(with_aux == Approx(plain + 0.75));
 }
 
 TEST_CASE("a non-finite ELBO names the site and leaves the parameters as they were", "[inference][svi]") {
