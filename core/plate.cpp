@@ -23,7 +23,22 @@ PlateDim default_dim(const Plate* self) {
 
 Plate::Plate(std::string name, Index size, std::optional<Index> subsample_size,
              std::optional<PlateDim> dim) {
-  const Index n = subsample_size.value_or(size);
+  enter(std::move(name), size, subsample_size.value_or(size), dim, {});
+}
+
+Plate::Plate(std::string name, Index size, std::vector<Index> subsample, std::optional<PlateDim> dim) {
+  for (std::size_t k = 0; k < subsample.size(); ++k) {
+    if (subsample[k] < 0 || subsample[k] >= size) {
+      throw ValueError(fmt::format("plate '{}': subsample[{}] is {}, but must be in 0..{}", name, k,
+                                   subsample[k], size - 1));
+    }
+  }
+  const auto n = static_cast<Index>(subsample.size());
+  enter(std::move(name), size, n, dim, std::move(subsample));
+}
+
+void Plate::enter(std::string name, Index size, Index n, std::optional<PlateDim> dim,
+                  std::vector<Index> given) {
   if (size < 1 || n < 1 || n > size) {
     throw ValueError(fmt::format(
         "plate '{}': size is {} and subsample_size {}; need 1 <= subsample_size <= size", name,
@@ -43,6 +58,7 @@ Plate::Plate(std::string name, Index size, std::optional<Index> subsample_size,
   site.name = frame_.name;
   site.plate_size = size;
   site.subsample_size = n;
+  site.indices = std::move(given);
   apply_stack(site);
   if (static_cast<Index>(site.indices.size()) != n) {
     throw ShapeError(fmt::format("plate '{}': {} replayed indices for a subsample of {}", frame_.name,

@@ -19,6 +19,11 @@ class Plate : public Messenger {
   /// default, columns when nested inside a plate over rows.
   Plate(std::string name, Index size, std::optional<Index> subsample_size = std::nullopt,
         std::optional<PlateDim> dim = std::nullopt);
+  /// A plate whose sites see the given entries (Pyro's `subsample=`): for walking a data set
+  /// in minibatches, or for a guide that must use the indices its model chose. Each index must
+  /// be in 0..size-1. A replay handler still overrides them.
+  Plate(std::string name, Index size, std::vector<Index> subsample,
+        std::optional<PlateDim> dim = std::nullopt);
 
   const std::string& name() const { return frame_.name; }
   Index size() const { return frame_.size; }
@@ -32,6 +37,8 @@ class Plate : public Messenger {
   void postprocess(Site& site) override;
 
  private:
+  void enter(std::string name, Index size, Index n, std::optional<PlateDim> dim, std::vector<Index> given);
+
   PlateFrame frame_;
   std::vector<Index> indices_;
 };
@@ -40,6 +47,11 @@ class Plate : public Messenger {
 inline Plate plate(std::string name, Index size, std::optional<Index> subsample_size = std::nullopt,
                    std::optional<PlateDim> dim = std::nullopt) {
   return Plate(std::move(name), size, subsample_size, dim);
+}
+
+inline Plate plate(std::string name, Index size, std::vector<Index> subsample,
+                   std::optional<PlateDim> dim = std::nullopt) {
+  return Plate(std::move(name), size, std::move(subsample), dim);
 }
 
 /// The plate as a callable form: runs fn(indices) inside it and returns its result.

@@ -365,6 +365,21 @@ TEST_CASE("plate broadcasts, scales by size over subsample size, and returns its
   CHECK(n == 5);
 }
 
+TEST_CASE("a plate given its subsample uses those entries and scales by size over their count", "[core][handlers]") {
+  FreshState fresh;
+  auto tr = trace();
+  {
+    auto p = plate("data", 100, std::vector<Index>{7, 3, 99});
+    CHECK(p.indices() == std::vector<Index>{7, 3, 99});
+    CHECK(p.subsample_size() == 3);
+    sample("z", Normal(0, 1));
+  }
+  CHECK(tr.get_trace()["z"].scale == Approx(100.0 / 3));
+  CHECK(tr.get_trace()["data"].indices == std::vector<Index>{7, 3, 99});
+  CHECK_THROWS_WITH(plate("data", 10, std::vector<Index>{2, 10}), Contains("'data'") && Contains("subsample[1] is 10"));
+  CHECK_THROWS_WITH(plate("data", 10, std::vector<Index>{}), Contains("'data'"));
+}
+
 TEST_CASE("a site whose batch shape does not fit its plate is an error naming both", "[core][handlers]") {
   FreshState fresh;
   auto model = [] {
