@@ -92,7 +92,7 @@ class Real final : public Elementwise {
   bool contains(Scalar v) const override { return !std::isnan(v); }
   Tensor transform(const Tensor& x) const override { return x; }
   Matrix inverse(const Matrix& y) const override { return y; }
-  Tensor log_abs_det_jacobian(const Tensor&) const override { return Tensor(Scalar(0)); }
+  Tensor log_abs_det_jacobian(const Tensor& x) const override { return Tensor::zeros(x.rows(), x.cols()); }
 };
 
 class GreaterThan final : public Elementwise {
@@ -108,7 +108,7 @@ class GreaterThan final : public Elementwise {
     return positive_ ? exp(x) : exp(x) + c_;
   }
   Matrix inverse(const Matrix& y) const override { return (y.array() - c_).log().matrix(); }
-  Tensor log_abs_det_jacobian(const Tensor& x) const override { return sum(x); }
+  Tensor log_abs_det_jacobian(const Tensor& x) const override { return x; }
 
  private:
   Scalar c_;
@@ -135,7 +135,7 @@ class Interval final : public Elementwise {
   }
   Tensor log_abs_det_jacobian(const Tensor& x) const override {
     // T'(x) = (b - a) sigmoid(x) sigmoid(-x).
-    return sum(log_sigmoid(x) + log_sigmoid(-x)) + Scalar(x.size()) * std::log(b_ - a_);
+    return log_sigmoid(x) + log_sigmoid(-x) + std::log(b_ - a_);
   }
 
  private:
@@ -155,6 +155,7 @@ class Simplex final : public Constraint {
     return (v.array() >= 0).all() &&
            ((v.rowwise().sum().array() - 1).abs() <= kSimplexTolerance).all();
   }
+  int event_dim() const override { return 1; }
   Index unconstrained_cols(Index cols) const override { return cols - 1; }
   Index constrained_cols(Index cols) const override { return cols + 1; }
 
@@ -184,11 +185,11 @@ class Simplex final : public Constraint {
     const Index K = x.cols() + 1;
     std::vector<Tensor> parts;
     Tensor log_remaining = Tensor::zeros(x.rows(), 1);
-    Tensor total = Tensor(Scalar(0));
+    Tensor total = Tensor::zeros(x.rows(), 1);
     for (Index i = 0; i + 1 < K; ++i) {
       const Tensor u = slice_cols(x, i, 1) - std::log(Scalar(K - 1 - i));
       parts.push_back(exp(log_sigmoid(u) + log_remaining));
-      if (ldj != nullptr) total = total + sum(log_remaining + log_sigmoid(u) + log_sigmoid(-u));
+      if (ldj != nullptr) total = total + log_remaining + log_sigmoid(u) + log_sigmoid(-u);
       log_remaining = log_remaining + log_sigmoid(-u);
     }
     parts.push_back(exp(log_remaining));
@@ -200,6 +201,7 @@ class Simplex final : public Constraint {
 class LowerCholesky final : public Constraint {
  public:
   std::string name() const override { return "lower_cholesky"; }
+  int event_dim() const override { return 2; }
   bool check(const MatrixRef& v) const override {
     if (v.rows() != v.cols()) return false;
     const Index n = v.rows();

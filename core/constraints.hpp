@@ -33,7 +33,11 @@ class Constraint {
   virtual Tensor transform(const Tensor& x) const = 0;
   /// T^-1(y) for y in the set.
   virtual Matrix inverse(const Matrix& y) const = 0;
-  /// log |det dT/dx| at x, summed over the whole tensor (1x1).
+  /// How much of a value the bijection acts on jointly: 0 for elementwise maps, 1 for maps of
+  /// whole rows (simplex), 2 for maps of the whole matrix (lower_cholesky).
+  virtual int event_dim() const { return 0; }
+  /// log |det dT/dx| at x, one entry per event: x's shape for elementwise maps, rows x 1 for
+  /// row maps, 1x1 for matrix maps (sum() it for the whole tensor's).
   virtual Tensor log_abs_det_jacobian(const Tensor& x) const = 0;
 };
 

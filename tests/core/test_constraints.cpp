@@ -81,7 +81,11 @@ TEST_CASE("log_abs_det_jacobian matches a finite-difference Jacobian", "[core][c
       for (std::size_t b = 0; b < out.size(); ++b) J(b, a) = (yp.data()[out[b]] - ym.data()[out[b]]) / (2 * h);
     }
     const double expected = std::log(std::abs(J.determinant()));
-    CHECK(r.c->log_abs_det_jacobian(Tensor(x)).item() == Approx(expected).margin(1e-6));
+    const Tensor ldj = r.c->log_abs_det_jacobian(Tensor(x));
+    CHECK(sum(ldj).item() == Approx(expected).margin(1e-6));
+    // One entry per event of the bijection.
+    CHECK(ldj.rows() == (r.c->event_dim() == 2 ? 1 : x.rows()));
+    CHECK(ldj.cols() == (r.c->event_dim() >= 1 ? 1 : x.cols()));
   }
 }
 
