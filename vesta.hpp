@@ -51,6 +51,7 @@
 #include <vesta/distributions/params.hpp>
 #include <vesta/distributions/poisson.hpp>
 #include <vesta/distributions/student_t.hpp>
+#include <vesta/distributions/transformed.hpp>
 #include <vesta/distributions/uniform.hpp>
 
 // inference

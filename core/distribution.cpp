@@ -27,11 +27,13 @@ DistributionPtr Independent::expand(Index rows, Index cols) const {
   return std::make_shared<Independent>(base_->expand(rows, cols), n_);
 }
 
-Tensor Independent::reduce(const Tensor& t) const {
-  if (n_ == 0) return t;
-  if (event_dim() == 2) return sum(t);
+Tensor sum_event_dims(const Tensor& t, int from_dim, int to_dim) {
+  if (to_dim <= from_dim) return t;
+  if (to_dim >= 2) return sum(t);
   return rowwise_sum(t);  // from event_dim 0 to 1: sum each row
 }
+
+Tensor Independent::reduce(const Tensor& t) const { return sum_event_dims(t, base_->event_dim(), event_dim()); }
 
 DistributionPtr Distribution::to_event(int n) const {
   if (n == 0) return clone();

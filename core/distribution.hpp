@@ -85,6 +85,10 @@ class Distribution {
   void validate_sample(const Tensor& value) const;
 };
 
+/// A term with one entry per event of dimension `from_dim` (log_prob, entropy, a
+/// log-Jacobian), summed to one entry per event of dimension `to_dim` (>= from_dim).
+Tensor sum_event_dims(const Tensor& t, int from_dim, int to_dim);
+
 /// Base of a family D: supplies clone().
 template <class D>
 class Family : public Distribution {

@@ -91,6 +91,13 @@ class Tensor {
   /// the tape).
   Tensor detach() const;
 
+  /// Whether both handles refer to the same value: the same recorded node of the same tape
+  /// generation, or the same constant or leaf storage (inline 1x1 constants are never the same).
+  bool same_as(const Tensor& other) const {
+    if (node_ != nullptr) return node_ == other.node_ && generation_ == other.generation_;
+    return storage_ != nullptr && storage_ == other.storage_;
+  }
+
   // Building blocks for ops (see <vesta/core/op_support.hpp>).
   static Tensor from_node(detail::Node* node);
 

@@ -108,6 +108,22 @@ TEST_CASE("detach cuts a value off the graph and outlives the tape", "[core][ten
   CHECK(d.matrix() == Matrix::Constant(2, 1, 9));
 }
 
+TEST_CASE("same_as tells copies of one value from equal values", "[core][tensor]") {
+  const Tensor x = Tensor::variable(Matrix::Constant(2, 1, 3));
+  const Tensor y = x * x;
+  const Tensor y_copy = y;
+  CHECK(y.same_as(y_copy));
+  CHECK_FALSE(y.same_as(x * x));  // equal values, another node
+  CHECK(x.same_as(Tensor(x)));
+  const Tensor c(Matrix::Ones(2, 2));
+  CHECK(c.same_as(c));
+  CHECK_FALSE(c.same_as(Tensor(Matrix::Ones(2, 2))));
+  tape().reset();
+  const Tensor z = x * x;  // may reuse y's slot on the new tape: a new generation all the same
+  CHECK_FALSE(y.same_as(z));
+  tape().reset();
+}
+
 TEST_CASE("backward starts from a 1x1 value", "[core][tensor]") {
   const Tensor x = Tensor::variable(Matrix::Ones(2, 3));
   CHECK_THROWS_WITH(exp(x).backward(), Contains("2x3") && Contains("sum"));
