@@ -55,6 +55,9 @@
 #include <vesta/distributions/uniform.hpp>
 
 // inference
+#include <vesta/inference/autoguide.hpp>
 #include <vesta/inference/elbo.hpp>
+#include <vesta/inference/initialization.hpp>
 #include <vesta/inference/optim.hpp>
+#include <vesta/inference/predictive.hpp>
 #include <vesta/inference/svi.hpp>

@@ -1,0 +1,144 @@
+// Predictive: through a guide, the draws of an unobserved site follow the posterior
+// predictive; from posterior samples, the model is run at each row; from the prior, the
+// prior predictive. Layout of the returned rows, site selection, and misuse named.
+#include <cmath>
+#include <optional>
+
+#include <catch2/catch.hpp>
+
+#include <vesta/vesta.hpp>
+
+using namespace vesta;
+using Catch::Matchers::Contains;
+
+namespace {
+
+struct Fresh {
+  Fresh() { param_store().clear(); }
+  ~Fresh() {
+    param_store().clear();
+    tape().reset();
+  }
+};
+
+// z ~ N(0, 1); three x_i ~ N(z, 1), observed when given.
+void model(std::optional<Matrix> x) {
+  const Tensor z = sample("z", Normal(0, 1));
+  auto p = plate("data", 3);
+  sample("x", Normal(z, 1), x ? std::optional<Tensor>(Tensor(*x)) : std::nullopt);
+  deterministic("z2", z * 2);
+}
+
+// q(z) = N(0.8, 0.3), fixed.
+void guide(std::optional<Matrix>) { sample("z", Normal(0.8, 0.3)); }
+
+// Mean and standard error of each column.
+std::pair<Matrix, Matrix> column_stats(const Matrix& m) {
+  const Matrix mean = m.colwise().mean();
+  const Matrix centred = m.rowwise() - mean.row(0);
+  const Matrix sd = (centred.cwiseProduct(centred).colwise().sum() / double(m.rows() - 1)).cwiseSqrt();
+  return {mean, sd / std::sqrt(double(m.rows()))};
+}
+
+}  // namespace
+
+TEST_CASE("Predictive through a guide draws the posterior predictive", "[inference][predictive]") {
+  Fresh fresh;
+  set_rng_seed(31);
+  const Index n = 20000;
+  Predictive predictive(model, guide, n);
+  const SiteSamples s = predictive(std::optional<Matrix>());
+  // Every sample and deterministic site, one draw per row; the plate's column of 3 as a row.
+  CHECK(s.size() == 3);
+  REQUIRE(s.at("z").rows() == n);
+  REQUIRE(s.at("x").cols() == 3);
+  CHECK(s.at("z2").isApprox(2 * s.at("z")));
+  // x_i = z + eps: mean 0.8 and variance 0.3^2 + 1 for each i.
+  const auto [mean, se] = column_stats(s.at("x"));
+  for (Index i = 0; i < 3; ++i) CHECK(std::abs(mean(0, i) - 0.8) < 5 * se(0, i));
+  const Matrix centred = s.at("x").array() - 0.8;
+  const double var = centred.cwiseProduct(centred).mean();
+  // The variance estimate's standard error is about sqrt(2 / (3n)) * variance.
+  CHECK(std::abs(var - 1.09) < 5 * std::sqrt(2.0 / (3 * n)) * 1.09);
+  // The guide's z: N(0.8, 0.3).
+  const auto [zm, zse] = column_stats(s.at("z"));
+  CHECK(std::abs(zm(0, 0) - 0.8) < 5 * zse(0, 0));
+}
+
+TEST_CASE("Predictive returns the chosen sites, row after row", "[inference][predictive]") {
+  Fresh fresh;
+  auto shaped = [] {
+    Matrix m(2, 3);
+    m << 1, 2, 3, 4, 5, 6;
+    deterministic("m", Tensor(m));
+    sample("z", Normal(0, 1));
+  };
+  const SiteSamples s = Predictive(shaped, 4, {"m"})();
+  CHECK(s.size() == 1);
+  REQUIRE(s.at("m").rows() == 4);
+  Matrix expected(1, 6);
+  expected << 1, 2, 3, 4, 5, 6;  // row 0, then row 1
+  for (Index i = 0; i < 4; ++i) CHECK(s.at("m").row(i) == expected);
+}
+
+TEST_CASE("Predictive from posterior samples runs the model at each row", "[inference][predictive]") {
+  Fresh fresh;
+  set_rng_seed(32);
+  const Index n = 5000;
+  Matrix z(n, 1);
+  for (Index i = 0; i < n; ++i) z(i, 0) = double(i % 7) - 3;
+  const SiteSamples s = Predictive(model, SiteSamples{{"z", z}}, {"x", "z"})(std::optional<Matrix>());
+  CHECK(s.at("z") == z);
+  // x - z is standard Normal.
+  const Matrix eps = s.at("x").colwise() - z.col(0);
+  const auto [mean, se] = column_stats(eps);
+  for (Index i = 0; i < 3; ++i) CHECK(std::abs(mean(0, i)) < 5 * se(0, i));
+  // Observed data stay what they are.
+  Matrix x(3, 1);
+  x << 0.1, 0.2, 0.3;
+  const SiteSamples o = Predictive(model, SiteSamples{{"z", z}}, {"x"})(std::optional<Matrix>(x));
+  CHECK(o.at("x").row(17) == x.transpose());
+}
+
+TEST_CASE("Predictive without a guide draws the prior predictive", "[inference][predictive]") {
+  Fresh fresh;
+  set_rng_seed(33);
+  const Index n = 20000;
+  const SiteSamples s = Predictive(model, n)(std::optional<Matrix>());
+  const auto [mean, se] = column_stats(s.at("z"));
+  CHECK(std::abs(mean(0, 0)) < 5 * se(0, 0));
+  const Matrix x = s.at("x");
+  const double var = x.cwiseProduct(x).mean();
+  CHECK(std::abs(var - 2) < 5 * std::sqrt(2.0 / (3 * n)) * 2);  // z + eps: variance 2
+}
+
+TEST_CASE("Predictive with a fitted autoguide predicts new data", "[inference][predictive]") {
+  Fresh fresh;
+  set_rng_seed(34);
+  Matrix x(3, 1);
+  x << 1.2, 0.7, 1.5;
+  AutoNormal auto_guide(model);
+  Adam adam(0.02);
+  SVI svi(model, auto_guide, adam);
+  for (int t = 0; t < 3000; ++t) svi.step(std::optional<Matrix>(x));
+  const SiteSamples s = Predictive(model, auto_guide, 4000, {"z"})(std::optional<Matrix>());
+  // The posterior of z: mean sum(x) / 4, sd 1 / 2; the draws follow the fitted guide.
+  const auto [mean, se] = column_stats(s.at("z"));
+  const double loc = auto_guide.median()["z"](0, 0);
+  CHECK(std::abs(mean(0, 0) - loc) < 5 * se(0, 0));
+  CHECK(std::abs(loc - x.sum() / 4) < 0.05);
+}
+
+TEST_CASE("Predictive names what is wrong", "[inference][predictive]") {
+  Fresh fresh;
+  CHECK_THROWS_WITH(Predictive(model, guide, 0), Contains("num_samples") && Contains("0"));
+  CHECK_THROWS_WITH(Predictive(model, guide, 3, {"nope"})(std::optional<Matrix>()), Contains("'nope'"));
+  CHECK_THROWS_WITH(Predictive(model, guide, 3, {"data"})(std::optional<Matrix>()), Contains("'data'") && Contains("plate"));
+  CHECK_THROWS_WITH(Predictive(model, SiteSamples{{"w", Matrix::Zero(3, 1)}})(std::optional<Matrix>()),
+                    Contains("'w'"));
+  CHECK_THROWS_WITH(Predictive(model, SiteSamples{{"z", Matrix::Zero(3, 2)}})(std::optional<Matrix>()),
+                    Contains("'z'") && Contains("1x1"));
+  CHECK_THROWS_WITH(Predictive(model, SiteSamples{{"z", Matrix::Zero(3, 1)}, {"z2", Matrix::Zero(4, 1)}}),
+                    Contains("'z2'") || Contains("'z'"));
+  CHECK(handler_stack().empty());
+}
