@@ -6,6 +6,38 @@
 
 namespace vesta {
 
+namespace {
+
+// A batch-shaped term of a site (log_prob, KL) that does not have the size its plates expect
+// would be summed with the wrong weight: say which site, and what shapes.
+void check_plate_sizes(const Site& site, const Tensor& term, const char* what) {
+  for (const PlateFrame& f : site.frames) {
+    const Index along = f.dim == PlateDim::rows ? term.rows() : term.cols();
+    if (along != f.subsample_size) {
+      throw ShapeError(fmt::format(
+          "sample site '{}': {} has shape {} but plate '{}' needs {} along its {}", site.name, what,
+          term.shape(), f.name, f.subsample_size, f.dim == PlateDim::rows ? "rows" : "columns"));
+    }
+  }
+}
+
+// The entries of `term` that the site's mask keeps, summed, times the site's scale.
+Tensor mask_and_scale(const Site& site, const Tensor& term, const char* what) {
+  if (!site.mask.empty() && (site.mask.rows() > term.rows() || site.mask.cols() > term.cols())) {
+    // Broadcasting would count each entry several times.
+    throw ShapeError(fmt::format(
+        "sample site '{}': its mask is {} but its {} only {}; apply the mask inside the plates "
+        "that give the site that shape",
+        site.name, site.mask.shape(), what, term.shape()));
+  }
+  // where(), not a product: a masked-out entry may be -inf or NaN and must still count 0.
+  const Tensor kept = site.mask.empty() ? term : where(site.mask, term, 0);
+  const Tensor total = sum(kept);
+  return site.scale == 1 ? total : total * site.scale;
+}
+
+}  // namespace
+
 void Trace::add(const Site& site) {
   if (auto it = index_.find(site.name); it != index_.end()) {
     const Site& existing = sites_[it->second];
@@ -30,17 +62,7 @@ const Site& Trace::site(const std::string& name) const {
 const Tensor& Trace::log_prob_of(const Site& site) const {
   if (!site.log_prob) {
     Tensor lp = site.dist->log_prob(site.value);
-    // A log_prob that does not have the batch shape the plates expect would be summed with
-    // the wrong weight: say which site, and what shapes.
-    for (const PlateFrame& f : site.frames) {
-      const Index along = f.dim == PlateDim::rows ? lp.rows() : lp.cols();
-      if (along != f.subsample_size) {
-        throw ShapeError(fmt::format(
-            "sample site '{}': log_prob has shape {} but plate '{}' needs {} along its {}",
-            site.name, lp.shape(), f.name, f.subsample_size,
-            f.dim == PlateDim::rows ? "rows" : "columns"));
-      }
-    }
+    check_plate_sizes(site, lp, "log_prob");
     site.log_prob = std::move(lp);
   }
   return *site.log_prob;
@@ -59,18 +81,13 @@ void Trace::compute_log_prob() const {
 }
 
 Tensor Trace::scaled_log_prob_sum(const Site& site) const {
-  const Tensor& lp = log_prob_of(site);
-  if (!site.mask.empty() && (site.mask.rows() > lp.rows() || site.mask.cols() > lp.cols())) {
-    // Broadcasting would count each log_prob entry several times.
-    throw ShapeError(fmt::format(
-        "sample site '{}': its mask is {} but its log_prob only {}; apply the mask inside the "
-        "plates that give the site that shape",
-        site.name, site.mask.shape(), lp.shape()));
-  }
-  // where(), not a product: a masked-out entry may be -inf or NaN and must still count 0.
-  const Tensor kept = site.mask.empty() ? lp : where(site.mask, lp, 0);
-  const Tensor total = sum(kept);
-  return site.scale == 1 ? total : total * site.scale;
+  // log_prob_of checked the plate sizes once, when it computed the log_prob.
+  return mask_and_scale(site, log_prob_of(site), "log_prob");
+}
+
+Tensor masked_scaled_sum(const Site& site, const Tensor& term, const char* what) {
+  check_plate_sizes(site, term, what);
+  return mask_and_scale(site, term, what);
 }
 
 Tensor Trace::log_prob_sum(const std::function<bool(const Site&)>& keep) const {

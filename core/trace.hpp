@@ -34,7 +34,7 @@ class Trace {
   /// The sum over sample sites (those `keep` accepts, if given) of scale times the masked
   /// log_prob: the log-joint of the run (1x1).
   Tensor log_prob_sum(const std::function<bool(const Site&)>& keep = nullptr) const;
-  /// One site's term of log_prob_sum (1x1).
+  /// One site's term of log_prob_sum (1x1): masked_scaled_sum(site, log_prob).
   Tensor scaled_log_prob_sum(const Site& site) const;
 
   /// Names of the sample sites that were drawn (not observed), in order.
@@ -52,5 +52,11 @@ class Trace {
   std::vector<Site> sites_;
   std::unordered_map<std::string, std::size_t> index_;
 };
+
+/// How a trace weighs a sample site's batch-shaped term (its log_prob, or a quantity that
+/// stands in for it, such as a KL divergence): the entries the site's mask keeps, summed,
+/// times the site's scale (1x1). Throws ShapeError naming the site, and `what` the term,
+/// when `term` does not have the size its plates need or is smaller than the mask.
+Tensor masked_scaled_sum(const Site& site, const Tensor& term, const char* what = "log_prob");
 
 }  // namespace vesta

@@ -1,18 +1,30 @@
 #include <vesta/inference/elbo.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
+#include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <vesta/distributions/kl.hpp>
 
 namespace vesta {
 
-namespace {
+Trace_ELBO::Trace_ELBO(const char* name, int num_particles, Scalar baseline_decay)
+    : name_(name), num_particles_(num_particles), baseline_decay_(baseline_decay) {
+  if (num_particles < 1) {
+    throw ValueError(
+        fmt::format("{}: num_particles is {}, but must be at least 1", name, num_particles));
+  }
+}
 
-// The first sample site of `t` whose value or log-probability is not finite, for a message.
-std::string first_non_finite(const Trace& t, const char* which) {
+std::string Trace_ELBO::first_non_finite(const Trace& t, const char* which,
+                                         const std::function<bool(const Site&)>& counts) {
   for (const Site& s : t.sites()) {
-    if (!s.is_sample()) continue;
+    if (!s.is_sample() || (counts && !counts(s))) continue;
     if (!s.value.empty() && !s.value.value().allFinite()) {
       return fmt::format("{} site '{}' has a non-finite value", which, s.name);
     }
@@ -23,22 +35,22 @@ std::string first_non_finite(const Trace& t, const char* which) {
   return {};
 }
 
-}  // namespace
+Tensor Trace_ELBO::particle_elbo(const Trace& model_trace, const Trace& guide_trace) {
+  return model_trace.log_prob_sum() - guide_trace.log_prob_sum();
+}
 
-Trace_ELBO::Trace_ELBO(int num_particles, Scalar baseline_decay)
-    : num_particles_(num_particles), baseline_decay_(baseline_decay) {
-  if (num_particles < 1) {
-    throw ValueError(fmt::format("Trace_ELBO: num_particles is {}, but must be at least 1", num_particles));
-  }
+std::string Trace_ELBO::blame_non_finite(const Trace& model_trace, const Trace& guide_trace) {
+  std::string where = first_non_finite(guide_trace, "guide");
+  return where.empty() ? first_non_finite(model_trace, "model") : where;
 }
 
 Tensor Trace_ELBO::particle_loss(const Trace& model_trace, const Trace& guide_trace) {
   for (const Site& s : guide_trace.sites()) {
     if (s.is_sample() && !s.observed && !s.auxiliary && !model_trace.contains(s.name)) {
       throw ValueError(fmt::format(
-          "Trace_ELBO: the guide samples '{}', which the model does not have; every guide "
-          "site must be a model site of the same name",
-          s.name));
+          "{}: the guide samples '{}', which the model does not have; every guide site must be "
+          "a model site of the same name",
+          name_, s.name));
     }
   }
   // Model latents the guide does not sample were drawn from the model, and their log_prob
@@ -54,11 +66,10 @@ Tensor Trace_ELBO::particle_loss(const Trace& model_trace, const Trace& guide_tr
     }
   }
 
-  const Tensor elbo = model_trace.log_prob_sum() - guide_trace.log_prob_sum();
+  const Tensor elbo = particle_elbo(model_trace, guide_trace);
   if (!std::isfinite(elbo.item())) {
-    std::string where = first_non_finite(guide_trace, "guide");
-    if (where.empty()) where = first_non_finite(model_trace, "model");
-    throw ValueError(fmt::format("Trace_ELBO: the ELBO is {}: {}", elbo.item(),
+    const std::string where = blame_non_finite(model_trace, guide_trace);
+    throw ValueError(fmt::format("{}: the ELBO is {}: {}", name_, elbo.item(),
                                  where.empty() ? "no single site is to blame" : where));
   }
   // Score-function terms for guide sites drawn without a pathwise gradient.
@@ -72,6 +83,112 @@ Tensor Trace_ELBO::particle_loss(const Trace& model_trace, const Trace& guide_tr
     it->second = fresh ? value : baseline_decay_ * baseline + (1 - baseline_decay_) * value;
   }
   return -surrogate;
+}
+
+// ---- TraceMeanField_ELBO ---------------------------------------------------------------
+
+const Site* TraceMeanField_ELBO::kl_partner(const Site& model_site,
+                                            const Trace& guide_trace) const {
+  if (!model_site.is_sample() || model_site.observed || !guide_trace.contains(model_site.name)) {
+    return nullptr;
+  }
+  const Site& g = guide_trace.site(model_site.name);
+  if (!g.is_sample() || g.observed || g.auxiliary ||
+      !has_kl_divergence(*g.dist, *model_site.dist)) {
+    return nullptr;
+  }
+  // E_q[scale (log p - log q)] is -scale KL only with one scale: the guide's must be the
+  // model's (up to rounding, when handlers multiply the same factors in another order).
+  const Scalar tol =
+      8 * std::numeric_limits<Scalar>::epsilon() * std::max(g.scale, model_site.scale);
+  if (std::abs(g.scale - model_site.scale) > tol) {
+    throw ValueError(fmt::format(
+        "{}: site '{}' has scale {} in the guide but {} in the model; its KL term takes one "
+        "scale, so scale (or subsample) the site alike in both",
+        name(), model_site.name, g.scale, model_site.scale));
+  }
+  // The KL term takes the model site's mask; a guide that masks the site must mask it alike.
+  if (!g.mask.empty()) {
+    const Tensor& m = model_site.mask;
+    const bool same = !m.empty() && m.rows() == g.mask.rows() && m.cols() == g.mask.cols() &&
+                      ((m.value().array() != 0) == (g.mask.value().array() != 0)).all();
+    if (!same) {
+      throw ValueError(fmt::format(
+          "{}: site '{}' is masked differently in the guide ({}) and the model ({}); its KL "
+          "term takes the model's mask, so mask the site alike in both (or only in the model)",
+          name(), model_site.name, g.mask.shape(), m.empty() ? std::string("no mask") : m.shape()));
+    }
+  }
+  return &g;
+}
+
+void TraceMeanField_ELBO::check_order(const Trace& model_trace, const Trace& guide_trace) {
+  if (warned_order_) return;
+  // Pyro's check: a latent's KL, taken at the values drawn for the others, is its expected
+  // log-ratio only if the guide draws no latent from sites that the model samples after
+  // that latent; the same order of the shared sites in both programs rules that out.
+  auto shared = [](const Trace& a, const Trace& b) {
+    std::vector<std::string> names;
+    for (const Site& s : a.sites()) {
+      if (s.is_sample() && b.contains(s.name)) names.push_back(s.name);
+    }
+    return names;
+  };
+  const std::vector<std::string> in_model = shared(model_trace, guide_trace);
+  const std::vector<std::string> in_guide = shared(guide_trace, model_trace);
+  if (in_model != in_guide) {
+    warned_order_ = true;
+    std::fprintf(stderr,
+                 "vesta: TraceMeanField_ELBO cannot check that the guide is mean-field: the "
+                 "model samples %s but the guide %s; list the sites in the same order in both\n",
+                 fmt::format("{}", fmt::join(in_model, ", ")).c_str(),
+                 fmt::format("{}", fmt::join(in_guide, ", ")).c_str());
+  }
+}
+
+Tensor TraceMeanField_ELBO::particle_elbo(const Trace& model_trace, const Trace& guide_trace) {
+  check_order(model_trace, guide_trace);
+  // Trace_ELBO's log_prob_sum(model) - log_prob_sum(guide), site by site, with the pairs
+  // that have a KL formula counted as -KL instead.
+  std::unordered_set<std::string> by_kl;
+  Tensor total;
+  bool first = true;
+  auto add = [&](const Tensor& term) {
+    total = first ? term : total + term;
+    first = false;
+  };
+  for (const Site& s : model_trace.sites()) {
+    if (!s.is_sample()) continue;
+    if (const Site* g = kl_partner(s, guide_trace)) {
+      add(-masked_scaled_sum(s, kl_divergence(*g->dist, *s.dist), "KL divergence"));
+      by_kl.insert(s.name);
+    } else {
+      add(model_trace.scaled_log_prob_sum(s));
+    }
+  }
+  for (const Site& g : guide_trace.sites()) {
+    if (g.is_sample() && by_kl.count(g.name) == 0) add(-guide_trace.scaled_log_prob_sum(g));
+  }
+  return first ? Tensor(Scalar(0)) : total;
+}
+
+std::string TraceMeanField_ELBO::blame_non_finite(const Trace& model_trace,
+                                                  const Trace& guide_trace) {
+  std::unordered_set<std::string> by_kl;
+  for (const Site& s : model_trace.sites()) {
+    const Site* g = kl_partner(s, guide_trace);
+    if (g == nullptr) continue;
+    by_kl.insert(s.name);
+    if (!std::isfinite(
+            masked_scaled_sum(s, kl_divergence(*g->dist, *s.dist), "KL divergence").item())) {
+      return fmt::format("site '{}' has a non-finite KL divergence from the guide to the model",
+                         s.name);
+    }
+  }
+  // Otherwise the culprit is among the terms estimated by Monte Carlo.
+  auto by_monte_carlo = [&](const Site& s) { return by_kl.count(s.name) == 0; };
+  std::string where = first_non_finite(guide_trace, "guide", by_monte_carlo);
+  return where.empty() ? first_non_finite(model_trace, "model", by_monte_carlo) : where;
 }
 
 }  // namespace vesta
