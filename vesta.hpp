@@ -56,4 +56,5 @@
 // inference
 #include <vesta/inference/elbo.hpp>
 #include <vesta/inference/optim.hpp>
+#include <vesta/inference/progress.hpp>
 #include <vesta/inference/svi.hpp>
