@@ -60,4 +60,5 @@
 #include <vesta/inference/initialization.hpp>
 #include <vesta/inference/optim.hpp>
 #include <vesta/inference/predictive.hpp>
+#include <vesta/inference/progress.hpp>
 #include <vesta/inference/svi.hpp>

@@ -1,13 +1,19 @@
 // SVI: stochastic variational inference for any model and guide (callables taking the same
 // arguments): each step estimates the ELBO, differentiates it, and lets the optimizer move
-// the parameters; the tape is reset after every step, so memory stays flat.
+// the parameters; the tape is reset after every step, so memory stays flat. run() loops
+// over steps and reports progress.
 #pragma once
 
 #include <cmath>
+#include <vector>
 
+#include <fmt/format.h>
+
+#include <vesta/core/error.hpp>
 #include <vesta/core/tape.hpp>
 #include <vesta/inference/elbo.hpp>
 #include <vesta/inference/optim.hpp>
+#include <vesta/inference/progress.hpp>
 
 namespace vesta {
 
@@ -37,6 +43,37 @@ class SVI {
     return value;
   }
 
+  /// Runs `num_steps` steps and returns their losses. After every step the progress
+  /// callback sees a Progress (by default a progress_line on stderr, silent for loops under
+  /// a second). If a step (or the callback) throws, the callback gets a last report marked
+  /// `stopped` and the exception propagates. Throws ValueError if num_steps < 1.
+  template <class... Args>
+  std::vector<double> run(long num_steps, const Args&... args) {
+    if (num_steps < 1) throw ValueError(fmt::format("SVI::run: num_steps is {}, but must be at least 1", num_steps));
+    std::vector<double> losses;
+    losses.reserve(static_cast<std::size_t>(num_steps));
+    ProgressMeter meter(num_steps);
+    try {
+      for (long t = 0; t < num_steps; ++t) {
+        losses.push_back(step(args...));
+        if (progress_) progress_(meter.update(losses.back()));
+      }
+    } catch (...) {
+      if (progress_) {
+        try {
+          progress_(meter.stopped());
+        } catch (...) {
+          // The step's exception is the one to report.
+        }
+      }
+      throw;
+    }
+    return losses;
+  }
+
+  /// The callback run() reports to after every step; nullptr for none.
+  void set_progress(ProgressCallback callback) { progress_ = std::move(callback); }
+
   /// The loss without updating anything.
   template <class... Args>
   double evaluate_loss(const Args&... args) {
@@ -51,6 +88,7 @@ class SVI {
   Guide guide_;
   Optimizer& optimizer_;
   Loss loss_;
+  ProgressCallback progress_ = progress_line();
 };
 
 }  // namespace vesta
