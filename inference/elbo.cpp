@@ -79,7 +79,10 @@ Tensor Trace_ELBO::particle_loss(const Trace& model_trace, const Trace& guide_tr
     if (!s.is_sample() || s.observed || s.dist->has_rsample()) continue;
     auto [it, fresh] = baselines_.try_emplace(s.name, value);
     const Scalar baseline = it->second;
-    surrogate = surrogate + guide_trace.scaled_log_prob_sum(s) * (value - baseline);
+    // log q minus its own value: the term adds the score-function gradient but nothing to
+    // the value, so the loss reported stays exactly minus the ELBO estimate.
+    const Tensor log_q = guide_trace.scaled_log_prob_sum(s);
+    surrogate = surrogate + (log_q - log_q.item()) * (value - baseline);
     it->second = fresh ? value : baseline_decay_ * baseline + (1 - baseline_decay_) * value;
   }
   return -surrogate;

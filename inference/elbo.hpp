@@ -1,7 +1,8 @@
 // Trace_ELBO: the evidence lower bound, estimated as minipyro does: trace the guide, run the
 // model replaying the guide's values, subtract log-probability sums. Reparameterised guide
 // sites get pathwise gradients; the others get score-function gradients with a moving-average
-// baseline, through the surrogate term log q * (elbo - baseline) (Ranganath et al. 2014).
+// baseline, through the surrogate term log q * (elbo - baseline) (Ranganath et al. 2014),
+// written so that it adds gradient but no value: the loss is exactly minus the ELBO estimate.
 // TraceMeanField_ELBO is the same estimator with the analytic KL divergence in place of
 // log p(z) - log q(z) wherever one is registered, as Pyro's TraceMeanField_ELBO.
 #pragma once
