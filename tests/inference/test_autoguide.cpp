@@ -9,42 +9,19 @@
 
 #include <vesta/vesta.hpp>
 
+#include "support/svi.hpp"
+
 using namespace vesta;
 using Catch::Matchers::Contains;
 
 namespace {
 
-struct Fresh {
-  Fresh() { param_store().clear(); }
-  ~Fresh() {
-    param_store().clear();
-    tape().reset();
-  }
-};
+using Fresh = vesta::testing::FreshParams;
+using vesta::testing::data10;
 
-Matrix data10() {
-  Matrix x(10, 1);
-  x << 0.9, 1.4, 0.2, 1.1, 0.7, 1.8, 0.5, 1.2, 0.95, 1.3;
-  return x;
-}
 
-// Mean and spread of a scalar (or each entry of a matrix) over the last iterations of a run:
-// the iterates fluctuate with the gradient noise, and their spread is the run's own error.
-struct Running {
-  Matrix sum, sum_sq;
-  int n = 0;
-  void add(const Matrix& m) {
-    if (n == 0) {
-      sum = Matrix::Zero(m.rows(), m.cols());
-      sum_sq = sum;
-    }
-    sum += m;
-    sum_sq += m.cwiseProduct(m);
-    ++n;
-  }
-  Matrix mean() const { return sum / n; }
-  Matrix sd() const { return (sum_sq / n - mean().cwiseProduct(mean())).cwiseMax(0).cwiseSqrt(); }
-};
+
+using vesta::testing::Running;
 
 // Runs `steps` SVI steps and averages `read()` over the last `tail`.
 template <class Svi, class Read, class... Args>
@@ -57,12 +34,7 @@ Running fit(Svi& svi, int steps, int tail, Read read, const Args&... args) {
   return r;
 }
 
-// z ~ N(0, 1); x_i ~ N(z, 1).
-void normal_model(const Matrix& x) {
-  const Tensor z = sample("z", Normal(0, 1));
-  auto p = plate("data", x.rows());
-  sample("x", Normal(z, 1), Tensor(x));
-}
+constexpr auto normal_model = &vesta::testing::normal_mean_model;
 
 // w = log z ~ N(0.5, 1) (z ~ LogNormal(0.5, 1)); log y_i ~ N(w, 0.5).
 void positive_model(const Matrix& y) {

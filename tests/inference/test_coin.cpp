@@ -7,17 +7,14 @@
 #include <vesta/inference/svi.hpp>
 #include <vesta/vesta.hpp>
 
+#include "support/svi.hpp"
+
 using namespace vesta;
 
 namespace {
 
-struct Fresh {
-  Fresh() { param_store().clear(); }
-  ~Fresh() {
-    param_store().clear();
-    tape().reset();
-  }
-};
+using Fresh = vesta::testing::FreshParams;
+
 
 Matrix tosses() {
   Matrix x(10, 1);

@@ -10,39 +10,22 @@
 #include <vesta/inference/svi.hpp>
 #include <vesta/vesta.hpp>
 
+#include "support/svi.hpp"
+
 using namespace vesta;
 using Catch::Matchers::Contains;
 
 namespace {
 
-struct Fresh {
-  Fresh() { param_store().clear(); }
-  ~Fresh() {
-    param_store().clear();
-    tape().reset();
-  }
-};
+using Fresh = vesta::testing::FreshParams;
+using vesta::testing::data10;
+constexpr auto model = &vesta::testing::normal_mean_model;
+constexpr auto guide = &vesta::testing::normal_mean_guide;
+
 
 const double kLog2Pi = std::log(2 * M_PI);
 
-Matrix data10() {
-  Matrix x(10, 1);
-  x << 0.9, 1.4, 0.2, 1.1, 0.7, 1.8, 0.5, 1.2, 0.95, 1.3;
-  return x;
-}
 
-// z ~ N(0, 1); x_i ~ N(z, 1) for ten observations.
-void model(const Matrix& x) {
-  const Tensor z = sample("z", Normal(0, 1));
-  auto p = plate("data", x.rows());
-  sample("x", Normal(z, 1), Tensor(x));
-}
-
-void guide(const Matrix&) {
-  const Tensor loc = param("loc", Matrix::Zero(1, 1));
-  const Tensor scale = param("scale", Matrix::Ones(1, 1), constraints::positive());
-  sample("z", Normal(loc, scale));
-}
 
 // The same guide with a Laplace(loc, scale) in place of the Normal: KL(Laplace || Normal) has
 // no formula.

@@ -8,18 +8,15 @@
 
 #include <vesta/vesta.hpp>
 
+#include "support/svi.hpp"
+
 using namespace vesta;
 using Catch::Matchers::Contains;
 
 namespace {
 
-struct Fresh {
-  Fresh() { param_store().clear(); }
-  ~Fresh() {
-    param_store().clear();
-    tape().reset();
-  }
-};
+using Fresh = vesta::testing::FreshParams;
+
 
 // Loss sum((x - target)^2 / 2), gradient x - target.
 void backward_quadratic(const Matrix& target) {

@@ -8,18 +8,15 @@
 
 #include <vesta/vesta.hpp>
 
+#include "support/svi.hpp"
+
 using namespace vesta;
 using Catch::Matchers::Contains;
 
 namespace {
 
-struct Fresh {
-  Fresh() { param_store().clear(); }
-  ~Fresh() {
-    param_store().clear();
-    tape().reset();
-  }
-};
+using Fresh = vesta::testing::FreshParams;
+
 
 // z ~ N(0, 1); three x_i ~ N(z, 1), observed when given.
 void model(std::optional<Matrix> x) {

@@ -12,17 +12,14 @@
 
 #include <vesta/vesta.hpp>
 
+#include "support/svi.hpp"
+
 using namespace vesta;
 
 namespace {
 
-struct Fresh {
-  Fresh() { param_store().clear(); }
-  ~Fresh() {
-    param_store().clear();
-    tape().reset();
-  }
-};
+using Fresh = vesta::testing::FreshParams;
+
 
 constexpr Index kN = 100;
 
