@@ -62,3 +62,6 @@
 #include <vesta/inference/predictive.hpp>
 #include <vesta/inference/progress.hpp>
 #include <vesta/inference/svi.hpp>
+
+// nn
+#include <vesta/nn/hidden_layer.hpp>

@@ -35,8 +35,12 @@ std::string Trace_ELBO::first_non_finite(const Trace& t, const char* which,
   return {};
 }
 
+bool Trace_ELBO::scores_draw(const Site& site) { return !site.dist->log_prob_is_folded_term(); }
+
 Tensor Trace_ELBO::particle_elbo(const Trace& model_trace, const Trace& guide_trace) {
-  return model_trace.log_prob_sum() - guide_trace.log_prob_sum();
+  // A folded term (HiddenLayer's -KL) counts once, where the model has it; in the guide it
+  // only supplies the value replayed into the model.
+  return model_trace.log_prob_sum() - guide_trace.log_prob_sum(scores_draw);
 }
 
 std::string Trace_ELBO::blame_non_finite(const Trace& model_trace, const Trace& guide_trace) {
@@ -76,7 +80,7 @@ Tensor Trace_ELBO::particle_loss(const Trace& model_trace, const Trace& guide_tr
   Tensor surrogate = elbo;
   const Scalar value = elbo.item();
   for (const Site& s : guide_trace.sites()) {
-    if (!s.is_sample() || s.observed || s.dist->has_rsample()) continue;
+    if (!s.is_sample() || s.observed || s.dist->has_rsample() || !scores_draw(s)) continue;
     auto [it, fresh] = baselines_.try_emplace(s.name, value);
     const Scalar baseline = it->second;
     // log q minus its own value: the term adds the score-function gradient but nothing to
@@ -96,7 +100,7 @@ const Site* TraceMeanField_ELBO::kl_partner(const Site& model_site,
     return nullptr;
   }
   const Site& g = guide_trace.site(model_site.name);
-  if (!g.is_sample() || g.observed || g.auxiliary ||
+  if (!g.is_sample() || g.observed || g.auxiliary || !scores_draw(g) || !scores_draw(model_site) ||
       !has_kl_divergence(*g.dist, *model_site.dist)) {
     return nullptr;
   }
@@ -170,7 +174,7 @@ Tensor TraceMeanField_ELBO::particle_elbo(const Trace& model_trace, const Trace&
     }
   }
   for (const Site& g : guide_trace.sites()) {
-    if (g.is_sample() && by_kl.count(g.name) == 0) add(-guide_trace.scaled_log_prob_sum(g));
+    if (g.is_sample() && scores_draw(g) && by_kl.count(g.name) == 0) add(-guide_trace.scaled_log_prob_sum(g));
   }
   return first ? Tensor(Scalar(0)) : total;
 }

@@ -81,6 +81,9 @@ class Trace_ELBO {
                                       const std::function<bool(const Site&)>& counts = nullptr);
 
   const char* name() const { return name_; }
+  /// Whether a site's log_prob scores its draw (false for folded terms such as HiddenLayer's
+  /// -KL, which count once, from the model, and never as a guide density).
+  static bool scores_draw(const Site& site);
 
  private:
   // -ELBO plus the score-function surrogate for one pair of traces; checks that every guide
