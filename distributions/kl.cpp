@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <vesta/core/op_support.hpp>
 #include <vesta/core/ops.hpp>
 #include <vesta/distributions/bernoulli.hpp>
 #include <vesta/distributions/beta.hpp>
@@ -182,6 +183,51 @@ Tensor kl_divergence(const Distribution& p, const Distribution& q) {
         p.name(), q.name()));
   }
   return (*f)(p, q);
+}
+
+
+Tensor normal_kl_to_centered_sum(const Tensor& loc, const Tensor& scale, const Tensor& prior_scale) {
+  using detail::Operand;
+  const Operand M = Operand::of(loc), S = Operand::of(scale), P = Operand::of(prior_scale);
+  if (S.rows != M.rows || S.cols != M.cols) detail::throw_shape_mismatch("normal_kl_to_centered_sum", M, S, "must be equal");
+  const bool p_scalar = P.rows == 1 && P.cols == 1;
+  if (!p_scalar && (P.rows != M.rows || P.cols != M.cols)) {
+    detail::throw_shape_mismatch("normal_kl_to_centered_sum", M, P, "must be equal (or the prior scale 1x1)");
+  }
+  // KL(N(m, s) || N(0, p)) = log p - log s + (s^2 + m^2) / (2 p^2) - 1/2.
+  auto fill = [&](Scalar* out) {
+    const auto m = M.array(), s = S.array();
+    if (p_scalar) {
+      const Scalar p = P.value[0];
+      out[0] = (Scalar(0.5) * (s.square() + m.square()) / (p * p) - s.log()).sum() +
+               Scalar(M.size()) * (std::log(p) - Scalar(0.5));
+    } else {
+      const auto p = P.array();
+      out[0] = (p.log() - s.log() + Scalar(0.5) * (s.square() + m.square()) / p.square() - Scalar(0.5)).sum();
+    }
+  };
+  if (!M.requires_grad() && !S.requires_grad() && !P.requires_grad()) return detail::constant_result(1, 1, fill);
+  return detail::recorded_result(1, 1, fill,
+                                 [mv = M.stable(), sv = S.stable(), pv = P.stable(), mn = M.node, sn = S.node,
+                                  pn = P.node, rows = M.rows, cols = M.cols, p_scalar](detail::Node& y) {
+    const Scalar g = y.adj[0];
+    const ConstArrayMap m(mv, rows, cols), s(sv, rows, cols);
+    if (p_scalar) {
+      const Scalar p = pv[0], inv_p2 = 1 / (p * p);
+      if (mn != nullptr) mn->accumulate(g * inv_p2 * m);
+      if (sn != nullptr) sn->accumulate(g * (s * inv_p2 - s.inverse()));
+      if (pn != nullptr) {
+        // d/dp: 1/p - (s^2 + m^2) / p^3, summed over the entries.
+        const Scalar d = Scalar(rows * cols) / p - (s.square() + m.square()).sum() * inv_p2 / p;
+        pn->accumulate(Array::Constant(1, 1, g * d));
+      }
+    } else {
+      const ConstArrayMap p(pv, rows, cols);
+      if (mn != nullptr) mn->accumulate(g * m / p.square());
+      if (sn != nullptr) sn->accumulate(g * (s / p.square() - s.inverse()));
+      if (pn != nullptr) pn->accumulate(g * (p.inverse() - (s.square() + m.square()) / p.cube()));
+    }
+  });
 }
 
 }  // namespace vesta

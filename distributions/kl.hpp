@@ -17,6 +17,11 @@ Tensor kl_divergence(const Distribution& p, const Distribution& q);
 /// Whether kl_divergence(p, q) has a formula.
 bool has_kl_divergence(const Distribution& p, const Distribution& q);
 
+/// The sum over all entries of KL(N(loc, scale) || N(0, prior_scale)) (1x1): the weight KL
+/// of a Bayesian layer, as one fused op (one pass forward, one backward) rather than a chain
+/// of elementwise ops over every weight. prior_scale is 1x1 or loc's shape; scale has loc's.
+Tensor normal_kl_to_centered_sum(const Tensor& loc, const Tensor& scale, const Tensor& prior_scale);
+
 using KlFormula = std::function<Tensor(const Distribution&, const Distribution&)>;
 /// Registers (or replaces) the formula for families P and Q.
 void register_kl(std::type_index p, std::type_index q, KlFormula formula);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <vesta/core/ops.hpp>
+#include <vesta/distributions/kl.hpp>
 #include <vesta/distributions/params.hpp>
 
 namespace vesta {
@@ -71,11 +72,7 @@ Tensor HiddenLayer::rsample(Rng& rng) const {
 
 const Tensor& HiddenLayer::kl() const {
   if (!kl_) {
-    // KL(N(m, s) || N(0, p)) = log(p / s) + (s^2 + m^2) / (2 p^2) - 1/2 for each weight.
-    const Tensor p2 = square(A_prior_scale_);
-    const Tensor per_weight =
-        log(A_prior_scale_) - log(A_scale_) + (square(A_scale_) + square(A_mean_)) / (Scalar(2) * p2) - Scalar(0.5);
-    kl_ = sum(per_weight);
+    kl_ = normal_kl_to_centered_sum(A_mean_, A_scale_, A_prior_scale_);
   }
   return *kl_;
 }

@@ -108,5 +108,21 @@ TEST_CASE("KL gradients match finite differences", "[distributions][kl][gradient
     return kl_divergence(MultivariateNormal::from_scale_tril(x[0], where(lower, x[1], 0)),
                          MultivariateNormal::from_scale_tril(x[2], where(lower, x[3], 0)));
   }, {row({0.5, -1}), tril({1.2, 0.3, 0.8}, 2), row({0, 0.5}), tril({0.9, -0.2, 1.1}, 2)});
+  check_gradients("normal_kl_to_centered_sum, scalar prior", [](const std::vector<Tensor>& x) {
+    return normal_kl_to_centered_sum(x[0], x[1], x[2]);
+  }, {mat(2, 2, {0.3, -1, 0.5, 2}), mat(2, 2, {1.2, 0.5, 0.3, 0.9}), Matrix::Constant(1, 1, 0.7)});
+  check_gradients("normal_kl_to_centered_sum, per-entry prior", [](const std::vector<Tensor>& x) {
+    return normal_kl_to_centered_sum(x[0], x[1], x[2]);
+  }, {mat(2, 2, {0.3, -1, 0.5, 2}), mat(2, 2, {1.2, 0.5, 0.3, 0.9}), mat(2, 2, {0.7, 1.5, 2, 0.4})});
 }
 #endif
+
+TEST_CASE("the fused Normal KL sum equals the registered KL summed", "[distributions][kl]") {
+  const Matrix m = mat(2, 3, {0.3, -1, 0.5, 2, 0, 0.1}), s = mat(2, 3, {1.2, 0.5, 0.3, 0.9, 1, 2});
+  const Matrix p = mat(2, 3, {0.7, 1.5, 2, 0.4, 1, 3});
+  const double per_entry = sum(kl_divergence(Normal(Tensor(m), Tensor(s)), Normal(Tensor(Matrix::Zero(2, 3)), Tensor(p)))).item();
+  CHECK(normal_kl_to_centered_sum(Tensor(m), Tensor(s), Tensor(p)).item() == Approx(per_entry).epsilon(1e-5));
+  const double scalar = sum(kl_divergence(Normal(Tensor(m), Tensor(s)), Normal(0, 2))).item();
+  CHECK(normal_kl_to_centered_sum(Tensor(m), Tensor(s), Tensor(Scalar(2))).item() == Approx(scalar).epsilon(1e-5));
+  CHECK_THROWS_WITH(normal_kl_to_centered_sum(Tensor(m), Tensor(Matrix::Ones(3, 2)), Tensor(Scalar(1))), Contains("2x3") && Contains("3x2"));
+}
