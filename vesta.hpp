@@ -62,3 +62,9 @@
 #include <vesta/inference/predictive.hpp>
 #include <vesta/inference/progress.hpp>
 #include <vesta/inference/svi.hpp>
+
+// nn: modules, layers, Bayesian layers
+#include <vesta/nn/dense_variational.hpp>
+#include <vesta/nn/linear.hpp>
+#include <vesta/nn/module.hpp>
+#include <vesta/nn/weight_prior.hpp>
