@@ -63,5 +63,9 @@
 #include <vesta/inference/progress.hpp>
 #include <vesta/inference/svi.hpp>
 
-// nn
+// nn: HiddenLayer, modules, layers, Bayesian layers
 #include <vesta/nn/hidden_layer.hpp>
+#include <vesta/nn/dense_variational.hpp>
+#include <vesta/nn/linear.hpp>
+#include <vesta/nn/module.hpp>
+#include <vesta/nn/weight_prior.hpp>

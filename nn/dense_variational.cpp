@@ -1,0 +1,259 @@
+#include <vesta/nn/dense_variational.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include <vesta/core/messenger.hpp>
+#include <vesta/core/ops.hpp>
+#include <vesta/core/param_store.hpp>
+#include <vesta/core/primitives.hpp>
+
+namespace vesta {
+
+namespace {
+
+constexpr double kHalfLog2Pi = 0.91893853320467274178;  // log(2 pi) / 2
+
+// A rows x cols matrix of independent random signs, +1 or -1 with probability 1/2 each:
+// one bit of the generator per entry.
+Matrix random_signs(Index rows, Index cols, Rng& rng) {
+  Matrix out(rows, cols);
+  Scalar* p = out.data();
+  const Index n = out.size();
+  for (Index k = 0; k < n; k += 64) {
+    const std::uint64_t bits = rng.next_u64();
+    const Index m = std::min<Index>(64, n - k);
+    // 2 * bit - 1, without a branch (which would be mispredicted half the time).
+    for (Index b = 0; b < m; ++b)
+      p[k + b] = static_cast<Scalar>(2 * static_cast<int>((bits >> b) & 1) - 1);
+  }
+  return out;
+}
+
+// softplus(rho), outside the tape.
+Matrix softplus_values(const Matrix& rho) {
+  return (rho.array().max(Scalar(0)) + (-rho.array().abs()).exp().log1p()).matrix();
+}
+
+}  // namespace
+
+const char* to_string(DenseEstimator estimator) {
+  switch (estimator) {
+    case DenseEstimator::reparameterization:
+      return "reparameterization";
+    case DenseEstimator::local_reparameterization:
+      return "local_reparameterization";
+    case DenseEstimator::flipout:
+      return "flipout";
+  }
+  return "?";
+}
+
+// ---- DenseVariational ------------------------------------------------------------------
+
+DenseVariational::DenseVariational(std::string prefix, Index in_features, Index out_features,
+                                   DenseOptions options)
+    : Module(std::move(prefix)),
+      in_(in_features),
+      out_(out_features),
+      options_(std::move(options)) {
+  // describe() is virtual, and the derived part is not built yet: name the layer by prefix.
+  const std::string who = fmt::format("Bayesian dense layer '{}'", this->prefix());
+  if (in_ < 1)
+    throw ValueError(fmt::format("{}: in_features is {}, but must be at least 1", who, in_));
+  if (out_ < 1)
+    throw ValueError(fmt::format("{}: out_features is {}, but must be at least 1", who, out_));
+  if (!(options_.kl_factor >= 0) || !std::isfinite(options_.kl_factor)) {
+    throw ValueError(
+        fmt::format("{}: kl_factor is {}, but must be finite and >= 0", who, options_.kl_factor));
+  }
+  if (!std::isfinite(options_.init_rho)) {
+    throw ValueError(fmt::format("{}: init_rho is {}, but must be finite", who, options_.init_rho));
+  }
+  std::visit([&who](const auto& p) { p.validate(who); }, options_.prior);
+}
+
+InitFn DenseVariational::loc_init(Index rows) const {
+  return [in = in_, out = out_, rows] { return init::torch_linear_default(in, rows, out); };
+}
+
+InitFn DenseVariational::rho_init(Index rows) const {
+  return [rho = options_.init_rho, out = out_, rows] { return Matrix::Constant(rows, out, rho); };
+}
+
+DenseVariational::Posterior DenseVariational::posterior() const {
+  Posterior q;
+  q.kernel_loc = param("kernel_loc", in_, out_, loc_init(in_));
+  q.kernel_scale = softplus(param("kernel_rho", in_, out_, rho_init(in_)));
+  if (options_.bias) {
+    q.bias_loc = param("bias_loc", 1, out_, loc_init(1));
+    q.bias_scale = softplus(param("bias_rho", 1, out_, rho_init(1)));
+  }
+  return q;
+}
+
+Matrix DenseVariational::stored(const std::string& name, Index rows) const {
+  // Create whatever is missing, in the order a forward pass would.
+  auto create = [this](const std::string& part, const InitFn& init) {
+    const std::string full = full_name(part);
+    if (!param_store().contains(full))
+      param_store().get_or_create(full, init(), constraints::real());
+  };
+  create("kernel_loc", loc_init(in_));
+  create("kernel_rho", rho_init(in_));
+  if (options_.bias) {
+    create("bias_loc", loc_init(1));
+    create("bias_rho", rho_init(1));
+  }
+  const std::string full = full_name(name);
+  const Matrix value = param_store().entry(full).unconstrained.matrix();
+  if (value.rows() != rows || value.cols() != out_) {
+    throw ShapeError(fmt::format(
+        "{}: parameter '{}' is {}, but this layer needs {}; another module may use the prefix '{}' "
+        "(rename one of them, or clear the ParamStore)",
+        describe(), full, shape_str(value.rows(), value.cols()), shape_str(rows, out_), prefix()));
+  }
+  return value;
+}
+
+std::pair<Tensor, Matrix> DenseVariational::sample_weights(const Tensor& loc, const Tensor& scale,
+                                                           Rng& rng) {
+  Matrix eps = rng.normal(loc.rows(), loc.cols());
+  Tensor w = loc + scale * Tensor(eps);
+  return {std::move(w), std::move(eps)};
+}
+
+Tensor DenseVariational::part_kl(const Tensor& loc, const Tensor& scale, const Tensor& w,
+                                 const Matrix& eps) const {
+  if (const auto* normal = std::get_if<NormalPrior>(&options_.prior)) return normal->kl(loc, scale);
+  // log q(w) at w = loc + scale * eps is sum(-log scale - log(2 pi) / 2 - eps^2 / 2), the same
+  // function of loc and scale for the fixed eps as the Normal density evaluated at w.
+  const auto n = static_cast<double>(eps.size());
+  const Tensor log_q =
+      Scalar(-n * kHalfLog2Pi - 0.5 * static_cast<double>(eps.squaredNorm())) - sum(log(scale));
+  const auto& mixture = std::get<ScaleMixturePrior>(options_.prior);
+  return log_q - sum(mixture.log_prob(w));
+}
+
+Tensor DenseVariational::operator()(const Tensor& x) {
+  if (x.cols() != in_) {
+    throw ShapeError(fmt::format("{}: x is {}, but the layer takes {} input columns (kernel {})",
+                                 describe(), x.shape(), in_, shape_str(in_, out_)));
+  }
+  const Posterior q = posterior();
+  const bool monte_carlo = !has_analytic_kl(options_.prior);
+  Draw d = draw(x, q, monte_carlo, thread_rng());
+
+  auto scaled = [this](const Tensor& kl) {
+    return options_.kl_factor == 1 ? kl : kl * options_.kl_factor;
+  };
+  losses_.clear();
+  losses_.push_back(scaled(part_kl(q.kernel_loc, q.kernel_scale, d.kernel, d.kernel_eps)));
+  if (options_.bias)
+    losses_.push_back(scaled(part_kl(q.bias_loc, q.bias_scale, d.bias, d.bias_eps)));
+  // Inside a model the KL joins the ELBO; with no handler active the site would go nowhere.
+  if (!handler_stack().empty()) {
+    try {
+      factor(full_name("kl"), -kl_loss());
+    } catch (const Error& e) {
+      // Typically a data plate around the layer, which would broadcast the KL over examples.
+      throw ValueError(fmt::format(
+          "{}: its KL factor site '{}' was refused ({}); call the layer outside data plates, so "
+          "that its KL counts once per data set",
+          describe(), full_name("kl"), e.what()));
+    }
+  }
+  return options_.activation ? options_.activation(d.output) : d.output;
+}
+
+Tensor DenseVariational::kl_loss() const {
+  if (losses_.empty()) {
+    throw ValueError(
+        fmt::format("{}: kl_loss() is read before the layer's first forward pass", describe()));
+  }
+  return losses_.size() == 1 ? losses_[0] : losses_[0] + losses_[1];
+}
+
+void DenseVariational::check_bias(const char* what) const {
+  if (!options_.bias)
+    throw ValueError(fmt::format("{}: {}() is read, but the layer has no bias", describe(), what));
+}
+
+Matrix DenseVariational::kernel_loc() const { return stored("kernel_loc", in_); }
+Matrix DenseVariational::kernel_scale() const { return softplus_values(stored("kernel_rho", in_)); }
+
+Matrix DenseVariational::bias_loc() const {
+  check_bias("bias_loc");
+  return stored("bias_loc", 1);
+}
+
+Matrix DenseVariational::bias_scale() const {
+  check_bias("bias_scale");
+  return softplus_values(stored("bias_rho", 1));
+}
+
+Normal DenseVariational::kernel_posterior() const {
+  return Normal(Tensor(kernel_loc()), Tensor(kernel_scale()));
+}
+Normal DenseVariational::bias_posterior() const {
+  return Normal(Tensor(bias_loc()), Tensor(bias_scale()));
+}
+
+// ---- the three estimators ------------------------------------------------------------
+
+DenseVariational::Draw DenseReparameterization::draw(const Tensor& x, const Posterior& q, bool,
+                                                     Rng& rng) const {
+  Draw d;
+  std::tie(d.kernel, d.kernel_eps) = sample_weights(q.kernel_loc, q.kernel_scale, rng);
+  d.output = matmul(x, d.kernel);
+  if (has_bias()) {
+    std::tie(d.bias, d.bias_eps) = sample_weights(q.bias_loc, q.bias_scale, rng);
+    d.output = d.output + d.bias;
+  }
+  return d;
+}
+
+DenseVariational::Draw DenseLocalReparameterization::draw(const Tensor& x, const Posterior& q,
+                                                          bool need_weight_sample, Rng& rng) const {
+  Draw d;
+  Tensor mean = matmul(x, q.kernel_loc);
+  Tensor var = matmul(square(x), square(q.kernel_scale));
+  if (has_bias()) {
+    mean = mean + q.bias_loc;
+    var = var + square(q.bias_scale);
+  }
+  // The smallest normal Scalar keeps sqrt's gradient finite where the variance is 0 (a row of
+  // zeros without bias), and changes no other value.
+  const Tensor sd = sqrt(var + std::numeric_limits<Scalar>::min());
+  d.output = mean + sd * Tensor(rng.normal(x.rows(), out_features()));
+  if (need_weight_sample) {
+    // No weight matrix is formed above: draw one for the Monte Carlo KL.
+    std::tie(d.kernel, d.kernel_eps) = sample_weights(q.kernel_loc, q.kernel_scale, rng);
+    if (has_bias()) std::tie(d.bias, d.bias_eps) = sample_weights(q.bias_loc, q.bias_scale, rng);
+  }
+  return d;
+}
+
+DenseVariational::Draw DenseFlipout::draw(const Tensor& x, const Posterior& q,
+                                          bool need_weight_sample, Rng& rng) const {
+  Draw d;
+  d.kernel_eps = rng.normal(in_features(), out_features());
+  const Tensor perturbation = q.kernel_scale * Tensor(d.kernel_eps);
+  const Tensor sign_in(random_signs(x.rows(), in_features(), rng));
+  const Tensor sign_out(random_signs(x.rows(), out_features(), rng));
+  d.output = matmul(x, q.kernel_loc) + matmul(x * sign_in, perturbation) * sign_out;
+  // loc + perturbation is a posterior draw (the weights of an example whose signs are all +1).
+  if (need_weight_sample) d.kernel = q.kernel_loc + perturbation;
+  if (has_bias()) {
+    std::tie(d.bias, d.bias_eps) = sample_weights(q.bias_loc, q.bias_scale, rng);
+    d.output = d.output + d.bias;
+  }
+  return d;
+}
+
+}  // namespace vesta
