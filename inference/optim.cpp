@@ -38,15 +38,20 @@ void Optimizer::step(ParamStore& store) {
     const Tensor& leaf = store.entry(name).unconstrained;
     if (!leaf.has_grad()) continue;  // not used since the last step: left as it is
     MatrixMap g = leaf.leaf_grad();
-    for (Index k = 0; k < g.size(); ++k) {
-      if (!std::isfinite(g.data()[k])) {
-        throw ValueError(fmt::format(
-            "optimizer: the gradient of param '{}' is {} at entry [{}] ({}); no parameter was "
-            "updated",
-            name, g.data()[k], k, leaf.shape()));
+    // A NaN or infinite entry makes the (vectorised) squared norm non-finite, so the entries
+    // are searched one by one only then; a finite one can overflow it too, and passes.
+    const Scalar g_squared_norm = g.squaredNorm();
+    if (!std::isfinite(g_squared_norm)) {
+      for (Index k = 0; k < g.size(); ++k) {
+        if (!std::isfinite(g.data()[k])) {
+          throw ValueError(fmt::format(
+              "optimizer: the gradient of param '{}' is {} at entry [{}] ({}); no parameter was "
+              "updated",
+              name, g.data()[k], k, leaf.shape()));
+        }
       }
     }
-    squared_norm += static_cast<double>(g.squaredNorm());
+    squared_norm += static_cast<double>(g_squared_norm);
     items.push_back({name, leaf, g});
   }
   if (max_grad_norm_ > 0) {

@@ -189,6 +189,8 @@ TEST_CASE("Bernoulli rejects bad parameters and values, naming the index and val
           "[distributions][categorical]") {
   CHECK_THROWS_WITH(Bernoulli::from_probs(Tensor(col({0.5, 1.5}))),
                     Contains("Bernoulli: probs[1] is 1.5, but must be in [0, 1]"));
+  CHECK_THROWS_WITH(Bernoulli::from_probs(Tensor(col({0.5, 0.25, std::nan("")}))),
+                    Contains("Bernoulli: probs[2] is nan, but must be in [0, 1]"));
   CHECK_THROWS_WITH(Bernoulli::from_probs(-0.1), Contains("Bernoulli: probs is -0.1"));
   CHECK_THROWS_WITH(Bernoulli::from_logits(Tensor(col({0, std::nan("")}))),
                     Contains("Bernoulli: logits[1] is nan, but must be real (not NaN)"));

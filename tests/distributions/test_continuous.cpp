@@ -305,6 +305,16 @@ TEST_CASE("Continuous families name the parameter and index and value they rejec
        "LogNormal: scale[1] is -1, but must be positive"},
       {[&] { LogNormal(inf, 1); }, "LogNormal: loc is inf, but must be finite"},
       {[] { HalfNormal(0); }, "HalfNormal: scale is 0, but must be positive"},
+      // Infinite and NaN entries among valid ones (the checks screen whole Tensors first).
+      {[&] { (void)HalfNormal(inf); }, "HalfNormal: scale is inf, but must be positive"},
+      {[&] {
+         Exponential(Tensor(col({1, 2, nan})));
+       },
+       "Exponential: rate[2] is nan, but must be positive"},
+      {[&] {
+         Cauchy(Tensor(col({0, -inf})), 1);
+       },
+       "Cauchy: loc[1] is -inf, but must be finite"},
       {[] {
          HalfCauchy(Tensor(col({1, 2, -0.5})));
        },

@@ -160,4 +160,12 @@ TEST_CASE("a non-finite gradient names the parameter and changes nothing", "[inf
   CHECK(param_store().entry("good").unconstrained.matrix() == Matrix::Constant(2, 1, 1));
   CHECK(param_store().entry("bad").unconstrained.matrix() == Matrix::Constant(3, 1, 1));
   CHECK(adam.steps() == 0);
+
+  // An infinite entry is named too, whichever entry it is.
+  for (const char* name : {"good", "bad"}) param_store().entry(name).unconstrained.zero_grad();
+  poison(1, 0) = 1;
+  poison(2, 0) = std::numeric_limits<Scalar>::infinity();
+  (sum(param("good")) + sum(param("bad") * Tensor(poison))).backward();
+  CHECK_THROWS_WITH(adam.step(), Contains("'bad'") && Contains("inf") && Contains("[2]"));
+  CHECK(param_store().entry("bad").unconstrained.matrix() == Matrix::Constant(3, 1, 1));
 }
