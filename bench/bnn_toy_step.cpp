@@ -23,8 +23,7 @@ int main() {
   const Tensor X_t(X), y_t(y);
 
   auto mean_param = [](const char* name, Index rows, Index cols, std::uint64_t seed) {
-    if (param_store().contains(name)) return param(name);
-    return param(name, Rng(seed).normal(rows, cols) / std::sqrt(Scalar(rows)));
+    return param(name, [=] { return Matrix(Rng(seed).normal(rows, cols) / std::sqrt(Scalar(rows))); });
   };
   auto scale_param = [](const char* name, Index rows, Index cols) {
     return param(name, Matrix::Constant(rows, cols, 0.05), constraints::positive());

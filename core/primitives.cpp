@@ -121,11 +121,15 @@ Tensor sample_auxiliary(const std::string& name, DistributionPtr dist) {
 }
 
 Tensor param(const std::string& name, const Matrix& init, ConstraintPtr constraint) {
+  return param(name, [&init] { return init; }, std::move(constraint));
+}
+
+Tensor param(const std::string& name, const ParamInit& init, ConstraintPtr constraint) {
   Site site;
   site.kind = SiteKind::param;
   site.name = name;
-  // The initial value matters only on first use: skip copying it on every later read.
-  if (!param_store().contains(name)) site.init = Tensor(init);
+  // The initial value matters only on first use: skip building it on every later read.
+  if (!param_store().contains(name)) site.init = Tensor(init());
   site.constraint = std::move(constraint);
   apply_stack(site);
   return site.value;

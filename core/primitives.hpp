@@ -3,6 +3,7 @@
 // with no handler active, sample simply draws (or returns the observation).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +40,12 @@ Tensor sample_auxiliary(const std::string& name, DistributionPtr dist);
 /// first use, read from the ParamStore afterwards. The store holds it unconstrained, which
 /// is where optimizers work; the value returned is constrained and differentiable.
 Tensor param(const std::string& name, const Matrix& init,
+             ConstraintPtr constraint = constraints::real());
+/// Makes the initial (constrained) value of a parameter.
+using ParamInit = std::function<Matrix()>;
+/// The same, with the initial value computed by `init` only when the parameter is created:
+/// for a random initialisation, or one too costly to build on every read.
+Tensor param(const std::string& name, const ParamInit& init,
              ConstraintPtr constraint = constraints::real());
 /// An existing parameter (or one that a substitute handler provides).
 Tensor param(const std::string& name);

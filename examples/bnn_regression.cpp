@@ -53,8 +53,7 @@ Matrix with_ones(const Matrix& x) {
 
 // Weight means start small and random (scaled by 1/sqrt(fan_in)), weight scales at 0.05.
 Tensor weight_mean(const std::string& name, Index rows, Index cols, std::uint64_t seed) {
-  if (param_store().contains(name)) return param(name);
-  return param(name, Rng(seed).normal(rows, cols) / std::sqrt(Scalar(rows)));
+  return param(name, [=] { return Matrix(Rng(seed).normal(rows, cols) / std::sqrt(Scalar(rows))); });
 }
 Tensor weight_scale(const std::string& name, Index rows, Index cols) {
   return param(name, Matrix::Constant(rows, cols, 0.05), constraints::positive());

@@ -27,13 +27,6 @@ Matrix repeat_rows(const Matrix& m, Index rows) {
   return out;
 }
 
-// The existing parameter, or one created from make_init() (called only then).
-template <class MakeInit>
-Tensor param_or_create(const std::string& name, MakeInit make_init, const ConstraintPtr& constraint) {
-  if (param_store().contains(name)) return param(name);
-  return param(name, make_init(), constraint);
-}
-
 }  // namespace
 
 const PlateFrame* LatentSite::subsampled_rows() const {
@@ -151,8 +144,8 @@ void AutoNormalGuide::draw() {
   std::map<std::string, std::vector<Index>> chosen;
   for (const LatentSite& s : latents_) {
     PlateScope plates(s, chosen);
-    Tensor loc = param_or_create(loc_name(s), [&] { return s.init_unconstrained; }, constraints::real());
-    Tensor scale = param_or_create(
+    Tensor loc = param(loc_name(s), [&] { return s.init_unconstrained; }, constraints::real());
+    Tensor scale = param(
         scale_name(s), [&] { return Matrix::Constant(s.urows, s.ucols, options_.init_scale); },
         constraints::positive());
     if (!plates.row_indices().empty()) {
@@ -190,7 +183,7 @@ void AutoDeltaGuide::draw() {
   std::map<std::string, std::vector<Index>> chosen;
   for (const LatentSite& s : latents_) {
     PlateScope plates(s, chosen);
-    Tensor value = param_or_create(value_name(s), [&] { return s.init; }, s.support);
+    Tensor value = param(value_name(s), [&] { return s.init; }, s.support);
     if (!plates.row_indices().empty()) value = gather_rows(value, plates.row_indices());
     sample(s.name, std::make_shared<Delta>(value, Scalar(0), s.event_dim));
   }
@@ -283,16 +276,16 @@ SiteValues AutoContinuousGuide::quantiles(Scalar q) const {
 
 DistributionPtr AutoDiagonalNormalGuide::joint() const {
   const Index d = dimension();
-  const Tensor loc = param_or_create(prefix() + ".loc", [&] { return packed_init(); }, constraints::real());
-  const Tensor scale = param_or_create(
+  const Tensor loc = param(prefix() + ".loc", [&] { return packed_init(); }, constraints::real());
+  const Tensor scale = param(
       prefix() + ".scale", [&] { return Matrix::Constant(1, d, options_.init_scale); }, constraints::positive());
   return Normal(loc, scale).to_event(1);
 }
 
 DistributionPtr AutoMultivariateNormalGuide::joint() const {
   const Index d = dimension();
-  const Tensor loc = param_or_create(prefix() + ".loc", [&] { return packed_init(); }, constraints::real());
-  const Tensor scale_tril = param_or_create(
+  const Tensor loc = param(prefix() + ".loc", [&] { return packed_init(); }, constraints::real());
+  const Tensor scale_tril = param(
       prefix() + ".scale_tril", [&] { return Matrix(options_.init_scale * Matrix::Identity(d, d)); },
       constraints::lower_cholesky());
   return std::make_shared<MultivariateNormal>(MultivariateNormal::from_scale_tril(loc, scale_tril));

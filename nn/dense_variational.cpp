@@ -78,11 +78,11 @@ DenseVariational::DenseVariational(std::string prefix, Index in_features, Index 
   std::visit([&who](const auto& p) { p.validate(who); }, options_.prior);
 }
 
-InitFn DenseVariational::loc_init(Index rows) const {
+ParamInit DenseVariational::loc_init(Index rows) const {
   return [in = in_, out = out_, rows] { return init::torch_linear_default(in, rows, out); };
 }
 
-InitFn DenseVariational::rho_init(Index rows) const {
+ParamInit DenseVariational::rho_init(Index rows) const {
   return [rho = options_.init_rho, out = out_, rows] { return Matrix::Constant(rows, out, rho); };
 }
 
@@ -99,7 +99,7 @@ DenseVariational::Posterior DenseVariational::posterior() const {
 
 Matrix DenseVariational::stored(const std::string& name, Index rows) const {
   // Create whatever is missing, in the order a forward pass would.
-  auto create = [this](const std::string& part, const InitFn& init) {
+  auto create = [this](const std::string& part, const ParamInit& init) {
     const std::string full = full_name(part);
     if (!param_store().contains(full))
       param_store().get_or_create(full, init(), constraints::real());

@@ -135,8 +135,8 @@ class DenseVariational : public Module {
  private:
   // The initial values of the locations (as a Linear layer's weights) and of the rhos, for
   // a rows x out parameter.
-  InitFn loc_init(Index rows) const;
-  InitFn rho_init(Index rows) const;
+  ParamInit loc_init(Index rows) const;
+  ParamInit rho_init(Index rows) const;
   // The parameters as recorded Tensors (param sites), created on first use.
   Posterior posterior() const;
   // The stored (unconstrained) value of parameter `name` (rows x out), read outside the tape

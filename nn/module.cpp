@@ -20,19 +20,19 @@ Module::Module(std::string prefix) : prefix_(std::move(prefix)) {
 
 std::string Module::describe() const { return fmt::format("{} '{}'", type_name(), prefix_); }
 
-Tensor Module::param(const std::string& name, Index rows, Index cols, const InitFn& init,
+Tensor Module::param(const std::string& name, Index rows, Index cols, const ParamInit& init,
                      ConstraintPtr constraint) const {
   const std::string full = full_name(name);
-  Matrix first;
-  if (!param_store().contains(full)) {
-    first = init();
+  auto checked_init = [&] {
+    Matrix first = init();
     if (first.rows() != rows || first.cols() != cols) {
       throw ShapeError(fmt::format(
           "{}: the initial value of parameter '{}' is {}, but it must be {}", describe(), full,
           shape_str(first.rows(), first.cols()), shape_str(rows, cols)));
     }
-  }
-  Tensor value = vesta::param(full, first, std::move(constraint));
+    return first;
+  };
+  Tensor value = vesta::param(full, checked_init, std::move(constraint));
   if (value.rows() != rows || value.cols() != cols) {
     throw ShapeError(fmt::format(
         "{}: parameter '{}' is {}, but this module needs {}; another module may use the prefix "

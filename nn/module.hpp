@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <vesta/core/constraints.hpp>
+#include <vesta/core/primitives.hpp>
 #include <vesta/core/random.hpp>
 #include <vesta/core/tensor.hpp>
 
@@ -18,10 +19,6 @@ namespace vesta {
 /// An elementwise non-linearity applied to a layer's output: `vesta::relu`, `vesta::tanh`,
 /// `vesta::sigmoid`, `vesta::softplus`, or any callable. An empty Activation means none.
 using Activation = std::function<Tensor(const Tensor&)>;
-
-/// Makes the initial (constrained) value of a parameter. Called only when the parameter does
-/// not exist yet, so a large initial matrix is built once, not on every forward pass.
-using InitFn = std::function<Matrix()>;
 
 /// Base of every layer and network: owns a name prefix and registers parameters under it.
 /// A module holds no values itself; copies of a module (and any module built with the same
@@ -52,7 +49,7 @@ class Module {
   /// from init() on first use, read from the ParamStore afterwards. Throws ShapeError naming
   /// the parameter when the stored value is not rows x cols (another module with the same
   /// prefix, or a store loaded from another network) or when init() gives another shape.
-  Tensor param(const std::string& name, Index rows, Index cols, const InitFn& init,
+  Tensor param(const std::string& name, Index rows, Index cols, const ParamInit& init,
                ConstraintPtr constraint = constraints::real()) const;
   /// The same with the initial value given (its shape is the parameter's).
   Tensor param(const std::string& name, const Matrix& init,

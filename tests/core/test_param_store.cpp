@@ -50,6 +50,24 @@ TEST_CASE("param creates on first use, then reads, through its constraint", "[co
   CHECK_FALSE(param_store().contains("scale"));
 }
 
+TEST_CASE("param's initializer runs only when the parameter is created", "[core][params]") {
+  Fresh fresh;
+  int calls = 0;
+  auto init = [&calls] {
+    ++calls;
+    return Matrix(Matrix::Constant(1, 3, 0.25));
+  };
+  const Tensor first = param("w", init, constraints::positive());
+  CHECK(calls == 1);
+  CHECK(first.matrix().isApprox(Matrix::Constant(1, 3, 0.25)));
+  param_store().set("w", Matrix::Constant(1, 3, 4));
+  CHECK(param("w", init, constraints::positive())(0, 2) == Approx(4));
+  CHECK(calls == 1);
+  // An initializer's bad value is refused like a given one, naming the parameter.
+  CHECK_THROWS_WITH(param("v", [] { return Matrix(Matrix::Constant(1, 1, -1)); }, constraints::positive()),
+                    Contains("'v'") && Contains("positive"));
+}
+
 TEST_CASE("the param store saves and loads every parameter", "[core][params]") {
   Fresh fresh;
   param("a", Matrix::Constant(2, 3, 1.25));
