@@ -65,6 +65,7 @@
 
 // nn: HiddenLayer, modules, layers, Bayesian layers
 #include <vesta/nn/hidden_layer.hpp>
+#include <vesta/nn/local_reparameterization.hpp>
 #include <vesta/nn/dense_variational.hpp>
 #include <vesta/nn/linear.hpp>
 #include <vesta/nn/module.hpp>

@@ -313,9 +313,23 @@ Tensor sigmoid(const Tensor& x) {
 }
 
 Tensor relu(const Tensor& x) {
-  return detail::unary_op(
-      x, [](const auto& v) { return v.max(Scalar(0)); },
-      [](const auto& v, const auto&) { return (v > Scalar(0)).template cast<Scalar>(); });
+  const detail::Operand X = detail::Operand::of(x);
+  auto fill = [&](Scalar* out) { ArrayMap(out, X.rows, X.cols) = X.array().max(Scalar(0)); };
+  if (!X.requires_grad()) return detail::constant_result(X.rows, X.cols, fill);
+  // The backward step is a plain loop: Eigen 3.4 does not vectorise a comparison's mask, the
+  // compiler vectorises the loop.
+  return detail::recorded_result(X.rows, X.cols, fill, [xn = X.node](detail::Node& y) {
+    const Scalar* yv = y.value;
+    const Scalar* g = y.adj;
+    Scalar* gx = xn->adj;
+    const Index n = y.size();
+    if (xn->touched) {
+      for (Index i = 0; i < n; ++i) gx[i] += yv[i] > Scalar(0) ? g[i] : Scalar(0);
+    } else {
+      for (Index i = 0; i < n; ++i) gx[i] = yv[i] > Scalar(0) ? g[i] : Scalar(0);
+      xn->touched = true;
+    }
+  });
 }
 
 Tensor leaky_relu(const Tensor& x, Scalar slope) {

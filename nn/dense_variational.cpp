@@ -12,6 +12,7 @@
 #include <vesta/core/ops.hpp>
 #include <vesta/core/param_store.hpp>
 #include <vesta/core/primitives.hpp>
+#include <vesta/nn/local_reparameterization.hpp>
 
 namespace vesta {
 
@@ -227,10 +228,7 @@ DenseVariational::Draw DenseLocalReparameterization::draw(const Tensor& x, const
     mean = mean + q.bias_loc;
     var = var + square(q.bias_scale);
   }
-  // The smallest normal Scalar keeps sqrt's gradient finite where the variance is 0 (a row of
-  // zeros without bias), and changes no other value.
-  const Tensor sd = sqrt(var + std::numeric_limits<Scalar>::min());
-  d.output = mean + sd * Tensor(rng.normal(x.rows(), out_features()));
+  d.output = local_reparameterized_draw(mean, var, rng);
   if (need_weight_sample) {
     // No weight matrix is formed above: draw one for the Monte Carlo KL.
     std::tie(d.kernel, d.kernel_eps) = sample_weights(q.kernel_loc, q.kernel_scale, rng);

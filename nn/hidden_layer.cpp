@@ -7,16 +7,9 @@
 #include <vesta/core/ops.hpp>
 #include <vesta/distributions/kl.hpp>
 #include <vesta/distributions/params.hpp>
+#include <vesta/nn/local_reparameterization.hpp>
 
 namespace vesta {
-
-namespace {
-
-// Added to the pre-activation variance before its square root: keeps the gradient finite
-// for an input row of zeros (variance 0), and is far below any variance that matters.
-constexpr Scalar kTinyVariance = sizeof(Scalar) == 4 ? Scalar(1e-30) : Scalar(1e-300);
-
-}  // namespace
 
 NonLinearity HiddenLayer::relu_nonlinearity() {
   return [](const Tensor& x) { return relu(x); };
@@ -57,9 +50,7 @@ Tensor HiddenLayer::rsample(Rng& rng) const {
   } else {
     // Each pre-activation is a sum of independent Normals x_d A_dh: mean X A_mean, variance
     // (X∘X)(A_scale∘A_scale), one GEMM each.
-    const Tensor mean = matmul(X_, A_mean_);
-    const Tensor var = matmul(square(X_), square(A_scale_));
-    pre = mean + sqrt(var + kTinyVariance) * Tensor(rng.normal(mean.rows(), mean.cols()));
+    pre = local_reparameterized_draw(matmul(X_, A_mean_), matmul(square(X_), square(A_scale_)), rng);
   }
   const Tensor out = non_linearity_(pre);
   if (out.rows() != pre.rows() || out.cols() != pre.cols()) {

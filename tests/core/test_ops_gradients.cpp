@@ -46,6 +46,7 @@ std::vector<Case> unary_cases() {
       {"tanh", {any}, [](Xs x) { return tanh(x[0]); }},
       {"sigmoid", {{3, 4, -6, 6}}, [](Xs x) { return sigmoid(x[0]); }},
       {"relu", {kinked}, [](Xs x) { return relu(x[0]); }},
+      {"relu beside another use of its input", {kinked}, [](Xs x) { return relu(x[0]) + x[0]; }},
       {"leaky_relu", {kinked}, [](Xs x) { return leaky_relu(x[0], 0.2); }},
       {"softplus", {{3, 4, -6, 6}}, [](Xs x) { return softplus(x[0]); }},
       {"log_sigmoid", {{3, 4, -6, 6}}, [](Xs x) { return log_sigmoid(x[0]); }},

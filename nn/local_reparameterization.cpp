@@ -1,0 +1,47 @@
+#include <vesta/nn/local_reparameterization.hpp>
+
+#include <cstddef>
+#include <limits>
+
+#include <vesta/core/op_support.hpp>
+#include <vesta/core/tape.hpp>
+
+namespace vesta {
+
+Tensor local_reparameterized_draw(const Tensor& mean, const Tensor& variance, Rng& rng) {
+  using detail::Operand;
+  const Operand M = Operand::of(mean), V = Operand::of(variance);
+  if (M.rows != V.rows || M.cols != V.cols) {
+    detail::throw_shape_mismatch("local_reparameterized_draw", M, V, "must be equal");
+  }
+  const Index n = M.size();
+  constexpr Scalar kTiny = std::numeric_limits<Scalar>::min();
+  if (!V.requires_grad()) {
+    // Only the mean (if anything) needs a gradient, and it passes through unchanged.
+    Matrix eps = rng.normal(M.rows, M.cols);
+    eps.array() = M.array() + (V.array() + kTiny).sqrt() * eps.array();
+    if (!M.requires_grad()) return Tensor(std::move(eps));
+    return detail::recorded_result(M.rows, M.cols, [&](Scalar* out) { ArrayMap(out, M.rows, M.cols) = eps.array(); },
+                                   [mn = M.node](detail::Node& y) { mn->accumulate(y.adj_array()); });
+  }
+  // The backward step needs d out / d variance = ε / (2 sd): drawn into tape memory, so the
+  // forward pass allocates nothing else, and turned into that ratio in place.
+  Scalar* ratio = tape().allocate(static_cast<std::size_t>(n));
+  rng.fill_normal(ratio, n);
+  auto fill = [&](Scalar* out) {
+    ArrayMap(out, M.rows, M.cols) = (V.array() + kTiny).sqrt();
+    const Scalar* m = M.value;
+    for (Index i = 0; i < n; ++i) {
+      const Scalar eps = ratio[i], sd = out[i];
+      out[i] = m[i] + eps * sd;
+      ratio[i] = Scalar(0.5) * eps / sd;
+    }
+  };
+  return detail::recorded_result(M.rows, M.cols, fill,
+                                 [mn = M.node, vn = V.node, ratio, rows = M.rows, cols = M.cols](detail::Node& y) {
+    if (mn != nullptr) mn->accumulate(y.adj_array());
+    vn->accumulate(y.adj_array() * ConstArrayMap(ratio, rows, cols));
+  });
+}
+
+}  // namespace vesta
