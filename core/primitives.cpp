@@ -25,6 +25,12 @@ class Factor final : public Family<Factor> {
   ConstraintPtr support() const override { return constraints::real(); }
   Tensor log_prob(const Tensor&) const override { return log_factor_; }
   bool log_prob_is_folded_term() const override { return true; }
+  // Inside a plate, a 1x1 term is spread evenly over the plate's entries, so it counts once
+  // (then scaled by the plate's subsample factor, like every term), not once per entry.
+  DistributionPtr expand(Index rows, Index cols) const override {
+    if (log_factor_.rows() != 1 || log_factor_.cols() != 1) return Distribution::expand(rows, cols);
+    return std::make_shared<Factor>(Tensor::full(rows, cols, Scalar(1) / Scalar(rows * cols)) * log_factor_);
+  }
 
  private:
   Tensor log_factor_;

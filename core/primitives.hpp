@@ -51,6 +51,9 @@ Tensor param(const std::string& name, const ParamInit& init,
 Tensor param(const std::string& name);
 
 /// Adds `log_factor` (summed) to the model's log-joint, as an observed site named `name`.
+/// Inside a plate, a term with one entry per plate entry counts each; a 1x1 term counts once
+/// (spread over the plate's entries and scaled by its subsample factor, like HiddenLayer's
+/// KL), where Pyro's factor would count it once per entry.
 void factor(const std::string& name, const Tensor& log_factor);
 
 /// Records `value` in the trace under `name` (it adds nothing to the log-joint) and returns it.

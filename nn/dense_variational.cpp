@@ -157,18 +157,9 @@ Tensor DenseVariational::operator()(const Tensor& x) {
   losses_.push_back(scaled(part_kl(q.kernel_loc, q.kernel_scale, d.kernel, d.kernel_eps)));
   if (options_.bias)
     losses_.push_back(scaled(part_kl(q.bias_loc, q.bias_scale, d.bias, d.bias_eps)));
-  // Inside a model the KL joins the ELBO; with no handler active the site would go nowhere.
-  if (!handler_stack().empty()) {
-    try {
-      factor(full_name("kl"), -kl_loss());
-    } catch (const Error& e) {
-      // Typically a data plate around the layer, which would broadcast the KL over examples.
-      throw ValueError(fmt::format(
-          "{}: its KL factor site '{}' was refused ({}); call the layer outside data plates, so "
-          "that its KL counts once per data set",
-          describe(), full_name("kl"), e.what()));
-    }
-  }
+  // Inside a model the KL joins the ELBO (once, also inside a data plate: see factor); with
+  // no handler active the site would go nowhere.
+  if (!handler_stack().empty()) factor(full_name("kl"), -kl_loss());
   return options_.activation ? options_.activation(d.output) : d.output;
 }
 

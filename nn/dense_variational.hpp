@@ -29,10 +29,11 @@
 // The layer's KL times `kl_factor` is its loss. A forward pass called inside a model (with a
 // handler active, as under SVI or trace) adds it to the ELBO as the factor site
 // "<prefix>.kl", whose log_prob is -kl_factor * KL; losses() returns the same terms for a
-// hand-written loop, `loss = NLL + sum(losses) / N`, as in TFP. Call the layer outside any
-// data plate (the KL is counted once per data set, not per example): with subsampling,
-// take the plate's indices, gather the minibatch, run the network, then observe inside
-// plate("data", N, indices). A layer is called once per model run: its site has one name.
+// hand-written loop, `loss = NLL + sum(losses) / N`, as in TFP. The KL counts once per data
+// set wherever the layer is called: outside plates as it is, and inside a data plate spread
+// over the plate's entries (see factor), so that a subsampled plate scales it by N / B like
+// the likelihood — with kl_factor = B / N the loss is then the unbiased full-data estimate,
+// as with HiddenLayer. A layer is called once per model run: its site has one name.
 //
 // The noise comes from thread_rng() (set_rng_seed reproduces a run). It is not drawn at a
 // sample site, so seed handlers do not reach it.

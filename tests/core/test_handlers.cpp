@@ -330,6 +330,26 @@ TEST_CASE("factor adds to the log-joint and deterministic records a value", "[co
   CHECK(t.log_prob_sum().item() == Approx(-0.5 * z * z - 0.5 * std::log(2 * M_PI) - 0.5 * z * z));
 }
 
+TEST_CASE("inside a plate a 1x1 factor counts once, a per-entry factor once per entry", "[core][handlers]") {
+  FreshState fresh;
+  auto model = [](Index subsample) {
+    auto p = plate("data", 8, subsample);
+    factor("once", Tensor(Scalar(-3)));
+    factor("each", Tensor(Matrix::Constant(subsample, 1, -1)));
+  };
+  const Trace full = trace(model).get_trace(Index(8));
+  CHECK(full.log_prob("once").rows() == 8);
+  CHECK(full.scaled_log_prob_sum(full["once"]).item() == Approx(-3));
+  CHECK(full.scaled_log_prob_sum(full["each"]).item() == Approx(-8));
+  // Subsampled 2 of 8: every term takes the plate's scale 8 / 2, so the 1x1 term counts 4 times
+  // (a term meant once per data set, such as a KL, is given times 2 / 8, as HiddenLayer's
+  // KL_factor is), and the per-entry term is the unbiased full-data estimate.
+  const Trace sub = trace(model).get_trace(Index(2));
+  CHECK(sub["once"].scale == Approx(4));
+  CHECK(sub.scaled_log_prob_sum(sub["once"]).item() == Approx(-12));
+  CHECK(sub.scaled_log_prob_sum(sub["each"]).item() == Approx(-8));
+}
+
 TEST_CASE("plate broadcasts, scales by size over subsample size, and returns its indices", "[core][handlers]") {
   FreshState fresh;
   auto s = seed(4);

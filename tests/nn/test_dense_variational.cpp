@@ -336,14 +336,22 @@ TEST_CASE("with subsampling the KL counts once and the likelihood N / B times", 
   CHECK(t.scaled_log_prob_sum(t["fc.kl"]).item() == Approx(-layer.kl_loss().item()));
   tape().reset();
 
-  // Inside the plate the 1x1 KL cannot be broadcast over the examples: the layer says so.
+  // Inside the plate the KL still counts once, spread over the examples, and takes the
+  // plate's subsample scale like the likelihood: with kl_factor = b / n the model's
+  // log-joint is the unbiased full-data estimate, as in the recipe above.
+  DenseLocalReparameterization inner("fc_in", 3, 1, DenseOptions{.kl_factor = Scalar(b) / Scalar(n)});
   auto inside = [&] {
-    auto p = plate("data", n);
-    const Tensor out = layer(Tensor(x));
-    sample("y", Normal(out, 1), Tensor(y));
+    auto p = plate("data", n, b);
+    const Tensor out = inner(gather_rows(Tensor(x), p.indices()));
+    sample("y", Normal(out, 1), gather_rows(Tensor(y), p.indices()));
   };
-  CHECK_THROWS_WITH(trace(inside).get_trace(), Contains("DenseLocalReparameterization 'fc'") &&
-                                                   Contains("outside data plates"));
+  const Trace ti = trace(inside).get_trace();
+  const Tensor& kl_term = ti.log_prob("fc_in.kl");
+  CHECK(kl_term.rows() == b);
+  CHECK(ti["fc_in.kl"].scale == Approx(double(n) / double(b)));
+  const double full_kl = sum(kl_divergence(inner.kernel_posterior(), Normal(Tensor(Matrix::Zero(3, 1)), 1))).item() +
+                         sum(kl_divergence(inner.bias_posterior(), Normal(Tensor(Matrix::Zero(1, 1)), 1))).item();
+  CHECK(ti.scaled_log_prob_sum(ti["fc_in.kl"]).item() == Approx(-full_kl).epsilon(sizeof(Scalar) == 4 ? 1e-5 : 1e-10));
   tape().reset();
 }
 
