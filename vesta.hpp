@@ -69,4 +69,5 @@
 #include <vesta/nn/dense_variational.hpp>
 #include <vesta/nn/linear.hpp>
 #include <vesta/nn/module.hpp>
+#include <vesta/nn/scale_tril.hpp>
 #include <vesta/nn/weight_prior.hpp>

@@ -10,17 +10,9 @@
 // C library returned to the system and that must be touched afresh).
 //
 // Options: --hidden N (100), --batch N (128). Needs Fashion-MNIST (dataset-fashion-mnist).
-#include <algorithm>
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <ctime>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <sys/resource.h>
 
 #include <fmt/format.h>
 
@@ -52,71 +44,11 @@ struct Bnn {
   }
 };
 
-// Peak resident set size in MB (VmHWM in /proc/self/status), or -1 where it cannot be read.
-double peak_rss_mb() {
-  std::FILE* f = std::fopen("/proc/self/status", "r");
-  if (f == nullptr) return -1;
-  char line[256];
-  double kb = -1;
-  while (std::fgets(line, sizeof line, f) != nullptr) {
-    if (std::strncmp(line, "VmHWM:", 6) == 0) kb = std::strtod(line + 6, nullptr);
-  }
-  std::fclose(f);
-  return kb / 1024;
-}
-
-struct StepTiming {
-  double wall;    // seconds per step, median over batches
-  double cpu;     // thread CPU seconds per step, median over batches
-  double faults;  // minor page faults per step, over all batches
-};
-
-double thread_cpu_seconds() {
-  timespec t;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return double(t.tv_sec) + double(t.tv_nsec) * 1e-9;
-}
-
-long minor_faults() {
-  rusage r;
-  getrusage(RUSAGE_SELF, &r);
-  return r.ru_minflt;
-}
-
-// Runs `step` in `batches` timed batches of `calls` calls, after one untimed batch.
-template <class F>
-StepTiming time_steps(F&& step, int calls, int batches) {
-  using Clock = std::chrono::steady_clock;
-  for (int i = 0; i < calls; ++i) step();
-  std::vector<double> wall, cpu;
-  const long faults_before = minor_faults();
-  for (int b = 0; b < batches; ++b) {
-    const auto w0 = Clock::now();
-    const double c0 = thread_cpu_seconds();
-    for (int i = 0; i < calls; ++i) step();
-    cpu.push_back((thread_cpu_seconds() - c0) / calls);
-    wall.push_back(std::chrono::duration<double>(Clock::now() - w0).count() / calls);
-  }
-  const double faults = double(minor_faults() - faults_before) / double(calls * batches);
-  const auto median = [](std::vector<double>& v) {
-    std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(v.size() / 2), v.end());
-    return v[v.size() / 2];
-  };
-  return {median(wall), median(cpu), faults};
-}
-
-Index option(int argc, char** argv, const char* name, Index fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], name) == 0) return std::strtol(argv[i + 1], nullptr, 10);
-  }
-  return fallback;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Index H = option(argc, argv, "--hidden", 100);
-  const Index B = option(argc, argv, "--batch", 128);
+  const Index H = bench::option(argc, argv, "--hidden", 100);
+  const Index B = bench::option(argc, argv, "--batch", 128);
   const Index num_batches = 16;
   const Index D1 = kFashionMnistPixels + 1, D2 = H + 1, K = kFashionMnistClasses;
   if (H < 1 || B < 1 || B * num_batches > kTrainSize) {
@@ -162,7 +94,7 @@ int main(int argc, char** argv) {
     const Batch& b = batches[next++ % batches.size()];
     loss = svi.step(b.X, b.labels, b.rows);
   };
-  const StepTiming timing = time_steps(step, 20, 15);
+  const bench::StepTiming timing = bench::time_steps(step, 20, 15);
 
   // GEMM flops per step (2 per multiply-add). Layer 1 (X is data, so no gradient for it):
   // forward X A_mean and X^2 A_scale^2, backward X^T G and (X^2)^T G' for the two params:
@@ -172,7 +104,7 @@ int main(int argc, char** argv) {
   const double flops = 4 * 2.0 * double(B * D1 * H) + 6 * 2.0 * double(B * D2 * K);
   const double seconds = timing.wall;
   const double gflops = flops / seconds * 1e-9;
-  const double rss = peak_rss_mb();
+  const double rss = bench::peak_rss_mb();
   fmt::print(
       "BNN 784(+1)-{}(+1)-10, batch {}, {} scalars: {:.0f} us per step ({:.0f} us CPU, {:.1f} page "
       "faults), "

@@ -127,6 +127,14 @@ class Interval final : public Elementwise {
     return unit_ ? "unit_interval" : fmt::format("interval({}, {})", a_, b_);
   }
   bool contains(Scalar v) const override { return v >= a_ && v <= b_; }
+  Index first_violation(const MatrixRef& v) const override {
+    // Vectorised screens (the sum is NaN if an entry is; an infinity fails the bounds), then
+    // the search for the entry to name.
+    if (v.size() == 0 || (!std::isnan(v.sum()) && v.minCoeff() >= a_ && v.maxCoeff() <= b_)) {
+      return -1;
+    }
+    return Elementwise::first_violation(v);
+  }
   Tensor transform(const Tensor& x) const override {
     return unit_ ? sigmoid(x) : sigmoid(x) * (b_ - a_) + a_;
   }

@@ -76,6 +76,21 @@ Tensor solve_triangular(const Tensor& l, const Tensor& b, bool lower = true);
 /// The main diagonal of x (min(rows, cols) x 1).
 Tensor diagonal(const Tensor& x);
 
+// ---- a small matrix per row -----------------------------------------------------------
+// These treat each row of `a` as one small matrix, its entries in column-major order (so
+// reshape(row r of a, M, N) is row r's matrix), and act on each row of the other operand:
+// a batch of small matrices in vesta's 2-D world, one per example. Either operand may have
+// a single row, which then serves every row of the other.
+
+/// Row r of the result is A_r x_r, for a (R x M*N, row r holding the M x N matrix A_r) and
+/// x (R x N): R x M. Throws ShapeError unless a's columns are a multiple of x's and the rows
+/// are equal (or one of them 1).
+Tensor rowwise_matvec(const Tensor& a, const Tensor& x);
+/// Row r of the result is y_r with L_r y_r = b_r, for l (R x D*D, row r holding the D x D
+/// triangular L_r) and b (R x D): R x D, by substitution. Only the lower (or, with
+/// lower = false, upper) triangle of each L_r is read, and only it gets a gradient.
+Tensor rowwise_solve_triangular(const Tensor& l, const Tensor& b, bool lower = true);
+
 // ---- reductions -----------------------------------------------------------------------
 /// Sum of all elements (1x1).
 Tensor sum(const Tensor& x);
@@ -104,6 +119,8 @@ Tensor vstack(const std::vector<Tensor>& parts);
 Tensor append_ones_column(const Tensor& x);
 /// The rows of x at `indices`, in that order (repeats allowed): a minibatch.
 Tensor gather_rows(const Tensor& x, const std::vector<Index>& indices);
+/// The columns of x at `indices`, in that order (repeats allowed).
+Tensor gather_cols(const Tensor& x, const std::vector<Index>& indices);
 /// Columns [start, start + count) of x.
 Tensor slice_cols(const Tensor& x, Index start, Index count);
 

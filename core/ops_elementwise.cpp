@@ -128,11 +128,24 @@ void accumulate_broadcast(Node* target, const Broadcast& bc, const Source& a, co
     });
     return;
   }
-  target->touch();
+  // A target of the result's shape receives each column once: the first contribution can
+  // assign it, as above, rather than add to zeros. Others (summed over a broadcast) start
+  // from zero.
+  const bool assign = !target->touched && t.run && t.stride != 0;
+  if (assign) {
+    target->touched = true;
+  } else {
+    target->touch();
+  }
   Scalar* adj = target->adj;
   for_each_column(L, a, b, [&](Index j, const auto& ca, const auto& cb) {
     if (t.run) {
-      ColumnMap(adj + t.stride * j, L.rows) += column_grad(j, ca, cb);
+      ColumnMap column(adj + t.stride * j, L.rows);
+      if (assign) {
+        column = column_grad(j, ca, cb);
+      } else {
+        column += column_grad(j, ca, cb);
+      }
     } else {
       adj[t.stride * j] += column_grad(j, ca, cb).sum();
     }

@@ -1,7 +1,8 @@
-// Matrix product and transpose, the Cholesky factor, triangular solves and the diagonal.
-// One node per op. The product's backward step is two GEMMs, dA += G B^T and dB += A^T G,
-// each run only for an input that requires a gradient; the factorisation's and the solve's
-// backward steps are triangular solves against the factor they already computed.
+// Matrix product and transpose, the Cholesky factor, triangular solves and the diagonal;
+// and the same products and solves with one small matrix per row. One node per op. The
+// product's backward step is two GEMMs, dA += G B^T and dB += A^T G, each run only for an
+// input that requires a gradient; the factorisation's and the solve's backward steps are
+// triangular solves against the factor they already computed.
 #include <algorithm>
 #include <cmath>
 
@@ -184,6 +185,192 @@ Tensor diagonal(const Tensor& x) {
     xn->touch();
     xn->adj_matrix().diagonal() += ConstMatrixMap(y.adj, n, 1);
   });
+}
+
+// ---- a small matrix per row ---------------------------------------------------------------
+//
+// Row r's matrix is row r of a Tensor, column-major: entry (i, j) of a D-row matrix is in
+// column j * D + i. Every loop below runs over one column of the result (or of an adjoint)
+// at a time, which is a run of R contiguous values: the work for all rows is vectorised, and
+// an operand with a single row contributes one value to every row.
+
+namespace {
+
+// The rows R that operands of `rows_a` and `rows_b` rows broadcast to, or -1.
+Index broadcast_rows(Index rows_a, Index rows_b) {
+  if (rows_a == rows_b || rows_b == 1) return rows_a;
+  if (rows_a == 1) return rows_b;
+  return -1;
+}
+
+using ColumnMap = Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>>;
+using ConstColumnMap = Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>>;
+
+// out += alpha * p * q over R rows, where each of out, p and q is a run of R values (its
+// flag true) or a single value that stands for every row (false). A single-valued out
+// receives the sum over the rows.
+void add_products(Scalar* out, bool out_rows, const Scalar* p, bool p_rows, const Scalar* q,
+                  bool q_rows, Index R, Scalar alpha = 1) {
+  if (out_rows) {
+    ColumnMap o(out, R);
+    if (p_rows && q_rows) {
+      o += alpha * ConstColumnMap(p, R) * ConstColumnMap(q, R);
+    } else if (p_rows) {
+      o += (alpha * q[0]) * ConstColumnMap(p, R);
+    } else if (q_rows) {
+      o += (alpha * p[0]) * ConstColumnMap(q, R);
+    } else {
+      o += alpha * p[0] * q[0];
+    }
+  } else if (p_rows && q_rows) {
+    out[0] += alpha * (ConstColumnMap(p, R) * ConstColumnMap(q, R)).sum();
+  } else if (p_rows) {
+    out[0] += alpha * q[0] * ConstColumnMap(p, R).sum();
+  } else if (q_rows) {
+    out[0] += alpha * p[0] * ConstColumnMap(q, R).sum();
+  } else {
+    out[0] += alpha * Scalar(R) * p[0] * q[0];
+  }
+}
+
+// out = v over R rows (a single v broadcast), or, for a single-valued out, the sum of v.
+void add_column(Scalar* out, bool out_rows, const Scalar* v, bool v_rows, Index R) {
+  const Scalar one = 1;
+  add_products(out, out_rows, v, v_rows, &one, false, R);
+}
+
+// Divides each of the R rows of `col` by d (R values, or one for all).
+void divide_rows(Scalar* col, const Scalar* d, bool d_rows, Index R) {
+  if (d_rows) {
+    ColumnMap(col, R) /= ConstColumnMap(d, R);
+  } else {
+    ColumnMap(col, R) /= d[0];
+  }
+}
+
+// For each row, solves T_r h_r = g_r for the D x D triangle T_r stored in the rows of `t`
+// (t_rows: one per row, else one for all), where T is L (transposed = false) or L^T, and L
+// is lower (or upper) triangular. g and h are R x D, column-major; h may alias g.
+void rowwise_substitute(const Scalar* t, bool t_rows, Index D, bool lower, bool transposed,
+                        const Scalar* g, Scalar* h, Index R) {
+  const Index Rt = t_rows ? R : 1;
+  // Entry (i, k) of T: L(i, k), or L(k, i) for the transpose.
+  auto entry = [&](Index i, Index k) { return t + (transposed ? i * D + k : k * D + i) * Rt; };
+  // T is lower triangular when L is lower and not transposed, or upper and transposed:
+  // then forward substitution (i ascending, over k < i), else backward.
+  const bool forward = lower != transposed;
+  for (Index step = 0; step < D; ++step) {
+    const Index i = forward ? step : D - 1 - step;
+    Scalar* hi = h + i * R;
+    if (hi != g + i * R) std::copy(g + i * R, g + (i + 1) * R, hi);
+    const Index k0 = forward ? 0 : i + 1;
+    const Index k1 = forward ? i : D;
+    for (Index k = k0; k < k1; ++k) {
+      add_products(hi, true, entry(i, k), t_rows, h + k * R, true, R, -1);
+    }
+    divide_rows(hi, entry(i, i), t_rows, R);
+  }
+}
+
+}  // namespace
+
+Tensor rowwise_matvec(const Tensor& a, const Tensor& x) {
+  const Operand A = Operand::of(a);
+  const Operand X = Operand::of(x);
+  const Index R = broadcast_rows(A.rows, X.rows);
+  const Index N = X.cols;
+  if (N < 1 || A.cols < 1 || A.cols % N != 0 || R < 0) {
+    detail::throw_shape_mismatch(
+        "rowwise_matvec", A, X,
+        "do not fit (each row of the first must hold a matrix with as many columns as the "
+        "second has, and the rows must be equal or 1)");
+  }
+  const Index M = A.cols / N;
+  const bool a_rows = A.rows == R, x_rows = X.rows == R;
+  auto fill = [&](Scalar* out) {
+    MatrixMap(out, R, M).setZero();
+    for (Index j = 0; j < N; ++j) {
+      for (Index i = 0; i < M; ++i) {
+        add_products(out + i * R, true, A.value + (j * M + i) * A.rows, a_rows,
+                     X.value + j * X.rows, x_rows, R);
+      }
+    }
+  };
+  if (!A.requires_grad() && !X.requires_grad()) return detail::constant_result(R, M, fill);
+  // y_ri = sum_j A_r(i, j) x_rj, so dA_r(i, j) += g_ri x_rj and dx_rj += sum_i A_r(i, j) g_ri
+  // (summed over the rows for an operand that serves all of them).
+  const Scalar* av = X.requires_grad() ? A.stable() : nullptr;
+  const Scalar* xv = A.requires_grad() ? X.stable() : nullptr;
+  return detail::recorded_result(
+      R, M, fill, [an = A.node, xn = X.node, av, xv, Ra = A.rows, Rx = X.rows, R, M, N](Node& y) {
+        const Scalar* g = y.adj;
+        if (an != nullptr) {
+          an->touch();
+          for (Index j = 0; j < N; ++j) {
+            for (Index i = 0; i < M; ++i) {
+              add_products(an->adj + (j * M + i) * Ra, Ra == R, g + i * R, true, xv + j * Rx,
+                           Rx == R, R);
+            }
+          }
+        }
+        if (xn != nullptr) {
+          xn->touch();
+          for (Index j = 0; j < N; ++j) {
+            for (Index i = 0; i < M; ++i) {
+              add_products(xn->adj + j * Rx, Rx == R, av + (j * M + i) * Ra, Ra == R, g + i * R,
+                           true, R);
+            }
+          }
+        }
+      });
+}
+
+Tensor rowwise_solve_triangular(const Tensor& l, const Tensor& b, bool lower) {
+  const Operand L = Operand::of(l);
+  const Operand B = Operand::of(b);
+  const Index D = B.cols;
+  const Index R = broadcast_rows(L.rows, B.rows);
+  if (D < 1 || L.cols != D * D || R < 0) {
+    detail::throw_shape_mismatch(
+        "rowwise_solve_triangular", L, B,
+        "do not fit (each row of the first must hold a D x D triangle, D*D columns, for the D "
+        "columns of the second, and the rows must be equal or 1)");
+  }
+  const bool l_rows = L.rows == R, b_rows = B.rows == R;
+  auto fill = [&](Scalar* out) {
+    // A right-hand side with one row serves every row: spread it first.
+    MatrixMap y(out, R, D);
+    if (b_rows) {
+      y = B.matrix();
+    } else {
+      y = B.matrix().replicate(R, 1);
+    }
+    rowwise_substitute(L.value, l_rows, D, lower, false, out, out, R);
+  };
+  if (!L.requires_grad() && !B.requires_grad()) return detail::constant_result(R, D, fill);
+  // As for solve_triangular, row by row: b's adjoint is h = L^-T g and L's is -h y^T, kept
+  // on the triangle the op reads.
+  return detail::recorded_result(
+      R, D, fill,
+      [ln = L.node, bn = B.node, lv = L.stable(), Rl = L.rows, Rb = B.rows, R, D, lower](Node& y) {
+        Array h(R, D);
+        rowwise_substitute(lv, Rl == R, D, lower, true, y.adj, h.data(), R);
+        if (bn != nullptr) {
+          bn->touch();
+          for (Index j = 0; j < D; ++j) {
+            add_column(bn->adj + j * Rb, Rb == R, h.data() + j * R, true, R);
+          }
+        }
+        if (ln != nullptr) {
+          ln->touch();
+          for (Index k = 0; k < D; ++k) {
+            for (Index i = lower ? k : 0; i < (lower ? D : k + 1); ++i) {
+              add_products(ln->adj + (k * D + i) * Rl, Rl == R, h.data() + i * R, true,
+                           y.value + k * R, true, R, -1);
+            }
+          }
+        }
+      });
 }
 
 }  // namespace vesta

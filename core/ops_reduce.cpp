@@ -78,9 +78,24 @@ Tensor mean(const Tensor& x) {
 }
 
 Tensor rowwise_sum(const Tensor& x) {
-  return reduction(
-      x, x.rows(), 1, [](const auto& v) { return v.rowwise().sum(); },
-      [](const auto& g, const auto& v, const auto&) { return g.replicate(1, v.cols()); });
+  const Operand X = Operand::of(x);
+  auto fill = [&](Scalar* out) { ArrayMap(out, X.rows, 1) = X.array().rowwise().sum(); };
+  if (!X.requires_grad()) return detail::constant_result(X.rows, 1, fill);
+  // Every column of x receives the result's adjoint. Written column by column: each is one
+  // vectorised copy, where Eigen's replicate of a runtime-sized array indexes entry by entry.
+  return detail::recorded_result(X.rows, 1, fill, [xn = X.node](Node& y) {
+    const Eigen::Map<const Column> g(y.adj, y.rows);
+    const bool add = xn->touched;
+    for (Index j = 0; j < xn->cols; ++j) {
+      Eigen::Map<Column> column(xn->adj + j * y.rows, y.rows);
+      if (add) {
+        column += g;
+      } else {
+        column = g;
+      }
+    }
+    xn->touched = true;
+  });
 }
 
 Tensor rowwise_mean(const Tensor& x) {

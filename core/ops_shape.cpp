@@ -1,5 +1,5 @@
-// Ops that move elements without arithmetic: reshape, stacking, row gathering, column
-// slices. Their backward steps route each gradient entry back to where it came from.
+// Ops that move elements without arithmetic: reshape, stacking, row and column gathering,
+// column slices. Their backward steps route each gradient entry back to where it came from.
 #include <vesta/core/op_support.hpp>
 #include <vesta/core/ops.hpp>
 
@@ -130,6 +130,33 @@ Tensor gather_rows(const Tensor& x, const std::vector<Index>& indices) {
     MatrixMap dx = xn->adj_matrix();
     const ConstMatrixMap g(y.adj, y.rows, y.cols);
     for (Index k = 0; k < y.rows; ++k) dx.row(idx[k]) += g.row(k);
+  });
+}
+
+Tensor gather_cols(const Tensor& x, const std::vector<Index>& indices) {
+  const Operand X = Operand::of(x);
+  const Index n = static_cast<Index>(indices.size());
+  for (Index k = 0; k < n; ++k) {
+    const Index j = indices[static_cast<std::size_t>(k)];
+    if (j < 0 || j >= X.cols) {
+      throw ShapeError(
+          fmt::format("gather_cols: indices[{}] is {}, but the Tensor is {} (columns 0..{})", k, j,
+                      shape_str(X.rows, X.cols), X.cols - 1));
+    }
+  }
+  auto fill = [&](Scalar* out) {
+    MatrixMap y(out, X.rows, n);
+    const ConstMatrixMap v = X.matrix();
+    for (Index k = 0; k < n; ++k) y.col(k) = v.col(indices[static_cast<std::size_t>(k)]);
+  };
+  if (!X.requires_grad()) return detail::constant_result(X.rows, n, fill);
+  Index* idx = tape().allocate<Index>(indices.size());
+  std::copy(indices.begin(), indices.end(), idx);
+  return detail::recorded_result(X.rows, n, fill, [xn = X.node, idx](Node& y) {
+    xn->touch();
+    MatrixMap dx = xn->adj_matrix();
+    const ConstMatrixMap g(y.adj, y.rows, y.cols);
+    for (Index k = 0; k < y.cols; ++k) dx.col(idx[k]) += g.col(k);
   });
 }
 

@@ -2,12 +2,36 @@
 
 #include <cmath>
 
+#include <vesta/core/op_support.hpp>
 #include <vesta/core/ops.hpp>
 #include <vesta/distributions/params.hpp>
 
 namespace vesta {
 
 namespace {
+
+// x l - softplus(l), the cross-entropy log-likelihood of values x in [0, 1] under logits l
+// of the same shape, as one node: a VAE's likelihood scores every pixel of every image, the
+// largest elementwise term of its step, and one pass forward and back replaces three.
+// d/dl = x - sigmoid(l), d/dx = l.
+Tensor soft_target_log_prob(const Tensor& logits, const Tensor& value) {
+  using detail::Node;
+  using detail::Operand;
+  const Operand L = Operand::of(logits), X = Operand::of(value);
+  auto fill = [&](Scalar* out) {
+    const auto l = L.array();
+    ArrayMap(out, L.rows, L.cols) = X.array() * l - (l.max(Scalar(0)) + (-l.abs()).exp().log1p());
+  };
+  if (!L.requires_grad() && !X.requires_grad()) {
+    return detail::constant_result(L.rows, L.cols, fill);
+  }
+  return detail::recorded_result(
+      L.rows, L.cols, fill, [ln = L.node, xn = X.node, lv = L.stable(), xv = X.stable()](Node& y) {
+        const ConstArrayMap g(y.adj, y.rows, y.cols), l(lv, y.rows, y.cols), x(xv, y.rows, y.cols);
+        if (ln != nullptr) ln->accumulate(g * (x - l.logistic()));
+        if (xn != nullptr) xn->accumulate(g * l);
+      });
+}
 
 // A constant 0/1 mask of the entries of `t` that satisfy `pred`, as a `where` condition.
 template <class Pred>
@@ -17,12 +41,16 @@ Tensor mask(const Tensor& t, Pred pred) {
 
 }  // namespace
 
-Bernoulli::Bernoulli(Tensor param, bool is_logits)
-    : param_(std::move(param)), is_logits_(is_logits) {
-  if (!validation_enabled()) return;
+Bernoulli::Bernoulli(Tensor param, bool is_logits, bool soft_targets, bool check)
+    : param_(std::move(param)), is_logits_(is_logits), soft_targets_(soft_targets) {
+  if (!check || !validation_enabled()) return;
   if (is_logits_) {
-    detail::check_each("Bernoulli", "logits", param_, "real (not NaN)",
-                       [](Scalar v) { return !std::isnan(v); });
+    // A sum is NaN when an entry is (or when infinities of both signs meet): a vectorised
+    // screen, searched entry by entry only when it fails.
+    if (std::isnan(param_.value().sum())) {
+      detail::check_each("Bernoulli", "logits", param_, "real (not NaN)",
+                         [](Scalar v) { return !std::isnan(v); });
+    }
   } else {
     detail::check_probability("Bernoulli", "probs", param_);
   }
@@ -30,6 +58,15 @@ Bernoulli::Bernoulli(Tensor param, bool is_logits)
 
 Bernoulli Bernoulli::from_probs(Tensor probs) { return Bernoulli(std::move(probs), false); }
 Bernoulli Bernoulli::from_logits(Tensor logits) { return Bernoulli(std::move(logits), true); }
+
+// The parameter was checked when this Bernoulli was made.
+Bernoulli Bernoulli::with_soft_targets() const {
+  return Bernoulli(param_, is_logits_, true, false);
+}
+
+ConstraintPtr Bernoulli::support() const {
+  return soft_targets_ ? constraints::unit_interval() : constraints::boolean();
+}
 
 Tensor Bernoulli::probs() const { return is_logits_ ? sigmoid(param_) : param_; }
 
@@ -52,6 +89,22 @@ Tensor Bernoulli::sample(Rng& rng) const {
 
 Tensor Bernoulli::log_prob(const Tensor& value) const {
   validate_sample(value);
+  if (soft_targets_) {
+    // x log p + (1 - x) log(1 - p). From logits l, log p = -softplus(-l) and
+    // log(1 - p) = -softplus(l), so it is x l - softplus(l): exact for any l.
+    if (is_logits_) {
+      if (value.rows() == param_.rows() && value.cols() == param_.cols()) {
+        return soft_target_log_prob(param_, value);
+      }
+      return value * param_ - softplus(param_);  // broadcasting
+    }
+    // From probabilities: each log sees 1 (or 0) where its weight x (or 1 - x) is 0, so that
+    // p = 0 or 1 there gives 0 rather than 0 * -inf.
+    const Tensor positive = mask(value, [](Scalar v) { return v > 0; });
+    const Tensor below_one = mask(value, [](Scalar v) { return v < 1; });
+    return value * log(where(positive, param_, 1)) +
+           (1 - value) * log1p(-where(below_one, param_, 0));
+  }
   const Tensor one = value.requires_grad() ? value.detach() : value;  // a constant condition
   if (is_logits_) return where(one, log_sigmoid(param_), log_sigmoid(-param_));
   // log p where the value is 1 plus log(1 - p) where it is 0. Each log sees 1 (or 0) in
@@ -61,7 +114,7 @@ Tensor Bernoulli::log_prob(const Tensor& value) const {
 
 DistributionPtr Bernoulli::expand(Index rows, Index cols) const {
   return std::make_shared<Bernoulli>(
-      Bernoulli(detail::broadcast_to(param_, rows, cols), is_logits_));
+      Bernoulli(detail::broadcast_to(param_, rows, cols), is_logits_, soft_targets_));
 }
 
 Tensor Bernoulli::mean() const { return probs(); }

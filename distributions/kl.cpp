@@ -114,16 +114,34 @@ std::map<Key, KlFormula> builtin_formulas() {
       // 1/2 [ tr(S_q^-1 S_p) + (m_q - m_p)^T S_q^-1 (m_q - m_p) - D + log|S_q| - log|S_p| ]
       // with S = L L^T: tr(S_q^-1 S_p) = ||L_q^-1 L_p||_F^2, the quadratic form is
       // ||L_q^-1 (m_q - m_p)||^2 per row of loc, and log|S| = 2 sum log diag L.
+      const Index D = p.dim();
+      if (q.dim() != D) {
+        throw ShapeError(fmt::format(
+            "kl_divergence: MultivariateNormal of dimension {} against one of {}", D, q.dim()));
+      }
+      if (p.has_scale_per_row() || q.has_scale_per_row()) {
+        // A factor per row (of either): the same terms row by row. Column k of a factor is the
+        // run of columns [k D, (k + 1) D) of its row, so L_q^-1 L_p is D solves.
+        const Tensor Lp = p.scale_tril_rows();
+        const Tensor Lq = q.scale_tril_rows();
+        Tensor trace;
+        for (Index k = 0; k < D; ++k) {
+          const Tensor t =
+              rowwise_sum(square(rowwise_solve_triangular(Lq, slice_cols(Lp, k * D, D))));
+          trace = k == 0 ? t : trace + t;
+        }
+        const Tensor y = rowwise_solve_triangular(Lq, q.loc() - p.loc());
+        const Tensor kl = Scalar(0.5) * (trace + rowwise_sum(square(y)) - Scalar(D)) +
+                          q.half_log_det() - p.half_log_det();
+        return detail::broadcast_to(kl, p.rows(), 1);
+      }
       const Tensor& Lp = p.scale_tril();
       const Tensor& Lq = q.scale_tril();
-      const Index D = Lp.rows();
       const Tensor M = solve_triangular(Lq, Lp);
       const Tensor diff = transpose(q.loc() - p.loc());  // D x R
       const Tensor y = solve_triangular(Lq, diff);
-      const Tensor half_log_det_q = sum(log(diagonal(Lq)));
-      const Tensor half_log_det_p = sum(log(diagonal(Lp)));
       return Scalar(0.5) * (sum(square(M)) + transpose(colwise_sum(square(y))) - Scalar(D)) +
-             half_log_det_q - half_log_det_p;
+             q.half_log_det() - p.half_log_det();
     });
     return m;
 }

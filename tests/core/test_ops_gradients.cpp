@@ -28,6 +28,14 @@ struct Case {
 
 using Xs = const std::vector<Tensor>&;
 
+// One row holding 2 times the 3x3 identity, column-major: added to small entries, it makes
+// every row's triangle well conditioned (for the rowwise_ ops).
+Tensor near_two() {
+  Matrix m = Matrix::Zero(1, 9);
+  for (Index i = 0; i < 3; ++i) m(0, i * 3 + i) = 2;
+  return Tensor(m);
+}
+
 std::vector<Case> unary_cases() {
   const Input any{3, 4};
   const Input pos{3, 4, 0.5, 3.0};
@@ -87,6 +95,24 @@ std::vector<Case> linalg_and_shape_cases() {
       {"append_ones_column", {{3, 4}}, [](Xs x) { return append_ones_column(x[0]); }},
       {"gather_rows with repeats", {{4, 3}}, [](Xs x) { return gather_rows(x[0], {2, 0, 2, 3}); }},
       {"slice_cols", {{3, 5}}, [](Xs x) { return slice_cols(x[0], 1, 3); }},
+      {"gather_cols with repeats", {{3, 4}},
+       [](Xs x) { return gather_cols(x[0], {3, 0, 3, 1, 2}); }},
+      // A 2x3 matrix per row times a 3-vector per row, and each side broadcast from one row.
+      {"rowwise_matvec", {{4, 6}, {4, 3}}, [](Xs x) { return rowwise_matvec(x[0], x[1]); }},
+      {"rowwise_matvec one matrix", {{1, 6}, {4, 3}},
+       [](Xs x) { return rowwise_matvec(x[0], x[1]); }},
+      {"rowwise_matvec one vector", {{4, 6}, {1, 3}},
+       [](Xs x) { return rowwise_matvec(x[0], x[1]); }},
+      // 3x3 triangles per row with diagonals near 2 (well conditioned); the other triangle
+      // is ignored. Each side broadcast from one row too.
+      {"rowwise_solve_triangular lower", {{4, 9, -0.5, 0.5}, {4, 3}},
+       [](Xs x) { return rowwise_solve_triangular(x[0] + near_two(), x[1]); }},
+      {"rowwise_solve_triangular upper", {{4, 9, -0.5, 0.5}, {4, 3}},
+       [](Xs x) { return rowwise_solve_triangular(x[0] + near_two(), x[1], false); }},
+      {"rowwise_solve_triangular one triangle", {{1, 9, -0.5, 0.5}, {4, 3}},
+       [](Xs x) { return rowwise_solve_triangular(x[0] + near_two(), x[1]); }},
+      {"rowwise_solve_triangular one right-hand side", {{4, 9, -0.5, 0.5}, {1, 3}},
+       [](Xs x) { return rowwise_solve_triangular(x[0] + near_two(), x[1]); }},
       // cholesky reads the symmetric part of a nonsymmetric perturbation of 4I (positive
       // definite for entries in [-0.5, 0.5]); and of a Gram matrix, as a covariance is built.
       {"cholesky", {{3, 3, -0.5, 0.5}},

@@ -185,6 +185,78 @@ TEST_CASE("Bernoulli log_prob and entropy gradients match finite differences",
 }
 #endif
 
+TEST_CASE("Bernoulli with soft targets scores values in [0, 1] by the cross-entropy",
+          "[distributions][categorical]") {
+  const Matrix p = col({0.1, 0.5, 0.93, 0.02, 0.7, 0.3});
+  const Matrix x = col({0.25, 0, 1, 0.5, 0.9, 1});
+  const auto cross_entropy = [&](Index i, Index, double v) {
+    const double q = p(i, 0);
+    return v * std::log(q) + (1 - v) * std::log1p(-q);
+  };
+  const Bernoulli from_probs = Bernoulli::from_probs(Tensor(p)).with_soft_targets();
+  const Bernoulli from_logits = Bernoulli::from_logits(Tensor(logits_of(p))).with_soft_targets();
+  CHECK(from_probs.soft_targets());
+  CHECK_FALSE(Bernoulli::from_probs(Tensor(p)).soft_targets());
+  CHECK(from_probs.support()->name() == "unit_interval");
+  check_log_prob(from_probs, x, cross_entropy);
+  check_log_prob(from_logits, x, cross_entropy);
+  // At 0 and 1 it is the mass function.
+  const Tensor binary(col({1, 0, 1, 0, 0, 1}));
+  const double tol = sizeof(Scalar) == 4 ? 1e-5 : 1e-12;
+  CHECK(from_probs.log_prob(binary).matrix().isApprox(
+      Bernoulli::from_probs(Tensor(p)).log_prob(binary).matrix(), tol));
+  // Logits beyond what a probability can hold, and certain probabilities where the value
+  // makes them possible, stay finite (no 0 * -inf); an impossible value scores -inf.
+  const Matrix big = col({40, -40});
+  const Matrix lp = Bernoulli::from_logits(Tensor(big))
+                        .with_soft_targets()
+                        .log_prob(Tensor(col({0.5, 0.5})))
+                        .matrix();
+  CHECK(lp(0, 0) == Approx(-20).epsilon(1e-6));
+  CHECK(lp(1, 0) == Approx(-20).epsilon(1e-6));
+  const Matrix edge = Bernoulli::from_probs(Tensor(col({0, 1, 0})))
+                          .with_soft_targets()
+                          .log_prob(Tensor(col({0, 1, 0.5})))
+                          .matrix();
+  CHECK(edge(0, 0) == 0);
+  CHECK(edge(1, 0) == 0);
+  CHECK(edge(2, 0) == -INFINITY);
+  // Draws, moments and entropy are the 0/1 Bernoulli's; expanding keeps the soft targets.
+  check_chi_square(Bernoulli::from_probs(0.3).with_soft_targets(), [](long k) {
+    return k == 0 ? 0.7 : k == 1 ? 0.3 : 0.0;
+  });
+  CHECK(from_logits.entropy().matrix().isApprox(Bernoulli::from_probs(Tensor(p)).entropy().matrix(),
+                                                tol));
+  const DistributionPtr wide = Bernoulli::from_logits(0.5).with_soft_targets().expand(2, 3);
+  CHECK(wide->log_prob(Tensor(Matrix::Constant(2, 3, 0.5)))
+            .matrix()
+            .isApprox(Matrix::Constant(2, 3, Scalar(0.5 * 0.5 - std::log1p(std::exp(0.5)))), tol));
+  // Validation still rejects what is not in [0, 1], naming the support; the 0/1 Bernoulli
+  // still rejects the grey levels.
+  CHECK_THROWS_WITH(
+      from_logits.log_prob(Tensor(col({0, 0.5, 1, 1.5, 0, 0}))),
+      Contains("Bernoulli: value[3] is 1.5, but must be in the support unit_interval"));
+  CHECK_THROWS_WITH(from_probs.log_prob(Tensor(col({0, std::nan(""), 1, 1, 0, 0}))),
+                    Contains("Bernoulli: value[1] is nan"));
+  CHECK_THROWS_WITH(Bernoulli::from_logits(Tensor(logits_of(p))).log_prob(Tensor(x)),
+                    Contains("Bernoulli: value[0] is 0.25, but must be in the support boolean"));
+}
+
+#if !VESTA_SCALAR_IS_FLOAT
+TEST_CASE("Bernoulli soft-target log_prob gradients match finite differences",
+          "[distributions][categorical][gradients]") {
+  const Factory probs = [](const std::vector<Tensor>& p) {
+    return std::make_shared<Bernoulli>(Bernoulli::from_probs(p[0]).with_soft_targets());
+  };
+  const Factory logits = [](const std::vector<Tensor>& p) {
+    return std::make_shared<Bernoulli>(Bernoulli::from_logits(p[0]).with_soft_targets());
+  };
+  check_log_prob_gradients("soft Bernoulli probs", probs, {col({0.3, 0.8, 0.6})}, col({0.2, 0, 1}));
+  check_log_prob_gradients("soft Bernoulli logits", logits, {col({0.3, -2, 25})},
+                           col({0.7, 0, 0.5}));
+}
+#endif
+
 TEST_CASE("Bernoulli rejects bad parameters and values, naming the index and value",
           "[distributions][categorical]") {
   CHECK_THROWS_WITH(Bernoulli::from_probs(Tensor(col({0.5, 1.5}))),

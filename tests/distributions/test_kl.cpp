@@ -51,6 +51,20 @@ std::vector<Pair> pairs() {
            Tensor(row({0.5, -1, 2})), Tensor(tril({1.2, 0.3, 0.8, -0.4, 0.2, 1.5}, 3)))),
        std::make_shared<MultivariateNormal>(MultivariateNormal::from_scale_tril(
            Tensor(row({0, 0.5, 1.5})), Tensor(tril({0.9, -0.2, 1.1, 0.1, 0.4, 0.7}, 3))))},
+      // A factor per row (an amortised guide's) against one shared factor (a prior), and
+      // against a factor per row.
+      {"MultivariateNormal with a factor per row",
+       std::make_shared<MultivariateNormal>(MultivariateNormal::from_scale_tril(
+           Tensor(rows_of({{0.5, -1}, {0, 2}})),
+           Tensor(rows_of({{1.2, 0.3, 0, 0.8}, {0.5, -0.6, 0, 1.4}})))),
+       std::make_shared<MultivariateNormal>(MultivariateNormal::from_scale_tril(
+           Tensor(row({0.2, 0.1})), Tensor(tril({0.9, -0.2, 1.1}, 2))))},
+      {"MultivariateNormal with factors per row on both sides",
+       std::make_shared<MultivariateNormal>(MultivariateNormal::from_scale_tril(
+           Tensor(rows_of({{0.5, -1}, {0, 2}})),
+           Tensor(rows_of({{1.2, 0.3, 0, 0.8}, {0.5, -0.6, 0, 1.4}})))),
+       std::make_shared<MultivariateNormal>(MultivariateNormal::from_scale_tril(
+           Tensor(row({0.2, 0.1})), Tensor(rows_of({{0.9, -0.2, 0, 1.1}, {2.0, 0.5, 0, 0.3}}))))},
       // to_event on both sides, and an expanded family.
       {"Independent(Normal)", Normal(Tensor(row({0.3, -1, 2})), 1.5).to_event(1),
        Normal(Tensor(row({0.1, 0.2, 0.3})), Tensor(row({1.0, 2.0, 0.5}))).to_event(1)},
@@ -108,6 +122,16 @@ TEST_CASE("KL gradients match finite differences", "[distributions][kl][gradient
     return kl_divergence(MultivariateNormal::from_scale_tril(x[0], where(lower, x[1], 0)),
                          MultivariateNormal::from_scale_tril(x[2], where(lower, x[3], 0)));
   }, {row({0.5, -1}), tril({1.2, 0.3, 0.8}, 2), row({0, 0.5}), tril({0.9, -0.2, 1.1}, 2)});
+  // A factor per row (rows of 4 column-major entries; entry 2 is above the diagonal).
+  const Tensor lower_rows(row({1, 1, 0, 1}));
+  check_gradients("KL MultivariateNormal with a factor per row",
+                  [lower_rows](const std::vector<Tensor>& x) {
+                    return kl_divergence(
+                        MultivariateNormal::from_scale_tril(x[0], where(lower_rows, x[1], 0)),
+                        MultivariateNormal::from_scale_tril(x[2], where(lower_rows, x[3], 0)));
+                  },
+                  {rows_of({{0.5, -1}, {0, 2}}), rows_of({{1.2, 0.3, 0, 0.8}, {0.5, -0.6, 0, 1.4}}),
+                   row({0, 0.5}), rows_of({{0.9, -0.2, 0, 1.1}, {2.0, 0.5, 0, 0.3}})});
   check_gradients("normal_kl_to_centered_sum, scalar prior", [](const std::vector<Tensor>& x) {
     return normal_kl_to_centered_sum(x[0], x[1], x[2]);
   }, {mat(2, 2, {0.3, -1, 0.5, 2}), mat(2, 2, {1.2, 0.5, 0.3, 0.9}), Matrix::Constant(1, 1, 0.7)});

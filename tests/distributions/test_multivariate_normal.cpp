@@ -1,7 +1,8 @@
 // MultivariateNormal: log_prob against a density computed here with Eigen in double, the
 // sampler's moments, covariance and a Kolmogorov-Smirnov test of a projection, entropy,
 // gradients with respect to loc, scale_tril and covariance, the two parameterisations
-// agreeing, and argument validation. Also the linear-algebra ops it is built on.
+// agreeing, a factor per row agreeing with one distribution per row, and argument
+// validation. Also the linear-algebra ops it is built on.
 #include <Eigen/Cholesky>
 #include <Eigen/LU>
 #include <boost/math/distributions/normal.hpp>
@@ -57,6 +58,28 @@ void check_mvn_log_prob(const MultivariateNormal& d, const Matrix& x, const Matr
     CHECK(double(lp(r, 0)) ==
           Approx(expected).epsilon(log_prob_tolerance()).margin(log_prob_tolerance()));
   }
+}
+
+// Three different 3x3 factors, one per row, each row column-major (reshape(row, 3, 3) is
+// the factor): the shared covariance3()'s factor, a diagonal one, and a strongly correlated one.
+Matrix factor_rows() {
+  const Matrix c2 = mat(3, 3,
+                        {1.0, 0.9, 0.2,  //
+                         0.9, 1.0, 0.1,  //
+                         0.2, 0.1, 0.8});
+  const Matrix f[3] = {cholesky_of(covariance3()),
+                       mat(3, 1, {0.5, 2, 1}).asDiagonal().toDenseMatrix(), cholesky_of(c2)};
+  Matrix rows(3, 9);
+  for (Index r = 0; r < 3; ++r) rows.row(r) = Eigen::Map<const Matrix>(f[r].data(), 1, 9);
+  return rows;
+}
+
+// A matrix's entries as one row, column-major.
+Matrix one_row_of(const Matrix& m) { return Eigen::Map<const Matrix>(m.data(), 1, m.size()); }
+
+// Row r's factor of factor_rows() (or of any rows of D*D entries).
+Matrix factor_of(const Matrix& rows, Index r, Index D) {
+  return Eigen::Map<const Matrix>(Matrix(rows.row(r)).data(), D, D);
 }
 
 #if !VESTA_SCALAR_IS_FLOAT
@@ -229,8 +252,110 @@ TEST_CASE("MultivariateNormal gradients match finite differences",
   check_gradients("MultivariateNormal covariance entropy", through(cov, entropy), {loc, sigma});
   check_gradients("MultivariateNormal scale_tril variance", through(tril, variance), {loc, l});
   check_gradients("MultivariateNormal covariance variance", through(cov, variance), {loc, sigma});
+
+  // A factor per row, its upper triangles masked out (as lower_part does for one factor).
+  Matrix lower_mask(1, 9);
+  lower_mask << 1, 1, 1, 0, 1, 1, 0, 0, 1;  // column-major: the lower triangle of a 3x3 matrix
+  const Tensor keep(lower_mask);
+  const Factory per_row = [keep](const std::vector<Tensor>& p) {
+    return std::make_shared<MultivariateNormal>(
+        MultivariateNormal::from_scale_tril(p[0], where(keep, p[1], 0)));
+  };
+  const Matrix rows = factor_rows().topRows(2);
+  check_log_prob_gradients("MultivariateNormal per-row scale_tril", per_row, {loc, rows}, x);
+  check_rsample_gradients("MultivariateNormal per-row scale_tril", per_row, {loc, rows});
+  check_gradients("MultivariateNormal per-row entropy", through(per_row, entropy), {loc, rows});
+  check_gradients("MultivariateNormal per-row variance", through(per_row, variance), {loc, rows});
+  check_gradients("MultivariateNormal per-row covariance",
+                  through(per_row,
+                          [](const Distribution& d) {
+                            return static_cast<const MultivariateNormal&>(d).covariance();
+                          }),
+                  {loc, rows});
 }
 #endif
+
+TEST_CASE("MultivariateNormal with a factor per row is one distribution per row",
+          "[distributions][mvn]") {
+  const Matrix L = factor_rows();
+  const Matrix loc = mat(3, 3,
+                         {0.5, -1, 2,  //
+                          0, 0.3, 0,   //
+                          1, 1, -1});
+  const Matrix x = mat(3, 3,
+                       {1, -0.5, 1.25,  //
+                        -2, 3, 0.1,     //
+                        0.4, 0.2, 0.0});
+  const MultivariateNormal d = MultivariateNormal::from_scale_tril(Tensor(loc), Tensor(L));
+  CHECK(d.has_scale_per_row());
+  CHECK(d.rows() == 3);
+  CHECK(d.dim() == 3);
+  const Matrix lp = d.log_prob(Tensor(x)).matrix();
+  const Matrix cov = d.covariance().matrix();
+  const Matrix var = d.variance().matrix();
+  const Matrix h = d.entropy().matrix();
+  const Matrix hld = d.half_log_det().matrix();
+  REQUIRE(lp.rows() == 3);
+  REQUIRE(cov.rows() == 3);
+  REQUIRE(cov.cols() == 9);
+  const double tol = sizeof(Scalar) == 4 ? 1e-5 : 1e-12;
+  for (Index r = 0; r < 3; ++r) {
+    INFO("row " << r);
+    const Matrix Lr = factor_of(L, r, 3);
+    const MultivariateNormal one =
+        MultivariateNormal::from_scale_tril(Tensor(Matrix(loc.row(r))), Tensor(Lr));
+    CHECK(lp(r, 0) == Approx(one.log_prob(Tensor(Matrix(x.row(r)))).item()).epsilon(tol));
+    CHECK(double(lp(r, 0)) == Approx(mvn_log_density(row_of(x, r), row_of(loc, r),
+                                                     (Lr * Lr.transpose()).cast<double>()))
+                                  .epsilon(log_prob_tolerance()));
+    CHECK(factor_of(cov, r, 3).isApprox(Lr * Lr.transpose(), tol));
+    CHECK(Matrix(var.row(r)).isApprox(one.variance().matrix(), tol));
+    CHECK(h(r, 0) == Approx(one.entropy().item()).epsilon(tol));
+    CHECK(hld(r, 0) == Approx(one.half_log_det().item()).epsilon(tol));
+  }
+  // One value, or one mean, broadcast against the factors' rows.
+  const Matrix lp_one = d.log_prob(Tensor(Matrix(x.row(0)))).matrix();
+  CHECK(lp_one(2, 0) == Approx(MultivariateNormal::from_scale_tril(Tensor(Matrix(loc.row(2))),
+                                                                   Tensor(factor_of(L, 2, 3)))
+                                   .log_prob(Tensor(Matrix(x.row(0))))
+                                   .item())
+                            .epsilon(tol));
+  const MultivariateNormal centred =
+      MultivariateNormal::from_scale_tril(Tensor(Matrix::Zero(1, 3)), Tensor(L));
+  CHECK(centred.rows() == 3);
+  CHECK(centred.mean().matrix() == Matrix::Zero(3, 3));
+  // The same factor in every row draws what the shared factor draws from the same seed.
+  const Matrix same =
+      Eigen::Map<const Matrix>(cholesky_of(covariance3()).data(), 1, 9).replicate(3, 1);
+  Rng r1(5), r2(5);
+  const Matrix a =
+      MultivariateNormal::from_scale_tril(Tensor(loc), Tensor(same)).rsample(r1).matrix();
+  const Matrix b =
+      MultivariateNormal::from_scale_tril(Tensor(loc), Tensor(cholesky_of(covariance3())))
+          .rsample(r2)
+          .matrix();
+  CHECK(a.isApprox(b, tol));
+  // Draws: each row's moments are its own.
+  check_moments(d);
+  check_entropy_monte_carlo(d);
+  // Expanding: a single row of everything spreads to any number; a batch keeps its rows.
+  const MultivariateNormal single =
+      MultivariateNormal::from_scale_tril(Tensor(Matrix(loc.row(1))), Tensor(Matrix(L.row(1))));
+  CHECK(single.has_scale_per_row());
+  const DistributionPtr four = single.expand(4, 3);
+  CHECK(four->rows() == 4);
+  CHECK(four->log_prob(Tensor(Matrix(x.row(1))))
+            .matrix()
+            .isApprox(Matrix::Constant(4, 1, lp(1, 0)), tol));
+  CHECK(d.expand(3, 3)->rows() == 3);
+  CHECK_THROWS_AS(d.expand(4, 3), ShapeError);
+  // The rows form of either kind of factor.
+  CHECK(d.scale_tril_rows().matrix() == L);
+  CHECK(one_row_of(cholesky_of(covariance3())) ==
+        MultivariateNormal::from_scale_tril(Tensor(loc), Tensor(cholesky_of(covariance3())))
+            .scale_tril_rows()
+            .matrix());
+}
 
 TEST_CASE("MultivariateNormal rejects bad parameters and values, naming them",
           "[distributions][mvn]") {
@@ -263,6 +388,23 @@ TEST_CASE("MultivariateNormal rejects bad parameters and values, naming them",
   CHECK_THROWS_WITH(MultivariateNormal::from_scale_tril(Tensor(mat(1, 2, {0, INFINITY})),
                                                         Tensor(Matrix::Identity(2, 2))),
                     Contains("MultivariateNormal: loc[1] is inf, but must be finite"));
+  // A factor per row: rows of D*D entries, whose rows broadcast against loc's, each lower
+  // triangular with a positive diagonal.
+  CHECK_THROWS_WITH(
+      MultivariateNormal::from_scale_tril(Tensor(Matrix::Zero(3, 2)), Tensor(Matrix::Ones(2, 4))),
+      Contains("MultivariateNormal: loc is 3x2 but scale_tril is 2x4, a factor per row; "
+               "their rows must be equal"));
+  CHECK_THROWS_WITH(
+      MultivariateNormal::from_scale_tril(Tensor(Matrix::Zero(3, 2)), Tensor(Matrix::Ones(3, 5))),
+      Contains("so scale_tril must be 2x2, not 3x5 (or, with a factor per row, 3 x 4"));
+  CHECK_THROWS_WITH(
+      MultivariateNormal::from_scale_tril(loc, Tensor(mat(2, 4, {1, 0.3, 0, 1, 1, 0, 0.5, 1}))),
+      Contains("MultivariateNormal: scale_tril[1, 2] (entry [0, 1] of row 1's factor) is "
+               "0.5, but must be 0 (lower triangular)"));
+  CHECK_THROWS_WITH(
+      MultivariateNormal::from_scale_tril(loc, Tensor(mat(2, 4, {1, 0.3, 0, 1, 1, 0, 0, 0}))),
+      Contains("MultivariateNormal: scale_tril[1, 3] (entry [1, 1] of row 1's factor) is "
+               "0, but must be positive"));
   const MultivariateNormal d =
       MultivariateNormal::from_scale_tril(loc, Tensor(Matrix::Identity(2, 2)));
   CHECK_THROWS_WITH(
@@ -305,4 +447,47 @@ TEST_CASE("cholesky, solve_triangular and diagonal compute what Eigen does", "[c
   CHECK_THROWS_AS(solve_triangular(Tensor(Matrix::Identity(2, 3)), Tensor(b)), ShapeError);
   CHECK_THROWS_WITH(solve_triangular(Tensor(l), Tensor(Matrix::Ones(2, 1))),
                     Contains("solve_triangular: shapes 3x3 and 2x1 do not fit"));
+}
+
+TEST_CASE("rowwise_matvec and rowwise_solve_triangular act on each row's matrix", "[core][mvn]") {
+  const Matrix L = factor_rows();
+  const Matrix v = mat(3, 3,
+                       {1, 2, 3,     //
+                        -1, 0.5, 4,  //
+                        0, -2, 1});
+  const Matrix prod = rowwise_matvec(Tensor(L), Tensor(v)).matrix();
+  const Matrix lower = rowwise_solve_triangular(Tensor(L), Tensor(v)).matrix();
+  // Transposed factors are upper triangular.
+  Matrix Lt(3, 9);
+  for (Index r = 0; r < 3; ++r) Lt.row(r) = one_row_of(factor_of(L, r, 3).transpose());
+  const Matrix upper = rowwise_solve_triangular(Tensor(Lt), Tensor(v), false).matrix();
+  for (Index r = 0; r < 3; ++r) {
+    INFO("row " << r);
+    const Matrix Lr = factor_of(L, r, 3);
+    const Vector vr = v.row(r).transpose();
+    CHECK(Matrix(prod.row(r).transpose()).isApprox(Lr * vr));
+    CHECK(Matrix(lower.row(r).transpose()).isApprox(Lr.triangularView<Eigen::Lower>().solve(vr)));
+    CHECK(Matrix(upper.row(r).transpose())
+              .isApprox(Lr.transpose().triangularView<Eigen::Upper>().solve(vr)));
+  }
+  // A non-square matrix per row: 2x3 times 3-vectors; one matrix (or one vector) for all rows.
+  const Matrix a = mat(1, 6, {1, 2, 3, 4, 5, 6});  // [[1, 3, 5], [2, 4, 6]]
+  const Matrix wide = rowwise_matvec(Tensor(a), Tensor(v)).matrix();
+  REQUIRE(wide.rows() == 3);
+  REQUIRE(wide.cols() == 2);
+  CHECK(wide.row(0).isApprox(mat(1, 2, {22, 28})));
+  CHECK(rowwise_matvec(Tensor(L), Tensor(Matrix(v.row(0))))
+            .matrix()
+            .row(2)
+            .isApprox((factor_of(L, 2, 3) * v.row(0).transpose()).transpose()));
+
+  CHECK_THROWS_WITH(rowwise_matvec(Tensor(Matrix::Ones(3, 7)), Tensor(v)),
+                    Contains("rowwise_matvec: shapes 3x7 and 3x3 do not fit"));
+  CHECK_THROWS_AS(rowwise_matvec(Tensor(Matrix::Ones(2, 9)), Tensor(v)), ShapeError);
+  CHECK_THROWS_WITH(rowwise_solve_triangular(Tensor(Matrix::Ones(3, 4)), Tensor(v)),
+                    Contains("rowwise_solve_triangular: shapes 3x4 and 3x3 do not fit"));
+  CHECK_THROWS_AS(rowwise_solve_triangular(Tensor(L), Tensor(Matrix::Ones(2, 3))), ShapeError);
+  CHECK_THROWS_WITH(gather_cols(Tensor(v), {0, 3}),
+                    Contains("gather_cols: indices[1] is 3, but the Tensor is 3x3 (columns 0..2)"));
+  CHECK(gather_cols(Tensor(v), {2, 0, 2}).matrix().col(1) == v.col(0));
 }
