@@ -43,6 +43,7 @@
 
 #include <vesta/vesta.hpp>
 
+#include "support/command_line.hpp"
 #include "support/fashion_mnist.hpp"
 
 using namespace vesta;
@@ -64,33 +65,16 @@ struct Options {
   Index train_images = 60000;
 };
 
-// Parses `--name value` pairs; throws ValueError naming a bad or unknown option.
+// Reads the options; throws ValueError naming a bad or unknown one.
 Options parse_options(int argc, char** argv) {
+  CommandLine args(argc, argv);
   Options o;
-  for (int i = 1; i < argc; i += 2) {
-    const std::string name = argv[i];
-    if (i + 1 >= argc) throw ValueError(fmt::format("option {} needs a value", name));
-    const std::string text = argv[i + 1];
-    char* end = nullptr;
-    const long long value = std::strtoll(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || value < (name == "--seed" ? 0 : 1)) {
-      throw ValueError(fmt::format("option {}: \"{}\" is not a {} integer", name, text,
-                                   name == "--seed" ? "non-negative" : "positive"));
-    }
-    if (name == "--epochs") {
-      o.epochs = static_cast<int>(value);
-    } else if (name == "--hidden") {
-      o.hidden = value;
-    } else if (name == "--batch") {
-      o.batch = value;
-    } else if (name == "--seed") {
-      o.seed = static_cast<std::uint64_t>(value);
-    } else if (name == "--train-images") {
-      o.train_images = value;
-    } else {
-      throw ValueError(fmt::format("unknown option {}", name));
-    }
-  }
+  o.epochs = static_cast<int>(args.integer("--epochs", o.epochs));
+  o.hidden = args.integer("--hidden", o.hidden);
+  o.batch = args.integer("--batch", o.batch);
+  o.seed = static_cast<std::uint64_t>(args.integer("--seed", static_cast<long long>(o.seed), 0));
+  o.train_images = args.integer("--train-images", o.train_images);
+  args.finish();
   return o;
 }
 

@@ -56,6 +56,7 @@
 
 #include <vesta/vesta.hpp>
 
+#include "support/command_line.hpp"
 #include "support/fashion_mnist.hpp"
 #include "support/image.hpp"
 
@@ -88,44 +89,19 @@ const char* const kUsage =
     "[--elbo trace|meanfield] [--train-images N (60000)] [--test-images N (10000)] "
     "[--iwae-samples K (64)]";
 
-// Parses `--name value` pairs; throws ValueError naming a bad or unknown option.
+// Reads the options; throws ValueError naming a bad or unknown one.
 Options parse_options(int argc, char** argv) {
+  CommandLine args(argc, argv);
   Options o;
-  for (int i = 1; i < argc; i += 2) {
-    const std::string name = argv[i];
-    if (i + 1 >= argc) throw ValueError(fmt::format("option {} needs a value", name));
-    const std::string text = argv[i + 1];
-    if (name == "--elbo") {
-      if (text != "trace" && text != "meanfield") {
-        throw ValueError(fmt::format("option --elbo: \"{}\" is not trace or meanfield", text));
-      }
-      o.elbo = text;
-      continue;
-    }
-    char* end = nullptr;
-    const long long value = std::strtoll(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || value < (name == "--seed" ? 0 : 1)) {
-      throw ValueError(fmt::format("option {}: \"{}\" is not a {} integer", name, text,
-                                   name == "--seed" ? "non-negative" : "positive"));
-    }
-    if (name == "--epochs") {
-      o.epochs = static_cast<int>(value);
-    } else if (name == "--latent") {
-      o.latent = value;
-    } else if (name == "--batch") {
-      o.batch = value;
-    } else if (name == "--seed") {
-      o.seed = static_cast<std::uint64_t>(value);
-    } else if (name == "--train-images") {
-      o.train_images = value;
-    } else if (name == "--test-images") {
-      o.test_images = value;
-    } else if (name == "--iwae-samples") {
-      o.iwae_samples = static_cast<int>(value);
-    } else {
-      throw ValueError(fmt::format("unknown option {}", name));
-    }
-  }
+  o.epochs = static_cast<int>(args.integer("--epochs", o.epochs));
+  o.latent = args.integer("--latent", o.latent);
+  o.batch = args.integer("--batch", o.batch);
+  o.seed = static_cast<std::uint64_t>(args.integer("--seed", static_cast<long long>(o.seed), 0));
+  o.elbo = args.choice("--elbo", o.elbo, {"trace", "meanfield"});
+  o.train_images = args.integer("--train-images", o.train_images);
+  o.test_images = args.integer("--test-images", o.test_images);
+  o.iwae_samples = static_cast<int>(args.integer("--iwae-samples", o.iwae_samples));
+  args.finish();
   return o;
 }
 
