@@ -25,19 +25,6 @@ using namespace vesta;
 
 namespace {
 
-std::unique_ptr<DenseVariational> make_layer(DenseEstimator e, const std::string& prefix, Index in,
-                                             Index out, DenseOptions options) {
-  switch (e) {
-    case DenseEstimator::reparameterization:
-      return std::make_unique<DenseReparameterization>(prefix, in, out, std::move(options));
-    case DenseEstimator::local_reparameterization:
-      return std::make_unique<DenseLocalReparameterization>(prefix, in, out, std::move(options));
-    case DenseEstimator::flipout:
-      return std::make_unique<DenseFlipout>(prefix, in, out, std::move(options));
-  }
-  return nullptr;
-}
-
 struct Row {
   std::string estimator;
   double grad_variance;
@@ -78,8 +65,8 @@ int main() {
        {DenseEstimator::reparameterization, DenseEstimator::local_reparameterization,
         DenseEstimator::flipout}) {
     for (const auto& [name, value] : fixed) param_store().set(name, value);
-    const auto fc1 = make_layer(e, "fc1", in, hidden, {.activation = relu});
-    const auto fc2 = make_layer(e, "fc2", hidden, 1, {});
+    const auto fc1 = make_dense_variational(e, "fc1", in, hidden, {.activation = relu});
+    const auto fc2 = make_dense_variational(e, "fc2", hidden, 1, {});
     auto model = [&](const Matrix& xs, const Matrix& ys) {
       const Tensor mu = (*fc2)((*fc1)(Tensor(xs)));
       auto p = plate("data", xs.rows());

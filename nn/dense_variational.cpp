@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -243,6 +244,22 @@ DenseVariational::Draw DenseFlipout::draw(const Tensor& x, const Posterior& q,
     d.output = d.output + d.bias;
   }
   return d;
+}
+
+std::unique_ptr<DenseVariational> make_dense_variational(DenseEstimator estimator, std::string prefix,
+                                                         Index in_features, Index out_features,
+                                                         DenseOptions options) {
+  switch (estimator) {
+    case DenseEstimator::reparameterization:
+      return std::make_unique<DenseReparameterization>(std::move(prefix), in_features, out_features,
+                                                       std::move(options));
+    case DenseEstimator::local_reparameterization:
+      return std::make_unique<DenseLocalReparameterization>(std::move(prefix), in_features, out_features,
+                                                            std::move(options));
+    case DenseEstimator::flipout:
+      return std::make_unique<DenseFlipout>(std::move(prefix), in_features, out_features, std::move(options));
+  }
+  throw ValueError(fmt::format("make_dense_variational: unknown estimator {}", static_cast<int>(estimator)));
 }
 
 }  // namespace vesta

@@ -39,6 +39,7 @@
 // sample site, so seed handlers do not reach it.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -191,5 +192,11 @@ class DenseFlipout : public DenseVariational {
  protected:
   Draw draw(const Tensor& x, const Posterior& q, bool need_weight_sample, Rng& rng) const override;
 };
+
+/// A Bayesian dense layer with the given estimator, for choosing it at run time (an option,
+/// or a table comparing the three).
+std::unique_ptr<DenseVariational> make_dense_variational(DenseEstimator estimator, std::string prefix,
+                                                         Index in_features, Index out_features,
+                                                         DenseOptions options = {});
 
 }  // namespace vesta

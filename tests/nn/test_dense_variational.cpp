@@ -31,19 +31,6 @@ const DenseEstimator kEstimators[] = {DenseEstimator::reparameterization,
                                       DenseEstimator::local_reparameterization,
                                       DenseEstimator::flipout};
 
-std::unique_ptr<DenseVariational> make_layer(DenseEstimator e, const std::string& prefix, Index in,
-                                             Index out, DenseOptions options = {}) {
-  switch (e) {
-    case DenseEstimator::reparameterization:
-      return std::make_unique<DenseReparameterization>(prefix, in, out, std::move(options));
-    case DenseEstimator::local_reparameterization:
-      return std::make_unique<DenseLocalReparameterization>(prefix, in, out, std::move(options));
-    case DenseEstimator::flipout:
-      return std::make_unique<DenseFlipout>(prefix, in, out, std::move(options));
-  }
-  return nullptr;
-}
-
 // rho with softplus(rho) = scale.
 Matrix inverse_softplus(const Matrix& scale) { return scale.array().expm1().log().matrix(); }
 
@@ -128,7 +115,8 @@ TEST_CASE("each estimator's output has the mean and variance of weight-space sam
 
   set_rng_seed(12);
   for (const DenseEstimator e : kEstimators) {
-    const auto layer = make_layer(e, "fc", 3, 2);
+    const auto layer = make_dense_variational(e, "fc", 3, 2);
+    CHECK(layer->estimator() == e);
     f.set(*layer);
     Moments m(mean);
     for (int k = 0; k < n; ++k) {
@@ -196,7 +184,7 @@ TEST_CASE("with a Normal prior the KL is the closed form, whatever the estimator
   for (const DenseEstimator e : kEstimators) {
     INFO(to_string(e));
     const auto layer =
-        make_layer(e, "fc", 3, 2, {.prior = NormalPrior{Scalar(s)}, .kl_factor = Scalar(factor)});
+        make_dense_variational(e, "fc", 3, 2, {.prior = NormalPrior{Scalar(s)}, .kl_factor = Scalar(factor)});
     f.set(*layer);
     (*layer)(Tensor(f.x));
     REQUIRE(layer->losses().size() == 2);
@@ -206,7 +194,7 @@ TEST_CASE("with a Normal prior the KL is the closed form, whatever the estimator
     tape().reset();
   }
   // Without a bias there is one loss.
-  const auto no_bias = make_layer(DenseEstimator::flipout, "nb", 3, 2, {.bias = false});
+  const auto no_bias = make_dense_variational(DenseEstimator::flipout, "nb", 3, 2, {.bias = false});
   f.set(*no_bias);
   (*no_bias)(Tensor(f.x));
   REQUIRE(no_bias->losses().size() == 1);
@@ -259,7 +247,7 @@ TEST_CASE("the scale-mixture KL's Monte Carlo average matches quadrature", "[nn]
   set_rng_seed(13);
   const int n = 20000;
   for (const DenseEstimator e : kEstimators) {
-    const auto layer = make_layer(e, "fc", 3, 2, {.prior = prior});
+    const auto layer = make_dense_variational(e, "fc", 3, 2, {.prior = prior});
     f.set(*layer);
     Running kl;
     for (int k = 0; k < n; ++k) {
@@ -285,7 +273,7 @@ TEST_CASE("inside a model a layer adds its KL times kl_factor as a factor site",
       INFO(to_string(e) << (mixture ? ", scale-mixture prior" : ", Normal prior"));
       DenseOptions options{.kl_factor = Scalar(0.3)};
       if (mixture) options.prior = ScaleMixturePrior{};
-      const auto layer = make_layer(e, "enc.fc", 3, 2, options);
+      const auto layer = make_dense_variational(e, "enc.fc", 3, 2, options);
       f.set(*layer);
       const Trace t = trace([&] { (*layer)(Tensor(f.x)); }).get_trace();
       REQUIRE(t.contains("enc.fc.kl"));
@@ -382,7 +370,7 @@ TEST_CASE("the hand-written loss NLL + sum(losses) / N is minus the ELBO over N"
   const Scalar sigma = 0.7;
   for (const DenseEstimator e : kEstimators) {
     INFO(to_string(e));
-    const auto layer = make_layer(e, "fc", 3, 2, {.prior = ScaleMixturePrior{}});
+    const auto layer = make_dense_variational(e, "fc", 3, 2, {.prior = ScaleMixturePrior{}});
     layer->kernel_loc();  // creates the parameters, whose first values come from thread_rng
     LayerRegression model{layer.get(), sigma};
     NoGuideFn guide;
@@ -418,7 +406,7 @@ TEST_CASE("SVI on a Bayesian layer recovers the exact posterior of a linear regr
   set_rng_seed(17);
   for (const DenseEstimator e : kEstimators) {
     param_store().clear();  // each estimator starts afresh
-    const auto layer = make_layer(e, "fc", 1, 1);
+    const auto layer = make_dense_variational(e, "fc", 1, 1);
     LayerRegression model{layer.get(), sigma};
     Adam adam(0.01);
     SVI svi(model, NoGuideFn{}, adam);
@@ -463,7 +451,7 @@ TEST_CASE("local reparameterisation and Flipout lower the variance of the ELBO g
   double variance[3];
   set_rng_seed(19);
   for (int k = 0; k < 3; ++k) {
-    const auto layer = make_layer(kEstimators[k], "fc", 4, 3);
+    const auto layer = make_dense_variational(kEstimators[k], "fc", 4, 3);
     param_store().set("fc.kernel_loc", W + Matrix::Constant(4, 3, 0.1));
     param_store().set("fc.kernel_rho", inverse_softplus(Matrix::Constant(4, 3, 0.2)));
     param_store().set("fc.bias_loc", Matrix::Zero(1, 3));
@@ -506,7 +494,7 @@ TEST_CASE("the estimators' outputs and Monte Carlo KLs have the gradients of fin
       INFO(to_string(e) << (mixture ? ", scale-mixture prior" : ", Normal prior"));
       DenseOptions options;
       if (mixture) options.prior = ScaleMixturePrior{Scalar(0.5), Scalar(1), Scalar(0.1)};
-      const auto layer = make_layer(e, "fc", 3, 2, options);
+      const auto layer = make_dense_variational(e, "fc", 3, 2, options);
       // The same seed in every evaluation: the noise is fixed, the layer a smooth function.
       auto run = [&](const std::vector<Tensor>& in) {
         set_rng_seed(20);
