@@ -39,14 +39,36 @@ struct NormalZiggurat {
 
 const NormalZiggurat& normal_ziggurat();
 
+/// One xoshiro256++ step on a state held as four words. Taking the words separately lets
+/// bulk loops keep them in registers, and lets the vectorised fill step many generators side
+/// by side.
+inline std::uint64_t xoshiro_step(std::uint64_t& s0, std::uint64_t& s1, std::uint64_t& s2,
+                                  std::uint64_t& s3) {
+  const std::uint64_t result = std::rotl(s0 + s3, 23) + s0;
+  const std::uint64_t t = s1 << 17;
+  s2 ^= s0;
+  s3 ^= s1;
+  s1 ^= s2;
+  s0 ^= s3;
+  s2 ^= t;
+  s3 = std::rotl(s3, 45);
+  return result;
+}
+
 }  // namespace detail
 
 /// A pseudo-random generator: xoshiro256++ (Blackman & Vigna), 256 bits of state, period
 /// 2^256 - 1. Not for cryptography. Copying an Rng copies its state, so the copy repeats the
 /// original's future draws. Not thread-safe: give each thread its own (see fork()).
 ///
-/// Bulk fills draw exactly what the same number of scalar calls would, in column-major order:
-/// fill_normal(p, n) leaves the same values and state as n calls to normal().
+/// Bulk fills of uniforms draw exactly what the same number of scalar calls would, in
+/// column-major order: fill_uniform(p, n) leaves the same values and state as n calls to
+/// uniform(). So do fills of normals, except long ones in float builds: from
+/// kVectorNormalMin values up, fill_normal draws by a vectorised Box-Muller transform (three
+/// times as fast as the ziggurat) on generators seeded from this one, so the values
+/// differ from those of scalar calls. They are still a function of the state alone: the same
+/// state gives the same values, a shorter fill gives a prefix of a longer one, and any long
+/// fill advances the state by the same kVectorNormalSeedDraws draws.
 class Rng {
  public:
   using State = std::array<std::uint64_t, 4>;
@@ -80,9 +102,15 @@ class Rng {
   /// value, never 0, so that logs and the ratios of Beta and Dirichlet stay finite.
   Scalar gamma(Scalar shape);
 
+  /// The shortest fill_normal that float builds draw by Box-Muller (see the class comment).
+  static constexpr Index kVectorNormalMin = 128;
+  /// How many draws of this generator seed the Box-Muller fill's lanes.
+  static constexpr Index kVectorNormalSeedDraws = 64;
+
   void fill_uniform(Scalar* out, Index n);
   void fill_normal(Scalar* out, Index n);
-  /// Fill a matrix or any column-major block or map of one, column by column.
+  /// Fill a matrix or any column-major block or map of one, in column-major order: a block
+  /// draws what a matrix of its shape would.
   void fill_uniform(Eigen::Ref<Matrix> out);
   void fill_normal(Eigen::Ref<Matrix> out);
   Matrix uniform(Index rows, Index cols);
@@ -124,18 +152,9 @@ class Rng {
   /// Uniform on (0, 1), for logarithms.
   double uniform_open() { return (static_cast<double>(next_u64() >> 11) + 0.5) * 0x1p-53; }
 
-  // One xoshiro256++ step. Taking the words separately lets bulk loops keep them in registers.
   static std::uint64_t step(std::uint64_t& s0, std::uint64_t& s1, std::uint64_t& s2,
                             std::uint64_t& s3) {
-    const std::uint64_t result = std::rotl(s0 + s3, 23) + s0;
-    const std::uint64_t t = s1 << 17;
-    s2 ^= s0;
-    s3 ^= s1;
-    s1 ^= s2;
-    s0 ^= s3;
-    s2 ^= t;
-    s3 = std::rotl(s3, 45);
-    return result;
+    return detail::xoshiro_step(s0, s1, s2, s3);
   }
 
   // Ziggurat (Marsaglia & Tsang 2000) with independent bits for the layer (0-7), the sign

@@ -311,20 +311,29 @@ TEST_CASE("Rng is a UniformRandomBitGenerator", "[random]") {
 // ---- bulk fills ---------------------------------------------------------------------------
 
 TEST_CASE("Bulk fills draw what the same scalar calls draw", "[random]") {
-  // 100000 normals pass through the wedge and tail paths about 1500 times.
+  // Uniforms always; normals in fills shorter than kVectorNormalMin, and in double builds at
+  // any length: 100000 normals pass through the wedge and tail paths about 1500 times.
   constexpr Index n = 100000;
   Rng bulk(17), one(17);
   std::vector<Scalar> x(n);
-  bulk.fill_normal(x.data(), n);
   bool same = true;
-  for (Index i = 0; i < n; ++i) same = same && x[static_cast<std::size_t>(i)] == one.normal();
-  CHECK(same);
-  CHECK(bulk == one);
-
   bulk.fill_uniform(x.data(), n);
   for (Index i = 0; i < n; ++i) same = same && x[static_cast<std::size_t>(i)] == one.uniform();
   CHECK(same);
   CHECK(bulk == one);
+
+  const Index short_fill = Rng::kVectorNormalMin - 1;
+  bulk.fill_normal(x.data(), short_fill);
+  for (Index i = 0; i < short_fill; ++i)
+    same = same && x[static_cast<std::size_t>(i)] == one.normal();
+  CHECK(same);
+  CHECK(bulk == one);
+#if !VESTA_SCALAR_IS_FLOAT
+  bulk.fill_normal(x.data(), n);
+  for (Index i = 0; i < n; ++i) same = same && x[static_cast<std::size_t>(i)] == one.normal();
+  CHECK(same);
+  CHECK(bulk == one);
+#endif
 
   // Matrices are filled in column-major order.
   const Matrix m = bulk.normal(13, 7);
@@ -336,6 +345,29 @@ TEST_CASE("Bulk fills draw what the same scalar calls draw", "[random]") {
   for (Index k = 0; k < expected_u.size(); ++k) expected_u.data()[k] = one.uniform();
   CHECK(u == expected_u);
   CHECK(bulk == one);
+}
+
+TEST_CASE("Long normal fills are a function of the state and a shorter one is a prefix", "[random]") {
+  const Index n = 1000;
+  Rng a(23), b(23);
+  const Matrix first = a.normal(n, 1);
+  CHECK(first == b.normal(n, 1));
+  CHECK(a == b);
+  // Every length at or above the vectorised fill's threshold, whole blocks or not.
+  for (const Index m : {Rng::kVectorNormalMin, Rng::kVectorNormalMin + 1, Index{333}, n - 1}) {
+    INFO("fill of " << m);
+    Rng c(23);
+    const Matrix part = c.normal(m, 1);
+    CHECK(part == first.topRows(m));
+#if VESTA_SCALAR_IS_FLOAT
+    // The vectorised fill advances the state by its seed draws, whatever the length.
+    Rng d(23);
+    for (Index k = 0; k < Rng::kVectorNormalSeedDraws; ++k) d.next_u64();
+    CHECK(c == d);
+#endif
+  }
+  // The next fill continues from the advanced state, so it draws new values.
+  CHECK(a.normal(n, 1) != first);
 }
 
 TEST_CASE("fill_normal on a block fills only the block", "[random]") {
@@ -353,6 +385,17 @@ TEST_CASE("fill_normal on a block fills only the block", "[random]") {
     for (Index i = 0; i < 2; ++i) expected(i, j) = ref.uniform();
   }
   CHECK(m == expected);
+
+  // A long block draws what a matrix of its shape would, in column-major order.
+  Matrix big = Matrix::Constant(300, 5, Scalar(7));
+  rng.fill_normal(big.block(50, 1, 200, 3));
+  const Matrix drawn = ref.normal(200, 3);
+  CHECK(big.block(50, 1, 200, 3) == drawn);
+  CHECK((big.topRows(50).array() == 7).all());
+  CHECK((big.bottomRows(50).array() == 7).all());
+  CHECK((big.col(0).array() == 7).all());
+  CHECK((big.col(4).array() == 7).all());
+  CHECK(rng == ref);
 }
 
 TEST_CASE("Rng rejects negative sizes", "[random]") {
@@ -419,6 +462,39 @@ TEST_CASE("fill_normal draws standard normals", "[random]") {
   check_standard_normal(x);
   // About 930 of 2e6 draws land beyond 3.5, some in the last wedges, some in the tail.
   check_two_sided_tail(x, 3.5);
+}
+
+TEST_CASE("fill_normal's draws are uncorrelated, and so are their squares", "[random]") {
+  // Box-Muller makes normals in pairs from one radius, which float builds store 64 draws
+  // apart; the lanes repeat every 16 draws. A flaw in either would correlate the draws or
+  // their squares (the shared radius) at those lags; independent normals have correlation 0
+  // with standard error 1 / sqrt(n) for both.
+  Rng rng(333);
+  const std::vector<double> x = to_vector(rng.normal(1024, 2000));
+  for (const std::size_t lag : {1, 16, 64, 128}) {
+    double xy = 0, x2 = 0, y2 = 0, sq = 0, sq_x = 0, sq_y = 0, sq_xx = 0, sq_yy = 0;
+    double count = 0;
+    for (std::size_t i = 0; i + lag < x.size(); i += 128) {
+      for (std::size_t k = 0; k < 64 && i + k + lag < x.size(); ++k) {
+        const double a = x[i + k], b = x[i + k + lag];
+        xy += a * b;
+        x2 += a * a;
+        y2 += b * b;
+        sq += a * a * b * b;
+        sq_x += a * a;
+        sq_y += b * b;
+        sq_xx += a * a * a * a;
+        sq_yy += b * b * b * b;
+        count += 1;
+      }
+    }
+    INFO("lag " << lag << ", " << count << " pairs");
+    CHECK(xy / std::sqrt(x2 * y2) == Approx(0).margin(kSe / std::sqrt(count)));
+    const double cov_sq = sq / count - (sq_x / count) * (sq_y / count);
+    const double var_x = sq_xx / count - (sq_x / count) * (sq_x / count);
+    const double var_y = sq_yy / count - (sq_y / count) * (sq_y / count);
+    CHECK(cov_sq / std::sqrt(var_x * var_y) == Approx(0).margin(kSe / std::sqrt(count)));
+  }
 }
 
 namespace {
