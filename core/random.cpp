@@ -211,6 +211,29 @@ struct Lanes {
   alignas(64) std::uint64_t s0[kLanes], s1[kLanes], s2[kLanes], s3[kLanes];
 };
 
+// log(u) for u in [2^-32, 1], to float precision: u = 2^e m with m in [sqrt(1/2), sqrt(2)),
+// and log(1 + f), f = m - 1, by the polynomial of Cephes' logf; ln 2 in two parts, so e ln 2
+// adds no rounding error. Eigen's log handles zeros, infinities and subnormals, which this
+// input never holds, at twice the cost.
+inline float log_unit(float u) {
+  const auto bits = std::bit_cast<std::uint32_t>(u);
+  const float m = std::bit_cast<float>((bits & 0x7fffffu) | 0x3f800000u);  // in [1, 2)
+  const bool high = m > 1.41421356f;
+  const float e = static_cast<float>(static_cast<int>(bits >> 23) - 127 + (high ? 1 : 0));
+  const float f = (high ? 0.5f * m : m) - 1.0f;
+  const float f2 = f * f;
+  float p = 7.0376836292e-2f;
+  p = p * f - 1.1514610310e-1f;
+  p = p * f + 1.1676998740e-1f;
+  p = p * f - 1.2420140846e-1f;
+  p = p * f + 1.4249322787e-1f;
+  p = p * f - 1.6668057665e-1f;
+  p = p * f + 2.0000714765e-1f;
+  p = p * f - 2.4999993993e-1f;
+  p = p * f + 3.3333331174e-1f;
+  return (f + (f * f2 * p - 0.5f * f2 + e * -2.12194440e-4f)) + e * 0.693359375f;
+}
+
 // kBlock standard normals. Each 64-bit word gives two: u1 in (0, 1] from its low half, and an
 // angle theta uniform on the circle from its high half, as a quadrant q (2 bits) plus an
 // offset psi uniform on [-pi/4, pi/4) (30 bits), so that sine and cosine need no range
@@ -236,8 +259,11 @@ void box_muller_block(Lanes& lanes, float* out) {
       y_sign[i] = 1.0f - static_cast<float>(q & 2u);
     }
   }
+  // Eigen's sqrt, which compiles to vector instructions where std::sqrt (setting errno) does not.
   using Block = Eigen::Array<float, kPairs, 1>;
-  const Block radius = (Eigen::Map<const Block, Eigen::Aligned64>(u1).log() * -2.0f).sqrt();
+  alignas(64) float radius2[kPairs];
+  for (int i = 0; i < kPairs; ++i) radius2[i] = -2.0f * log_unit(u1[i]);
+  const Block radius = Eigen::Map<const Block, Eigen::Aligned64>(radius2).sqrt();
   for (int i = 0; i < kPairs; ++i) {
     // Minimax polynomials for sine and cosine on [-pi/4, pi/4], accurate to float precision
     // (the coefficients of Cephes' sinf and cosf).
