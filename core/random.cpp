@@ -194,10 +194,10 @@ double Rng::normal_slow(std::uint64_t bits) {
   }
 }
 
-// Box-Muller (1958) on kLanes xoshiro256++ generators stepped side by side, which compilers
-// turn into vector instructions; the logarithm, square root and trigonometric functions are
-// Eigen's vectorised ones. Float builds only: Eigen 3.4 does not vectorise sine and cosine in
-// double, and there the ziggurat is faster.
+// Box-Muller (1958) on kLanes xoshiro256++ generators stepped side by side. Every loop below
+// is plain arithmetic on arrays, which compilers turn into vector instructions: the logarithm,
+// sine and cosine are float polynomials, the square root Eigen's. Float builds only: double
+// would need longer polynomials on vectors of half as many lanes, and keeps the ziggurat.
 #if VESTA_SCALAR_IS_FLOAT
 namespace {
 
