@@ -11,6 +11,7 @@
 #include <vesta/core/scalar.hpp>
 #include <vesta/core/tape.hpp>
 #include <vesta/core/tensor.hpp>
+#include <vesta/core/warn.hpp>
 
 // core: the effect-handler engine
 #include <vesta/core/constraints.hpp>
@@ -61,6 +62,7 @@
 #include <vesta/inference/optim.hpp>
 #include <vesta/inference/predictive.hpp>
 #include <vesta/inference/progress.hpp>
+#include <vesta/inference/samples.hpp>
 #include <vesta/inference/svi.hpp>
 
 // nn: HiddenLayer, modules, layers, Bayesian layers

@@ -33,7 +33,7 @@ int main() {
     const Tensor h2 = sample("h2", HiddenLayer(h1, mean_param("a2_mean", hidden + 1, hidden, 2),
                                                scale_param("a2_scale", hidden + 1, hidden)));
     const Tensor f = sample("f", HiddenLayer(h2, mean_param("a3_mean", hidden + 1, 1, 3), scale_param("a3_scale", hidden + 1, 1),
-                                             [](const Tensor& t) { return t; }, 1, Scalar(1), false));
+                                             {.include_hidden_bias = false, .non_linearity = identity}));
     auto data = plate("data", n);
     sample("y", Normal(f, 0.3), obs);
   };
@@ -44,7 +44,7 @@ int main() {
   const std::optional<Tensor> observed(y_t);
   // 50 batches of 100 steps: the whole run, timed in pieces; the median piece per step.
   const double seconds = bench::median_seconds_per_call([&] { svi.step(observed); }, 100, steps / 100 - 1);
-  const Matrix f = Predictive(model, guide, 100, {"f"})(std::optional<Tensor>()).at("f");
+  const Matrix f = Predictive(model, guide, 100, {"f"})(std::optional<Tensor>()).flat("f");
   const double rmse = std::sqrt((f.colwise().mean().transpose() - y).squaredNorm() / double(n));
   fmt::print(R"({{"bench": "bnn_toy_step", "scalar": "{}", "n": {}, "hidden": {}, "steps": {}, "us_per_step": {:.1f}, )"
              R"("train_rmse": {:.4f}}})"

@@ -1,5 +1,6 @@
 #include <vesta/core/distribution.hpp>
 
+#include <vesta/core/messenger.hpp>
 #include <vesta/core/ops.hpp>
 
 #include <atomic>
@@ -40,15 +41,23 @@ DistributionPtr Distribution::to_event(int n) const {
   return std::make_shared<Independent>(clone(), n);
 }
 
-Tensor Distribution::mean() const {
+Tensor Distribution::mean_impl() const {
   throw ValueError(fmt::format("{}: the mean has no closed form here", name()));
 }
-Tensor Distribution::variance() const {
+Tensor Distribution::variance_impl() const {
   throw ValueError(fmt::format("{}: the variance has no closed form here", name()));
 }
-Tensor Distribution::entropy() const {
+Tensor Distribution::entropy_impl() const {
   throw ValueError(fmt::format("{}: the entropy has no closed form here", name()));
 }
+
+bool Distribution::inside_model_run() { return !handler_stack().empty(); }
+
+void Distribution::keep_invalid_args(std::exception_ptr error) {
+  if (!invalid_) invalid_ = std::move(error);
+}
+
+void Distribution::throw_invalid_args() const { std::rethrow_exception(invalid_); }
 
 void Distribution::validate_sample(const Tensor& value) const {
   if (!validation_enabled()) return;
@@ -60,14 +69,14 @@ void Distribution::validate_sample(const Tensor& value) const {
                                entry_str(v.rows(), v.cols(), k), v.data()[k], s->name()));
 }
 
-Tensor Distribution::rsample(Rng&) const {
+Tensor Distribution::rsample_impl(Rng&) const {
   throw ValueError(fmt::format(
       "{} has no reparameterised sampler (rsample); draw with sample(), whose value carries no "
       "gradient",
       name()));
 }
 
-Tensor Distribution::sample(Rng& rng) const { return rsample(rng).detach(); }
+Tensor Distribution::sample_impl(Rng& rng) const { return rsample(rng).detach(); }
 
 DistributionPtr Distribution::expand(Index rows, Index cols) const {
   throw ShapeError(fmt::format("{} cannot be expanded to {}", describe(), shape_str(rows, cols)));

@@ -3,6 +3,7 @@
 // distributions/.
 #pragma once
 
+#include <exception>
 #include <memory>
 #include <string>
 
@@ -50,23 +51,57 @@ class Distribution {
   /// True when rsample() gives draws differentiable with respect to the parameters.
   virtual bool has_rsample() const { return false; }
   /// A reparameterised draw: differentiable in the parameters. Throws unless has_rsample().
-  virtual Tensor rsample(Rng& rng) const;
+  Tensor rsample(Rng& rng) const {
+    check_args();
+    return rsample_impl(rng);
+  }
   /// A draw, not differentiated (the default detaches rsample()).
-  virtual Tensor sample(Rng& rng) const;
+  Tensor sample(Rng& rng) const {
+    check_args();
+    return sample_impl(rng);
+  }
   /// log density (or mass) of `value`, one entry per batch element. `value` may broadcast
   /// against the batch shape. With validation on, a value outside the support throws.
-  virtual Tensor log_prob(const Tensor& value) const = 0;
+  Tensor log_prob(const Tensor& value) const {
+    check_args();
+    return log_prob_impl(value);
+  }
 
   /// Mean, variance (per element, the draw's shape) and entropy (batch shape), where they
   /// have a closed form; otherwise these throw naming the family.
-  virtual Tensor mean() const;
-  virtual Tensor variance() const;
-  virtual Tensor entropy() const;
+  Tensor mean() const {
+    check_args();
+    return mean_impl();
+  }
+  Tensor variance() const {
+    check_args();
+    return variance_impl();
+  }
+  Tensor entropy() const {
+    check_args();
+    return entropy_impl();
+  }
+
+  /// With validation on, throws the first invalid parameter found when the distribution was
+  /// made (an ArgumentError, or the family's ValueError). Every draw and score calls it, so
+  /// an invalid distribution never computes; `sample` calls it first, so that the error
+  /// names the site ("guide site 'w' (param 'w_scale'): Normal: scale[1] is inf, ...").
+  void check_args() const {
+    if (invalid_) [[unlikely]] {
+      throw_invalid_args();
+    }
+  }
 
   /// True when log_prob does not score the value but returns a term folded into the
   /// objective, such as minus a KL divergence (Pyro's HiddenLayer). Inference does not warn
-  /// when such a site is in the model but not the guide.
+  /// when such a site is in the model but not the guide, and a guide's folded term scores
+  /// nothing.
   virtual bool log_prob_is_folded_term() const { return false; }
+  /// True when log_prob is one 1x1 term about global variables (a layer's weight KL): it
+  /// counts once for the whole data set wherever the site sits, so the subsample scale and
+  /// per-entry masks of the plates around it do not apply (an explicit scale handler, as in
+  /// KL annealing, and a 1x1 mask still do). Implies log_prob_is_folded_term().
+  virtual bool log_prob_is_global_term() const { return false; }
 
   /// The same family with batch shape broadcast to rows x cols (Pyro's expand): used when a
   /// site inside a plate has size 1 along the plate's dimension.
@@ -80,9 +115,55 @@ class Distribution {
   std::string describe() const;
 
  protected:
+  /// What each family implements (see the public functions of the same name, which check
+  /// the parameters first).
+  virtual Tensor rsample_impl(Rng& rng) const;
+  virtual Tensor sample_impl(Rng& rng) const;
+  virtual Tensor log_prob_impl(const Tensor& value) const = 0;
+  virtual Tensor mean_impl() const;
+  virtual Tensor variance_impl() const;
+  virtual Tensor entropy_impl() const;
+
+  /// Runs a constructor's parameter checks while validation is on. Outside a model run (no
+  /// handler active) a failed check throws at once, as Pyro's does. Inside one, the
+  /// ValueError is kept and check_args() throws it when the distribution is used, where the
+  /// site that uses it names itself in the message.
+  template <class Checks>
+  void validate_args(Checks&& checks) {
+    if (!validation_enabled()) return;
+    if (!inside_model_run()) {
+      checks();
+      return;
+    }
+    try {
+      checks();
+    } catch (const ValueError&) {
+      keep_invalid_args(std::current_exception());
+    }
+  }
+
   /// With validation on, throws ValueError naming the family, the entry and the value when
   /// `value` is outside support(): "Exponential: value[3] is -1, but must be in positive".
   void validate_sample(const Tensor& value) const;
+
+ private:
+  static bool inside_model_run();
+  void keep_invalid_args(std::exception_ptr error);
+  [[noreturn]] void throw_invalid_args() const;
+
+  std::exception_ptr invalid_;  // the first failed parameter check, if any
+};
+
+/// A distribution parameter outside what the family accepts: a ValueError that also holds
+/// the offending argument, so that a site can say which param it came from.
+class ArgumentError : public ValueError {
+ public:
+  ArgumentError(const std::string& message, Tensor argument)
+      : ValueError(message), argument_(std::move(argument)) {}
+  const Tensor& argument() const { return argument_; }
+
+ private:
+  Tensor argument_;
 };
 
 /// A term with one entry per event of dimension `from_dim` (log_prob, entropy, a
@@ -108,13 +189,8 @@ class Independent final : public Family<Independent> {
   int event_dim() const override { return base_->event_dim() + n_; }
   ConstraintPtr support() const override { return base_->support(); }
   bool has_rsample() const override { return base_->has_rsample(); }
-  Tensor rsample(Rng& rng) const override { return base_->rsample(rng); }
-  Tensor sample(Rng& rng) const override { return base_->sample(rng); }
-  Tensor log_prob(const Tensor& value) const override { return reduce(base_->log_prob(value)); }
-  Tensor mean() const override { return base_->mean(); }
-  Tensor variance() const override { return base_->variance(); }
-  Tensor entropy() const override { return reduce(base_->entropy()); }
   bool log_prob_is_folded_term() const override { return base_->log_prob_is_folded_term(); }
+  bool log_prob_is_global_term() const override { return base_->log_prob_is_global_term(); }
   DistributionPtr expand(Index rows, Index cols) const override;
 
   const DistributionPtr& base() const { return base_; }
@@ -122,6 +198,14 @@ class Independent final : public Family<Independent> {
   /// Sums a batch-shaped term of the base (log_prob, entropy, KL) over the reinterpreted
   /// dimensions.
   Tensor reduce(const Tensor& t) const;
+
+ protected:
+  Tensor rsample_impl(Rng& rng) const override { return base_->rsample(rng); }
+  Tensor sample_impl(Rng& rng) const override { return base_->sample(rng); }
+  Tensor log_prob_impl(const Tensor& value) const override { return reduce(base_->log_prob(value)); }
+  Tensor mean_impl() const override { return base_->mean(); }
+  Tensor variance_impl() const override { return base_->variance(); }
+  Tensor entropy_impl() const override { return reduce(base_->entropy()); }
 
  private:
   DistributionPtr base_;

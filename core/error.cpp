@@ -12,4 +12,18 @@ std::string entry_str(Index rows, Index cols, Index i, Index j) {
   return fmt::format("[{}, {}]", i, j);
 }
 
+void rethrow_with_context(const std::string& context) {
+  try {
+    throw;
+  } catch (const ShapeError& e) {
+    throw ShapeError(context + ": " + e.what());
+  } catch (const StaleTensorError& e) {
+    throw StaleTensorError(context + ": " + e.what());
+  } catch (const ValueError& e) {
+    throw ValueError(context + ": " + e.what());
+  } catch (const Error& e) {
+    throw Error(context + ": " + e.what());
+  }
+}
+
 }  // namespace vesta

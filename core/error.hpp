@@ -33,6 +33,11 @@ class StaleTensorError : public Error {
   using Error::Error;
 };
 
+/// Inside a catch block: throws the exception being handled again, as the same kind of vesta
+/// error with "<context>: " before its message (a site naming itself in an error raised while
+/// it was processed). Exceptions that are not vesta errors pass through unchanged.
+[[noreturn]] void rethrow_with_context(const std::string& context);
+
 /// "3x4": the shape notation used in all messages.
 std::string shape_str(Index rows, Index cols);
 

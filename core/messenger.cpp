@@ -14,7 +14,7 @@ std::vector<Messenger*>& stack() {
 
 Messenger::Messenger() { stack().push_back(this); }
 
-Messenger::~Messenger() {
+Messenger::~Messenger() noexcept(false) {
   // Scopes nest, so this is the top; a search keeps the stack whole even if they did not.
   auto& s = stack();
   if (!s.empty() && s.back() == this) {

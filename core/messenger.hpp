@@ -25,7 +25,10 @@ class Messenger {
 
  protected:
   Messenger();
-  virtual ~Messenger();
+  /// Pops the handler. It may throw (noexcept(false)): a handler that checks what it was
+  /// given when its scope ends (condition's names) reports it here, unless an exception is
+  /// already leaving the scope.
+  virtual ~Messenger() noexcept(false);
 };
 
 /// The handlers active on this thread, outermost first.

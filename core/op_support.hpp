@@ -1,7 +1,28 @@
-// Building blocks for writing a differentiable op: read each input as an Operand (values,
-// shape, and its tape node if it requires a gradient), compute a constant result when no
-// input requires a gradient, otherwise record one node with its backward step.
-// A new elementwise op is a few lines with unary_op (see ops_elementwise.cpp).
+// Writing a differentiable op: the API that vesta's own ops are written with, public so that a
+// user's fused op is a first-class one (one tape node, no intermediate matrices).
+//
+// An op reads each input as an Operand (its values, shape, and tape node when it requires a
+// gradient). When no input requires a gradient it returns a constant_result; otherwise it
+// records one node with recorded_result, giving the forward fill and the backward step. The
+// backward step runs once, in reverse creation order, with the node's adjoint complete: it
+// adds adj * (d output / d input) into each input node with accumulate(). It is stored on the
+// tape and never destroyed, so it may capture only pointers and numbers; values it needs from
+// a constant input are kept alive with Operand::stable(). A fused op saves the nodes and
+// matrices of the chain it replaces, which is what makes it faster.
+//
+//     // y = a * x + b for a number a, fused into one node:
+//     Tensor axpb(const Tensor& x, Scalar a, Scalar b) {
+//       const Operand X = Operand::of(x);
+//       auto fill = [&](Scalar* out) { ArrayMap(out, X.rows, X.cols) = a * X.array() + b; };
+//       if (!X.requires_grad()) return constant_result(X.rows, X.cols, fill);
+//       return recorded_result(X.rows, X.cols, fill, [xn = X.node, a](Node& y) {
+//         xn->accumulate(a * y.adj_array());
+//       });
+//     }
+//
+// An elementwise function is shorter still with unary_op: unary_op(x, f, df) with f the
+// function and df its derivative as array expressions. examples/custom_op.cpp writes and
+// checks a fused op against finite differences.
 #pragma once
 
 #include <type_traits>
@@ -11,7 +32,7 @@
 
 #include <vesta/core/tensor.hpp>
 
-namespace vesta::detail {
+namespace vesta {
 
 /// An op's view of one input Tensor.
 struct Operand {
@@ -100,4 +121,4 @@ Tensor unary_op(const Tensor& x, F f, DF df) {
                                shape_str(b.rows, b.cols), requirement));
 }
 
-}  // namespace vesta::detail
+}  // namespace vesta

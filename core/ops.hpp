@@ -40,6 +40,8 @@ Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 /// max(x, 0); its gradient at 0 is 0.
 Tensor relu(const Tensor& x);
+/// x itself (no node): the non-linearity of a layer without one.
+Tensor identity(const Tensor& x);
 /// x for x > 0, slope * x otherwise.
 Tensor leaky_relu(const Tensor& x, Scalar slope = Scalar(0.01));
 /// log(1 + exp(x)), computed without overflow for large |x|.

@@ -13,8 +13,6 @@
 
 namespace vesta {
 
-using detail::Node;
-using detail::Operand;
 
 namespace {
 
@@ -62,7 +60,7 @@ Broadcast broadcast(const char* op, const Operand& a, const Operand& b) {
   };
   Broadcast bc{};
   if (!dim(a.rows, b.rows, bc.rows) || !dim(a.cols, b.cols, bc.cols)) {
-    detail::throw_shape_mismatch(op, a, b,
+    throw_shape_mismatch(op, a, b,
                                  "do not broadcast (each dimension must be equal or 1)");
   }
   auto full_or_scalar = [&](const Operand& o) {
@@ -165,11 +163,11 @@ Tensor binary_op(const char* name, const Tensor& a, const Tensor& b, F f, DA da,
                       ColumnMap(out + bc.layout.rows * j, bc.layout.rows) = f(ca, cb);
                     });
   };
-  if (!A.requires_grad() && !B.requires_grad()) return detail::constant_result(bc.rows, bc.cols, fill);
+  if (!A.requires_grad() && !B.requires_grad()) return constant_result(bc.rows, bc.cols, fill);
 
   const Source sa = source(A.stable(), A.rows, A.cols, bc);
   const Source sb = source(B.stable(), B.rows, B.cols, bc);
-  return detail::recorded_result(
+  return recorded_result(
       bc.rows, bc.cols, fill, [an = A.node, bn = B.node, bc, sa, sb, da, db](Node& y) {
         if (an != nullptr) accumulate_broadcast(an, bc, sa, sb, y.adj, y.value, da);
         if (bn != nullptr) accumulate_broadcast(bn, bc, sa, sb, y.adj, y.value, db);
@@ -230,13 +228,13 @@ Tensor pow(const Tensor& a, const Tensor& b) {
 }
 
 Tensor pow(const Tensor& x, Scalar p) {
-  return detail::unary_op(
+  return unary_op(
       x, [p](const auto& v) { return v.pow(p); },
       [p](const auto& v, const auto&) { return p * v.pow(p - Scalar(1)); });
 }
 
 Tensor neg(const Tensor& x) {
-  return detail::unary_op(
+  return unary_op(
       x, [](const auto& v) { return -v; },
       [](const auto& v, const auto&) { return Array::Constant(v.rows(), v.cols(), Scalar(-1)); });
 }
@@ -244,41 +242,41 @@ Tensor neg(const Tensor& x) {
 // ---- elementwise functions ---------------------------------------------------------------
 
 Tensor exp(const Tensor& x) {
-  return detail::unary_op(
+  return unary_op(
       x, [](const auto& v) { return v.exp(); }, [](const auto&, const auto& y) { return y; });
 }
 
 Tensor log(const Tensor& x) {
-  return detail::unary_op(
+  return unary_op(
       x, [](const auto& v) { return v.log(); }, [](const auto& v, const auto&) { return v.inverse(); });
 }
 
 Tensor log1p(const Tensor& x) {
-  return detail::unary_op(
+  return unary_op(
       x, [](const auto& v) { return v.log1p(); },
       [](const auto& v, const auto&) { return (v + Scalar(1)).inverse(); });
 }
 
 Tensor expm1(const Tensor& x) {
-  return detail::unary_op(
+  return unary_op(
       x, [](const auto& v) { return v.expm1(); },
       [](const auto&, const auto& y) { return y + Scalar(1); });
 }
 
 Tensor sqrt(const Tensor& x) {
-  return detail::unary_op(
+  return unary_op(
       x, [](const auto& v) { return v.sqrt(); },
       [](const auto&, const auto& y) { return Scalar(0.5) / y; });
 }
 
 Tensor square(const Tensor& x) {
-  return detail::unary_op(
+  return unary_op(
       x, [](const auto& v) { return v.square(); },
       [](const auto& v, const auto&) { return Scalar(2) * v; });
 }
 
 Tensor abs(const Tensor& x) {
-  return detail::unary_op(
+  return unary_op(
       x, [](const auto& v) { return v.abs(); }, [](const auto& v, const auto&) { return v.sign(); });
 }
 
@@ -314,24 +312,26 @@ void tanh_values(const Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, Eigen::D
 }  // namespace
 
 Tensor tanh(const Tensor& x) {
-  return detail::unary_op(
+  return unary_op(
       x, [](const ConstArrayMap& v, ArrayMap& y) { tanh_values(v, y); },
       [](const auto&, const auto& y) { return Scalar(1) - y.square(); });
 }
 
 Tensor sigmoid(const Tensor& x) {
-  return detail::unary_op(
+  return unary_op(
       x, [](const auto& v) { return v.logistic(); },
       [](const auto&, const auto& y) { return y * (Scalar(1) - y); });
 }
 
+Tensor identity(const Tensor& x) { return x; }
+
 Tensor relu(const Tensor& x) {
-  const detail::Operand X = detail::Operand::of(x);
+  const Operand X = Operand::of(x);
   auto fill = [&](Scalar* out) { ArrayMap(out, X.rows, X.cols) = X.array().max(Scalar(0)); };
-  if (!X.requires_grad()) return detail::constant_result(X.rows, X.cols, fill);
+  if (!X.requires_grad()) return constant_result(X.rows, X.cols, fill);
   // The backward step is a plain loop: Eigen 3.4 does not vectorise a comparison's mask, the
   // compiler vectorises the loop.
-  return detail::recorded_result(X.rows, X.cols, fill, [xn = X.node](detail::Node& y) {
+  return recorded_result(X.rows, X.cols, fill, [xn = X.node](Node& y) {
     const Scalar* yv = y.value;
     const Scalar* g = y.adj;
     Scalar* gx = xn->adj;
@@ -346,7 +346,7 @@ Tensor relu(const Tensor& x) {
 }
 
 Tensor leaky_relu(const Tensor& x, Scalar slope) {
-  return detail::unary_op(
+  return unary_op(
       x, [slope](const auto& v) { return (v > Scalar(0)).select(v, slope * v); },
       [slope](const auto& v, const auto&) {
         return (v > Scalar(0)).template cast<Scalar>() * (Scalar(1) - slope) + slope;
@@ -355,20 +355,20 @@ Tensor leaky_relu(const Tensor& x, Scalar slope) {
 
 Tensor softplus(const Tensor& x) {
   // max(x, 0) + log1p(exp(-|x|)): exp never overflows.
-  return detail::unary_op(
+  return unary_op(
       x, [](const auto& v) { return v.max(Scalar(0)) + (-v.abs()).exp().log1p(); },
       [](const auto& v, const auto&) { return v.logistic(); });
 }
 
 Tensor log_sigmoid(const Tensor& x) {
   // min(x, 0) - log1p(exp(-|x|)).
-  return detail::unary_op(
+  return unary_op(
       x, [](const auto& v) { return v.min(Scalar(0)) - (-v.abs()).exp().log1p(); },
       [](const auto& v, const auto&) { return (-v).logistic(); });
 }
 
 Tensor lgamma(const Tensor& x) {
-  return detail::unary_op(
+  return unary_op(
       x,
       [](const auto& v) {
         return v.unaryExpr([](Scalar s) { return boost::math::lgamma(s, Policy()); });
@@ -379,7 +379,7 @@ Tensor lgamma(const Tensor& x) {
 }
 
 Tensor digamma(const Tensor& x) {
-  return detail::unary_op(
+  return unary_op(
       x,
       [](const auto& v) {
         return v.unaryExpr([](Scalar s) { return boost::math::digamma(s, Policy()); });
@@ -390,7 +390,7 @@ Tensor digamma(const Tensor& x) {
 }
 
 Tensor erf(const Tensor& x) {
-  return detail::unary_op(
+  return unary_op(
       x,
       [](const auto& v) {
         return v.unaryExpr([](Scalar s) { return boost::math::erf(s, Policy()); });
@@ -405,7 +405,7 @@ Tensor clamp(const Tensor& x, Scalar lo, Scalar hi) {
   if (!(lo <= hi)) {
     throw ValueError(fmt::format("clamp: lower bound {} is above upper bound {}", lo, hi));
   }
-  return detail::unary_op(
+  return unary_op(
       x, [lo, hi](const auto& v) { return v.max(lo).min(hi); },
       [lo, hi](const auto& v, const auto&) {
         return ((v >= lo) && (v <= hi)).template cast<Scalar>();
@@ -443,9 +443,9 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
       }
     }
   };
-  if (!A.requires_grad() && !B.requires_grad()) return detail::constant_result(R, C, fill);
+  if (!A.requires_grad() && !B.requires_grad()) return constant_result(R, C, fill);
   const Scalar* m = M.stable();
-  return detail::recorded_result(
+  return recorded_result(
       R, C, fill, [m, mr = M.rows, mc = M.cols, an = A.node, bn = B.node](Node& y) {
         // Entries where the condition holds go to a, the others to b.
         auto scatter = [&](Node* t, bool to_a) {

@@ -13,24 +13,22 @@
 
 namespace vesta {
 
-using detail::Node;
-using detail::Operand;
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
   const Operand A = Operand::of(a);
   const Operand B = Operand::of(b);
   if (A.cols != B.rows) {
-    detail::throw_shape_mismatch("matmul", A, B, "do not multiply (columns of the first must equal rows of the second)");
+    throw_shape_mismatch("matmul", A, B, "do not multiply (columns of the first must equal rows of the second)");
   }
   const Index R = A.rows;
   const Index K = A.cols;
   const Index C = B.cols;
   auto fill = [&](Scalar* out) { MatrixMap(out, R, C).noalias() = A.matrix() * B.matrix(); };
-  if (!A.requires_grad() && !B.requires_grad()) return detail::constant_result(R, C, fill);
+  if (!A.requires_grad() && !B.requires_grad()) return constant_result(R, C, fill);
   // Each backward GEMM reads the other operand's values.
   const Scalar* av = B.requires_grad() ? A.stable() : nullptr;
   const Scalar* bv = A.requires_grad() ? B.stable() : nullptr;
-  return detail::recorded_result(R, C, fill, [an = A.node, bn = B.node, av, bv, R, K, C](Node& y) {
+  return recorded_result(R, C, fill, [an = A.node, bn = B.node, av, bv, R, K, C](Node& y) {
     const ConstMatrixMap g(y.adj, R, C);
     if (an != nullptr) an->accumulate_product(g * ConstMatrixMap(bv, K, C).transpose());
     if (bn != nullptr) bn->accumulate_product(ConstMatrixMap(av, R, K).transpose() * g);
@@ -40,8 +38,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 Tensor transpose(const Tensor& x) {
   const Operand X = Operand::of(x);
   auto fill = [&](Scalar* out) { MatrixMap(out, X.cols, X.rows) = X.matrix().transpose(); };
-  if (!X.requires_grad()) return detail::constant_result(X.cols, X.rows, fill);
-  return detail::recorded_result(X.cols, X.rows, fill, [xn = X.node](Node& y) {
+  if (!X.requires_grad()) return constant_result(X.cols, X.rows, fill);
+  return recorded_result(X.cols, X.rows, fill, [xn = X.node](Node& y) {
     xn->accumulate(ConstArrayMap(y.adj, y.rows, y.cols).transpose());
   });
 }
@@ -114,8 +112,8 @@ Tensor cholesky(const Tensor& a) {
   if (llt.info() != Eigen::Success) throw_not_positive_definite(sym);
   // Assigning the triangular view writes zeros above the diagonal.
   auto fill = [&](Scalar* out) { MatrixMap(out, n, n) = llt.matrixL(); };
-  if (!A.requires_grad()) return detail::constant_result(n, n, fill);
-  return detail::recorded_result(n, n, fill, [an = A.node, n](Node& y) {
+  if (!A.requires_grad()) return constant_result(n, n, fill);
+  return recorded_result(n, n, fill, [an = A.node, n](Node& y) {
     // With dA symmetric, dA = dL L^T + L dL^T gives L^-1 dL = Phi(L^-1 dA L^-T), where Phi
     // keeps the lower triangle and halves the diagonal. Its adjoint (the symbolic result of
     // Murray 2016, "Differentiation of the Cholesky decomposition", arXiv:1602.07527) is
@@ -144,7 +142,7 @@ Tensor solve_triangular(const Tensor& l, const Tensor& b, bool lower) {
                     shape_str(L.rows, L.cols)));
   }
   if (B.rows != L.rows) {
-    detail::throw_shape_mismatch("solve_triangular", L, B,
+    throw_shape_mismatch("solve_triangular", L, B,
                                  "do not fit (the right-hand side must have as many rows as the "
                                  "triangular matrix)");
   }
@@ -155,10 +153,10 @@ Tensor solve_triangular(const Tensor& l, const Tensor& b, bool lower) {
     x = B.matrix();
     triangular_solve_in_place(L.matrix(), lower, false, x);
   };
-  if (!L.requires_grad() && !B.requires_grad()) return detail::constant_result(n, m, fill);
+  if (!L.requires_grad() && !B.requires_grad()) return constant_result(n, m, fill);
   // X = L^-1 B, so dX = L^-1 (dB - dL X): B's adjoint is H = L^-T G and L's is -H X^T,
   // kept on the triangle the op reads.
-  return detail::recorded_result(n, m, fill,
+  return recorded_result(n, m, fill,
                                  [ln = L.node, bn = B.node, lv = L.stable(), n, m, lower](Node& y) {
                                    const ConstMatrixMap lm(lv, n, n);
                                    Matrix h = ConstMatrixMap(y.adj, n, m);
@@ -180,8 +178,8 @@ Tensor diagonal(const Tensor& x) {
   const Operand X = Operand::of(x);
   const Index n = std::min(X.rows, X.cols);
   auto fill = [&](Scalar* out) { MatrixMap(out, n, 1) = X.matrix().diagonal(); };
-  if (!X.requires_grad()) return detail::constant_result(n, 1, fill);
-  return detail::recorded_result(n, 1, fill, [xn = X.node, n](Node& y) {
+  if (!X.requires_grad()) return constant_result(n, 1, fill);
+  return recorded_result(n, 1, fill, [xn = X.node, n](Node& y) {
     xn->touch();
     xn->adj_matrix().diagonal() += ConstMatrixMap(y.adj, n, 1);
   });
@@ -280,7 +278,7 @@ Tensor rowwise_matvec(const Tensor& a, const Tensor& x) {
   const Index R = broadcast_rows(A.rows, X.rows);
   const Index N = X.cols;
   if (N < 1 || A.cols < 1 || A.cols % N != 0 || R < 0) {
-    detail::throw_shape_mismatch(
+    throw_shape_mismatch(
         "rowwise_matvec", A, X,
         "do not fit (each row of the first must hold a matrix with as many columns as the "
         "second has, and the rows must be equal or 1)");
@@ -296,12 +294,12 @@ Tensor rowwise_matvec(const Tensor& a, const Tensor& x) {
       }
     }
   };
-  if (!A.requires_grad() && !X.requires_grad()) return detail::constant_result(R, M, fill);
+  if (!A.requires_grad() && !X.requires_grad()) return constant_result(R, M, fill);
   // y_ri = sum_j A_r(i, j) x_rj, so dA_r(i, j) += g_ri x_rj and dx_rj += sum_i A_r(i, j) g_ri
   // (summed over the rows for an operand that serves all of them).
   const Scalar* av = X.requires_grad() ? A.stable() : nullptr;
   const Scalar* xv = A.requires_grad() ? X.stable() : nullptr;
-  return detail::recorded_result(
+  return recorded_result(
       R, M, fill, [an = A.node, xn = X.node, av, xv, Ra = A.rows, Rx = X.rows, R, M, N](Node& y) {
         const Scalar* g = y.adj;
         if (an != nullptr) {
@@ -331,7 +329,7 @@ Tensor rowwise_solve_triangular(const Tensor& l, const Tensor& b, bool lower) {
   const Index D = B.cols;
   const Index R = broadcast_rows(L.rows, B.rows);
   if (D < 1 || L.cols != D * D || R < 0) {
-    detail::throw_shape_mismatch(
+    throw_shape_mismatch(
         "rowwise_solve_triangular", L, B,
         "do not fit (each row of the first must hold a D x D triangle, D*D columns, for the D "
         "columns of the second, and the rows must be equal or 1)");
@@ -347,10 +345,10 @@ Tensor rowwise_solve_triangular(const Tensor& l, const Tensor& b, bool lower) {
     }
     rowwise_substitute(L.value, l_rows, D, lower, false, out, out, R);
   };
-  if (!L.requires_grad() && !B.requires_grad()) return detail::constant_result(R, D, fill);
+  if (!L.requires_grad() && !B.requires_grad()) return constant_result(R, D, fill);
   // As for solve_triangular, row by row: b's adjoint is h = L^-T g and L's is -h y^T, kept
   // on the triangle the op reads.
-  return detail::recorded_result(
+  return recorded_result(
       R, D, fill,
       [ln = L.node, bn = B.node, lv = L.stable(), Rl = L.rows, Rb = B.rows, R, D, lower](Node& y) {
         Array h(R, D);

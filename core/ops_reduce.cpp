@@ -8,8 +8,6 @@
 
 namespace vesta {
 
-using detail::Node;
-using detail::Operand;
 
 namespace {
 
@@ -21,8 +19,8 @@ template <class F, class DF>
 Tensor reduction(const Tensor& x, Index rows, Index cols, F f, DF df) {
   const Operand X = Operand::of(x);
   auto fill = [&](Scalar* out) { ArrayMap(out, rows, cols) = f(X.array()); };
-  if (!X.requires_grad()) return detail::constant_result(rows, cols, fill);
-  return detail::recorded_result(rows, cols, fill, [xn = X.node, df](Node& y) {
+  if (!X.requires_grad()) return constant_result(rows, cols, fill);
+  return recorded_result(rows, cols, fill, [xn = X.node, df](Node& y) {
     const ConstArrayMap g(y.adj, y.rows, y.cols);
     xn->accumulate(df(g, xn->value_array(), y.value_array()));
   });
@@ -80,10 +78,10 @@ Tensor mean(const Tensor& x) {
 Tensor rowwise_sum(const Tensor& x) {
   const Operand X = Operand::of(x);
   auto fill = [&](Scalar* out) { ArrayMap(out, X.rows, 1) = X.array().rowwise().sum(); };
-  if (!X.requires_grad()) return detail::constant_result(X.rows, 1, fill);
+  if (!X.requires_grad()) return constant_result(X.rows, 1, fill);
   // Every column of x receives the result's adjoint. Written column by column: each is one
   // vectorised copy, where Eigen's replicate of a runtime-sized array indexes entry by entry.
-  return detail::recorded_result(X.rows, 1, fill, [xn = X.node](Node& y) {
+  return recorded_result(X.rows, 1, fill, [xn = X.node](Node& y) {
     const Eigen::Map<const Column> g(y.adj, y.rows);
     const bool add = xn->touched;
     for (Index j = 0; j < xn->cols; ++j) {

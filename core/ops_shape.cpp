@@ -5,8 +5,6 @@
 
 namespace vesta {
 
-using detail::Node;
-using detail::Operand;
 
 Tensor reshape(const Tensor& x, Index rows, Index cols) {
   if (rows < 0 || cols < 0 || rows * cols != x.size()) {
@@ -15,7 +13,7 @@ Tensor reshape(const Tensor& x, Index rows, Index cols) {
   }
   const Operand X = Operand::of(x);
   if (!X.requires_grad()) {
-    return detail::constant_result(rows, cols, [&](Scalar* out) {
+    return constant_result(rows, cols, [&](Scalar* out) {
       std::copy(X.value, X.value + X.size(), out);
     });
   }
@@ -42,7 +40,7 @@ Tensor stack(const char* name, const std::vector<Tensor>& parts, bool horizontal
     const Operand& o = ops[k];
     const Index fixed = horizontal ? o.rows : o.cols;
     if (fixed != (horizontal ? rows : cols)) {
-      detail::throw_shape_mismatch(name, ops[0], o,
+      throw_shape_mismatch(name, ops[0], o,
                                    horizontal ? "differ in rows" : "differ in columns");
     }
     (horizontal ? cols : rows) += horizontal ? o.cols : o.rows;
@@ -61,7 +59,7 @@ Tensor stack(const char* name, const std::vector<Tensor>& parts, bool horizontal
       }
     }
   };
-  if (!any_grad) return detail::constant_result(rows, cols, fill);
+  if (!any_grad) return constant_result(rows, cols, fill);
 
   const std::size_t n = ops.size();
   Node** nodes = tape().allocate<Node*>(n);
@@ -71,7 +69,7 @@ Tensor stack(const char* name, const std::vector<Tensor>& parts, bool horizontal
     nodes[k] = ops[k].node;
     offsets[k + 1] = offsets[k] + (horizontal ? ops[k].cols : ops[k].rows);
   }
-  return detail::recorded_result(rows, cols, fill, [nodes, offsets, n, horizontal](Node& y) {
+  return recorded_result(rows, cols, fill, [nodes, offsets, n, horizontal](Node& y) {
     const ConstArrayMap g(y.adj, y.rows, y.cols);
     for (std::size_t k = 0; k < n; ++k) {
       Node* p = nodes[k];
@@ -101,8 +99,8 @@ Tensor append_ones_column(const Tensor& x) {
     y.leftCols(C) = X.matrix();
     y.col(C).setOnes();
   };
-  if (!X.requires_grad()) return detail::constant_result(R, C + 1, fill);
-  return detail::recorded_result(R, C + 1, fill, [xn = X.node](Node& y) {
+  if (!X.requires_grad()) return constant_result(R, C + 1, fill);
+  return recorded_result(R, C + 1, fill, [xn = X.node](Node& y) {
     xn->accumulate(ConstArrayMap(y.adj, xn->rows, xn->cols));  // the first C columns
   });
 }
@@ -122,10 +120,10 @@ Tensor gather_rows(const Tensor& x, const std::vector<Index>& indices) {
     const ConstMatrixMap v = X.matrix();
     for (Index k = 0; k < n; ++k) y.row(k) = v.row(indices[static_cast<std::size_t>(k)]);
   };
-  if (!X.requires_grad()) return detail::constant_result(n, X.cols, fill);
+  if (!X.requires_grad()) return constant_result(n, X.cols, fill);
   Index* idx = tape().allocate<Index>(indices.size());
   std::copy(indices.begin(), indices.end(), idx);
-  return detail::recorded_result(n, X.cols, fill, [xn = X.node, idx](Node& y) {
+  return recorded_result(n, X.cols, fill, [xn = X.node, idx](Node& y) {
     xn->touch();
     MatrixMap dx = xn->adj_matrix();
     const ConstMatrixMap g(y.adj, y.rows, y.cols);
@@ -149,10 +147,10 @@ Tensor gather_cols(const Tensor& x, const std::vector<Index>& indices) {
     const ConstMatrixMap v = X.matrix();
     for (Index k = 0; k < n; ++k) y.col(k) = v.col(indices[static_cast<std::size_t>(k)]);
   };
-  if (!X.requires_grad()) return detail::constant_result(X.rows, n, fill);
+  if (!X.requires_grad()) return constant_result(X.rows, n, fill);
   Index* idx = tape().allocate<Index>(indices.size());
   std::copy(indices.begin(), indices.end(), idx);
-  return detail::recorded_result(X.rows, n, fill, [xn = X.node, idx](Node& y) {
+  return recorded_result(X.rows, n, fill, [xn = X.node, idx](Node& y) {
     xn->touch();
     MatrixMap dx = xn->adj_matrix();
     const ConstMatrixMap g(y.adj, y.rows, y.cols);
@@ -168,7 +166,7 @@ Tensor slice_cols(const Tensor& x, Index start, Index count) {
   const Operand X = Operand::of(x);
   const Index R = X.rows;
   if (!X.requires_grad()) {
-    return detail::constant_result(R, count, [&](Scalar* out) {
+    return constant_result(R, count, [&](Scalar* out) {
       MatrixMap(out, R, count) = X.matrix().middleCols(start, count);
     });
   }

@@ -27,6 +27,14 @@ const ParamStore::Entry& ParamStore::get_or_create(const std::string& name, cons
           "param '{}' exists with constraint {} but was asked for with constraint {}", name,
           e.constraint->name(), constraint->name()));
     }
+    const Index rows = e.unconstrained.rows();
+    const Index cols = e.constraint->constrained_cols(e.unconstrained.cols());
+    if (init.size() != 0 && (init.rows() != rows || init.cols() != cols)) {
+      throw ShapeError(fmt::format(
+          "param '{}' exists with shape {} but was asked for with an initial value of shape {} "
+          "(a store loaded from another model, or two params sharing a name?)",
+          name, shape_str(rows, cols), shape_str(init.rows(), init.cols())));
+    }
     return e;
   }
   const ConstraintPtr c = constraint ? constraint : constraints::real();
@@ -74,6 +82,12 @@ void ParamStore::set(const std::string& name, const Matrix& value, const Constra
                                    e.constraint->name()));
     }
     const Matrix u = e.constraint->inverse(value);
+    if (!u.allFinite()) {
+      throw ValueError(fmt::format(
+          "param '{}': the new value is not finite in unconstrained space (a NaN, an infinity, or "
+          "a value on the boundary of {})",
+          name, e.constraint->name()));
+    }
     if (u.rows() != e.unconstrained.rows() || u.cols() != e.unconstrained.cols()) {
       throw ShapeError(fmt::format("param '{}' is {}, the new value {}", name,
                                    e.unconstrained.shape(), shape_str(value.rows(), value.cols())));
@@ -255,6 +269,9 @@ void ParamStore::load(const std::string& path) {
     p.unconstrained.resize(rows, cols);
     for (Index e = 0; e < p.unconstrained.size(); ++e) {
       p.unconstrained.data()[e] = static_cast<Scalar>(r.get<double>("parameter values"));
+    }
+    if (!p.unconstrained.allFinite()) {
+      throw ValueError(fmt::format("param store file '{}': param '{}' has a value that is not finite", path, p.name));
     }
     loaded.push_back(std::move(p));
   }

@@ -19,8 +19,9 @@ class ParamStore {
     ConstraintPtr constraint;
   };
 
-  /// The parameter `name`, created from `init` (a constrained value) on first use. A second
-  /// call with a different constraint is an error naming both.
+  /// The parameter `name`, created from `init` (a constrained value) on first use. A later
+  /// call with a different constraint, or with a non-empty `init` of another shape, is an
+  /// error naming the parameter and both.
   const Entry& get_or_create(const std::string& name, const Matrix& init, const ConstraintPtr& constraint);
 
   bool contains(const std::string& name) const { return index_.count(name) != 0; }

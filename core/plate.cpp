@@ -1,5 +1,8 @@
 #include <vesta/core/plate.hpp>
 
+#include <numeric>
+#include <unordered_map>
+
 #include <fmt/format.h>
 
 namespace vesta {
@@ -17,6 +20,37 @@ PlateDim default_dim(const Plate* self) {
     if (const auto* p = dynamic_cast<const Plate*>(m); p && p->dim() == PlateDim::rows) rows_taken = true;
   }
   return rows_taken ? PlateDim::cols : PlateDim::rows;
+}
+
+// `n` distinct indices drawn uniformly from 0..size-1, in random order: a partial
+// Fisher-Yates shuffle of the virtual array 0..size-1, storing only the swapped entries,
+// so a minibatch of a large data set costs O(n), not O(size).
+std::vector<Index> subsample_indices(Index size, Index n, Rng& rng) {
+  std::vector<Index> out(static_cast<std::size_t>(n));
+  std::unordered_map<Index, Index> swapped;
+  auto at = [&](Index i) {
+    auto it = swapped.find(i);
+    return it == swapped.end() ? i : it->second;
+  };
+  for (Index k = 0; k < n; ++k) {
+    const Index j = k + static_cast<Index>(rng.next_u64() % static_cast<std::uint64_t>(size - k));
+    const Index vj = at(j);
+    swapped[j] = at(k);
+    out[static_cast<std::size_t>(k)] = vj;
+  }
+  return out;
+}
+
+// The plate site's default: the entries this run sees, unless given or replayed: a random
+// subsample, or all of them.
+void plate_default(Site& site) {
+  if (!site.indices.empty()) return;
+  if (site.subsample_size < site.plate_size) {
+    site.indices = subsample_indices(site.plate_size, site.subsample_size, site.rng ? *site.rng : thread_rng());
+  } else {
+    site.indices.resize(static_cast<std::size_t>(site.plate_size));
+    std::iota(site.indices.begin(), site.indices.end(), Index{0});
+  }
 }
 
 }  // namespace
@@ -39,6 +73,7 @@ Plate::Plate(std::string name, Index size, std::vector<Index> subsample, std::op
 
 void Plate::enter(std::string name, Index size, Index n, std::optional<PlateDim> dim,
                   std::vector<Index> given) {
+  if (name.empty()) throw ValueError("plate: the name is empty; every plate needs a name of its own");
   if (size < 1 || n < 1 || n > size) {
     throw ValueError(fmt::format(
         "plate '{}': size is {} and subsample_size {}; need 1 <= subsample_size <= size", name,
@@ -47,7 +82,14 @@ void Plate::enter(std::string name, Index size, Index n, std::optional<PlateDim>
   frame_ = PlateFrame{std::move(name), size, n, dim.value_or(default_dim(this))};
   for (Messenger* m : handler_stack()) {
     const auto* p = dynamic_cast<const Plate*>(m);
-    if (p != nullptr && p != this && p->dim() == frame_.dim) {
+    if (p == nullptr || p == this) continue;
+    if (p->name() == frame_.name) {
+      throw ValueError(fmt::format(
+          "plate '{}' is entered inside a plate of the same name; nested plates need names of "
+          "their own (and each indexes its own dimension)",
+          frame_.name));
+    }
+    if (p->dim() == frame_.dim) {
       throw ValueError(fmt::format("plate '{}' would index {} inside plate '{}', which already does",
                                    frame_.name, dim_name(frame_.dim), p->name()));
     }
@@ -56,6 +98,7 @@ void Plate::enter(std::string name, Index size, Index n, std::optional<PlateDim>
   Site site;
   site.kind = SiteKind::plate;
   site.name = frame_.name;
+  site.fn = &plate_default;
   site.plate_size = size;
   site.subsample_size = n;
   site.indices = std::move(given);
@@ -69,27 +112,55 @@ void Plate::enter(std::string name, Index size, Index n, std::optional<PlateDim>
 
 void Plate::process(Site& site) {
   if (site.kind != SiteKind::sample && site.kind != SiteKind::deterministic) return;
-  site.frames.push_back(frame_);
-  if (site.kind != SiteKind::sample) return;
-  // Subsampling: each site sees n of N entries, so its log-probability counts N/n times.
-  site.scale *= Scalar(frame_.size) / Scalar(frame_.subsample_size);
-  // A distribution with one entry along the plate's dimension is broadcast to the plate
-  // (Pyro does the same), so `sample("z", Normal(0, 1))` inside a plate of 10 draws 10.
-  const Distribution& d = *site.dist;
-  const bool rows = frame_.dim == PlateDim::rows;
-  if (frame_.subsample_size > 1 && (rows ? d.batch_rows() : d.batch_cols()) == 1 &&
-      (rows || d.event_dim() == 0)) {
-    site.dist = d.expand(rows ? frame_.subsample_size : d.rows(), rows ? d.cols() : frame_.subsample_size);
+  PlateFrame frame = frame_;
+  // A per-datum distribution with one entry along the plate's dimension is broadcast to the
+  // plate (Pyro does the same), so `sample("z", Normal(0, 1))` inside a plate of 10 draws 10.
+  // A global term is one number wherever it sits, and is never broadcast.
+  if (site.is_sample() && !site.is_global_term()) {
+    const Distribution& d = *site.dist;
+    const bool rows = frame_.dim == PlateDim::rows;
+    if (frame_.subsample_size > 1 && (rows ? d.batch_rows() : d.batch_cols()) == 1 &&
+        (rows || d.event_dim() == 0)) {
+      try {
+        site.dist = d.expand(rows ? frame_.subsample_size : d.rows(), rows ? d.cols() : frame_.subsample_size);
+      } catch (const Error&) {
+        rethrow_with_context(fmt::format("sample site '{}' inside plate '{}'", site.name, frame_.name));
+      }
+      frame.broadcast = true;
+    }
   }
+  site.frames.push_back(std::move(frame));
 }
 
 void Plate::postprocess(Site& site) {
   if (site.kind != SiteKind::sample) return;
-  // The batch shape this site's log_prob will have: the distribution's, broadcast with the
-  // value's (an observation may carry the batch).
   const Distribution& d = *site.dist;
-  Index rows = d.batch_rows();
-  Index cols = d.batch_cols();
+  const bool rows = frame_.dim == PlateDim::rows;
+  const Index n = frame_.subsample_size;
+  // The value along the plate's dimension (unless that dimension is inside one event): one
+  // entry per plate entry, or a single one where the distribution itself has the plate's
+  // entries (it broadcasts against them). A single entry that the plate broadcast would be
+  // scored once per entry: a row of data given where a column was meant.
+  if (!site.value.empty() && (rows ? d.event_dim() < 2 : d.event_dim() < 1)) {
+    const Index along = rows ? site.value.rows() : site.value.cols();
+    bool broadcast = false;
+    for (const PlateFrame& f : site.frames) {
+      if (f.name == frame_.name) broadcast = f.broadcast;
+    }
+    if (along != n && (along != 1 || broadcast)) {
+      throw ShapeError(fmt::format(
+          "sample site '{}' inside plate '{}': its value is {}, but the plate indexes {} and this "
+          "run sees {} of its {} entries, so the value needs {} {}{}",
+          site.name, frame_.name, site.value.shape(), dim_name(frame_.dim), n, frame_.size, n,
+          dim_name(frame_.dim),
+          along == 1 && site.value.size() == n ? " (is it a row of data where a column was meant?)" : ""));
+    }
+  }
+  if (site.is_global_term()) return;  // one number wherever it sits
+  // The batch shape this site's log_prob will have: the distribution's, broadcast with the
+  // value's (an observation may carry the batch along dimensions no plate indexes).
+  Index br = d.batch_rows();
+  Index bc = d.batch_cols();
   if (!site.value.empty()) {
     const Index vr = d.event_dim() < 2 ? site.value.rows() : 1;
     const Index vc = d.event_dim() < 1 ? site.value.cols() : 1;
@@ -99,18 +170,18 @@ void Plate::postprocess(Site& site) {
       throw ShapeError(fmt::format(
           "sample site '{}' inside plate '{}': its value is {} but its distribution {} has batch "
           "shape {}; they do not broadcast",
-          site.name, frame_.name, site.value.shape(), d.describe(), shape_str(rows, cols)));
+          site.name, frame_.name, site.value.shape(), d.describe(), shape_str(br, bc)));
     };
-    rows = fit(rows, vr);
-    cols = fit(cols, vc);
+    br = fit(br, vr);
+    bc = fit(bc, vc);
   }
-  const Index along = frame_.dim == PlateDim::rows ? rows : cols;
-  if (along != frame_.subsample_size) {
+  const Index along = rows ? br : bc;
+  if (along != n) {
     throw ShapeError(fmt::format(
         "sample site '{}' has batch shape {}, which does not fit plate '{}': the plate indexes "
         "{} and this run sees {} of its {} entries, so the site needs {} {} there",
-        site.name, shape_str(rows, cols), frame_.name, dim_name(frame_.dim), frame_.subsample_size,
-        frame_.size, frame_.subsample_size, dim_name(frame_.dim)));
+        site.name, shape_str(br, bc), frame_.name, dim_name(frame_.dim), n, frame_.size, n,
+        dim_name(frame_.dim)));
   }
 }
 

@@ -1,9 +1,12 @@
 // plate: a scope (or a callable) in which sample sites are conditionally independent along
 // one dimension of their batch shape, optionally seeing a random subsample of it.
 // Pyro's plate; like NumPyro's, it is a handler that first sends its own site, so a replay
-// can fix its subsample indices.
+// can fix its subsample indices. Its whole story is here and in plate.cpp: the subsample
+// draw, the frame it records on each site inside, when it broadcasts a distribution, and the
+// shapes it requires. (How a frame weighs a site's term is term_scale, in trace.hpp.)
 #pragma once
 
+#include <concepts>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,6 +59,7 @@ inline Plate plate(std::string name, Index size, std::vector<Index> subsample,
 
 /// The plate as a callable form: runs fn(indices) inside it and returns its result.
 template <class F>
+  requires std::invocable<F&, const std::vector<Index>&>
 decltype(auto) plate(std::string name, Index size, std::optional<Index> subsample_size, F&& fn) {
   Plate p(std::move(name), size, subsample_size);
   return std::forward<F>(fn)(p.indices());

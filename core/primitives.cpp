@@ -1,91 +1,16 @@
-// The path of a primitive, top to bottom: build the Site, apply_stack() runs the handlers'
-// process() from the innermost outwards, the default behaviour fills in what no handler did
-// (draw, read the parameter, choose the subsample), then the handlers' postprocess().
+// The path of a primitive, top to bottom: build the Site with the primitive's default
+// behaviour, apply_stack() runs the handlers' process() from the innermost outwards, then the
+// default behaviour fills in what no handler did (draw, read the parameter), then the
+// handlers' postprocess(). The plate's own story is in plate.cpp.
 #include <vesta/core/primitives.hpp>
-
-#include <numeric>
-#include <unordered_map>
 
 #include <fmt/format.h>
 
+#include <vesta/core/handlers/trace.hpp>
 #include <vesta/core/ops.hpp>
 #include <vesta/core/param_store.hpp>
 
 namespace vesta {
-
-namespace {
-
-// A factor site's "distribution": its log_prob is the given term, whatever the value.
-class Factor final : public Family<Factor> {
- public:
-  explicit Factor(Tensor log_factor) : log_factor_(std::move(log_factor)) {}
-  std::string name() const override { return "Factor"; }
-  Index rows() const override { return log_factor_.rows(); }
-  Index cols() const override { return log_factor_.cols(); }
-  ConstraintPtr support() const override { return constraints::real(); }
-  Tensor log_prob(const Tensor&) const override { return log_factor_; }
-  bool log_prob_is_folded_term() const override { return true; }
-  // Inside a plate, a 1x1 term is spread evenly over the plate's entries, so it counts once
-  // (then scaled by the plate's subsample factor, like every term), not once per entry.
-  DistributionPtr expand(Index rows, Index cols) const override {
-    if (log_factor_.rows() != 1 || log_factor_.cols() != 1) return Distribution::expand(rows, cols);
-    return std::make_shared<Factor>(Tensor::full(rows, cols, Scalar(1) / Scalar(rows * cols)) * log_factor_);
-  }
-
- private:
-  Tensor log_factor_;
-};
-
-// `n` distinct indices drawn uniformly from 0..size-1, in random order: a partial
-// Fisher-Yates shuffle of the virtual array 0..size-1, storing only the swapped entries,
-// so a minibatch of a large data set costs O(n), not O(size).
-std::vector<Index> subsample_indices(Index size, Index n, Rng& rng) {
-  std::vector<Index> out(static_cast<std::size_t>(n));
-  std::unordered_map<Index, Index> swapped;
-  auto at = [&](Index i) {
-    auto it = swapped.find(i);
-    return it == swapped.end() ? i : it->second;
-  };
-  for (Index k = 0; k < n; ++k) {
-    const Index j = k + static_cast<Index>(rng.next_u64() % static_cast<std::uint64_t>(size - k));
-    const Index vj = at(j);
-    swapped[j] = at(k);
-    out[static_cast<std::size_t>(k)] = vj;
-  }
-  return out;
-}
-
-void default_process(Site& site) {
-  Rng& rng = site.rng ? *site.rng : thread_rng();
-  switch (site.kind) {
-    case SiteKind::sample:
-      if (site.value.empty() && !site.observed) {
-        site.value = site.dist->has_rsample() ? site.dist->rsample(rng) : site.dist->sample(rng);
-      }
-      break;
-    case SiteKind::param:
-      if (site.value.empty()) {
-        const ParamStore::Entry& e = param_store().get_or_create(
-            site.name, site.init.empty() ? Matrix() : site.init.matrix(), site.constraint);
-        site.value = e.constraint->transform(e.unconstrained);
-      }
-      break;
-    case SiteKind::plate:
-      if (site.indices.empty()) {
-        if (site.subsample_size < site.plate_size) {
-          site.indices = subsample_indices(site.plate_size, site.subsample_size, rng);
-        } else {
-          site.indices.resize(static_cast<std::size_t>(site.plate_size));
-          std::iota(site.indices.begin(), site.indices.end(), Index{0});
-        }
-      }
-      break;
-    case SiteKind::deterministic:
-      break;
-  }
-}
-
-}  // namespace
 
 void apply_stack(Site& site) {
   const auto stack = handler_stack();
@@ -95,17 +20,83 @@ void apply_stack(Site& site) {
     (*it)->process(site);
     if (site.stop) break;
   }
-  default_process(site);
+  if (site.fn != nullptr) site.fn(site);
   for (std::size_t i = stack.size() - seen; i < stack.size(); ++i) stack[i]->postprocess(site);
 }
 
 namespace {
 
-Tensor sample_site(const std::string& name, DistributionPtr dist, std::optional<Tensor> obs, bool auxiliary) {
+void require_name(const char* primitive, const std::string& name) {
+  if (name.empty()) {
+    throw ValueError(fmt::format(
+        "{}: the name is empty; every site needs a name of its own (inference matches model and "
+        "guide sites by name)",
+        primitive));
+  }
+}
+
+// The innermost trace recording this run, if any: errors name the program it records.
+const TraceMessenger* recording_trace() {
+  const auto stack = handler_stack();
+  for (auto it = stack.rbegin(); it != stack.rend(); ++it) {
+    if (const auto* t = dynamic_cast<const TraceMessenger*>(*it)) return t;
+  }
+  return nullptr;
+}
+
+// Rethrows the exception being handled with the site named first ("guide site 'w' (param
+// 'w_scale'): Normal: scale[1] is inf, ...").
+[[noreturn]] void rethrow_at(const Site& site) {
+  const TraceMessenger* recording = recording_trace();
+  const Trace* t = recording != nullptr ? &recording->get_trace() : nullptr;
+  try {
+    throw;
+  } catch (const ArgumentError& e) {
+    rethrow_with_context(site_context(site, t, &e.argument()));
+  } catch (...) {
+    rethrow_with_context(site_context(site, t, nullptr));
+  }
+}
+
+// sample's default: draw from the distribution (rsample when it is reparameterisable) unless a
+// handler or the caller gave the value; first, the distribution's parameters are checked here,
+// so that an invalid one is reported by the site that uses it.
+void sample_default(Site& site) {
+  try {
+    site.dist->check_args();
+    if (site.value.empty() && !site.observed) {
+      Rng& rng = site.rng ? *site.rng : thread_rng();
+      site.value = site.dist->has_rsample() ? site.dist->rsample(rng) : site.dist->sample(rng);
+    }
+  } catch (const Error&) {
+    rethrow_at(site);
+  }
+}
+
+// param's default: read the parameter (creating it from its initial value on first use)
+// unless a handler (substitute) gave the value.
+void param_default(Site& site) {
+  if (!site.value.empty()) return;
+  const ParamStore::Entry* e = nullptr;
+  if (param_store().contains(site.name) || site.init != nullptr) {
+    e = &param_store().get_or_create(site.name, site.init != nullptr ? *site.init : Matrix(),
+                                     site.constraint);
+  } else if (site.init_fn != nullptr) {
+    e = &param_store().get_or_create(site.name, (*site.init_fn)(), site.constraint);
+  } else {
+    e = &param_store().entry(site.name);
+  }
+  site.value = e->constraint->transform(e->unconstrained);
+}
+
+Tensor sample_site(const std::string& name, DistributionPtr dist, std::optional<Tensor> obs,
+                   bool auxiliary) {
+  require_name("sample", name);
   if (!dist) throw ValueError(fmt::format("sample '{}': the distribution is null", name));
   Site site;
   site.kind = SiteKind::sample;
   site.name = name;
+  site.fn = &sample_default;
   site.dist = std::move(dist);
   site.auxiliary = auxiliary;
   if (obs) {
@@ -115,6 +106,48 @@ Tensor sample_site(const std::string& name, DistributionPtr dist, std::optional<
   apply_stack(site);
   return site.value;
 }
+
+Tensor param_site(const std::string& name, const Matrix* init, const ParamInit* init_fn,
+                  ConstraintPtr constraint) {
+  require_name("param", name);
+  Site site;
+  site.kind = SiteKind::param;
+  site.name = name;
+  site.fn = &param_default;
+  site.init = init;
+  site.init_fn = init_fn;
+  site.constraint = std::move(constraint);
+  apply_stack(site);
+  return site.value;
+}
+
+// A factor site's "distribution": its log_prob is the given term, whatever the value. A
+// global one is a single number that counts once wherever the site sits.
+class Factor final : public Family<Factor> {
+ public:
+  Factor(Tensor log_factor, bool global)
+      : log_factor_(global ? sum(log_factor) : std::move(log_factor)), global_(global) {}
+  std::string name() const override { return global_ ? "GlobalFactor" : "Factor"; }
+  Index rows() const override { return log_factor_.rows(); }
+  Index cols() const override { return log_factor_.cols(); }
+  ConstraintPtr support() const override { return constraints::real(); }
+  bool log_prob_is_folded_term() const override { return true; }
+  bool log_prob_is_global_term() const override { return global_; }
+  // A plate broadcasts a per-datum term only when it came with the plate's entries already.
+  DistributionPtr expand(Index rows, Index cols) const override {
+    throw ShapeError(fmt::format(
+        "a factor scores each datum, so inside a plate its term needs one entry per plate entry "
+        "({}), not {}; for a term about global variables, counted once, use global_factor",
+        shape_str(rows, cols), log_factor_.shape()));
+  }
+
+ protected:
+  Tensor log_prob_impl(const Tensor&) const override { return log_factor_; }
+
+ private:
+  Tensor log_factor_;
+  bool global_;
+};
 
 }  // namespace
 
@@ -127,33 +160,25 @@ Tensor sample_auxiliary(const std::string& name, DistributionPtr dist) {
 }
 
 Tensor param(const std::string& name, const Matrix& init, ConstraintPtr constraint) {
-  return param(name, [&init] { return init; }, std::move(constraint));
+  return param_site(name, &init, nullptr, std::move(constraint));
 }
 
 Tensor param(const std::string& name, const ParamInit& init, ConstraintPtr constraint) {
-  Site site;
-  site.kind = SiteKind::param;
-  site.name = name;
-  // The initial value matters only on first use: skip building it on every later read.
-  if (!param_store().contains(name)) site.init = Tensor(init());
-  site.constraint = std::move(constraint);
-  apply_stack(site);
-  return site.value;
+  return param_site(name, nullptr, &init, std::move(constraint));
 }
 
-Tensor param(const std::string& name) {
-  Site site;
-  site.kind = SiteKind::param;
-  site.name = name;
-  apply_stack(site);
-  return site.value;
-}
+Tensor param(const std::string& name) { return param_site(name, nullptr, nullptr, nullptr); }
 
 void factor(const std::string& name, const Tensor& log_factor) {
-  sample(name, std::make_shared<Factor>(log_factor), Tensor());
+  sample(name, std::make_shared<Factor>(log_factor, false), Tensor());
+}
+
+void global_factor(const std::string& name, const Tensor& log_factor) {
+  sample(name, std::make_shared<Factor>(log_factor, true), Tensor());
 }
 
 Tensor deterministic(const std::string& name, const Tensor& value) {
+  require_name("deterministic", name);
   Site site;
   site.kind = SiteKind::deterministic;
   site.name = name;
@@ -171,5 +196,7 @@ const char* to_string(SiteKind kind) {
   }
   return "?";
 }
+
+std::string Site::describe() const { return fmt::format("{} '{}'", to_string(kind), name); }
 
 }  // namespace vesta

@@ -1,6 +1,7 @@
-// The primitives a model is written with: sample, param, factor, deterministic (and plate,
-// in <vesta/core/plate.hpp>). Each builds a Site and sends it through the handler stack;
-// with no handler active, sample simply draws (or returns the observation).
+// The primitives a model is written with: sample, param, factor, global_factor, deterministic
+// (and plate, in <vesta/core/plate.hpp>). Each builds a Site carrying its default behaviour
+// and sends it through the handler stack; with no handler active, sample simply draws (or
+// returns the observation).
 #pragma once
 
 #include <functional>
@@ -18,14 +19,18 @@ namespace vesta {
 
 /// A random variable named `name` distributed as `dist`: drawn (by rsample when the
 /// distribution is reparameterisable), or, when `obs` is given, observed to be `obs`.
-/// Handlers may replay, condition, block, scale, mask or seed it.
+/// Handlers may replay, condition, block, scale, mask or seed it. The name must not be empty.
 Tensor sample(const std::string& name, DistributionPtr dist, std::optional<Tensor> obs = std::nullopt);
 
 template <class D>
   requires std::is_base_of_v<Distribution, std::decay_t<D>>
 Tensor sample(const std::string& name, D&& dist, std::optional<Tensor> obs = std::nullopt) {
-  if (handler_stack().empty()) {  // no handler: nothing to record, so no Site at all
-    if (obs) return *obs;
+  if (handler_stack().empty()) [[likely]] {  // nothing to record: no Site at all
+    if (name.empty()) return sample(name, nullptr, std::move(obs));  // throws, naming the fault
+    if (obs) {
+      dist.check_args();
+      return *obs;
+    }
     return dist.has_rsample() ? dist.rsample(thread_rng()) : dist.sample(thread_rng());
   }
   return sample(name, std::make_shared<std::decay_t<D>>(std::forward<D>(dist)), std::move(obs));
@@ -38,23 +43,33 @@ Tensor sample_auxiliary(const std::string& name, DistributionPtr dist);
 
 /// The learnable parameter `name`: created from `init` (a value satisfying `constraint`) on
 /// first use, read from the ParamStore afterwards. The store holds it unconstrained, which
-/// is where optimizers work; the value returned is constrained and differentiable.
+/// is where optimizers work; the value returned is constrained and differentiable. Reading
+/// an existing parameter with an `init` of another shape, or another constraint, is an error
+/// naming the parameter and both (a checkpoint from another model, a typo in a name).
 Tensor param(const std::string& name, const Matrix& init,
              ConstraintPtr constraint = constraints::real());
 /// Makes the initial (constrained) value of a parameter.
 using ParamInit = std::function<Matrix()>;
 /// The same, with the initial value computed by `init` only when the parameter is created:
-/// for a random initialisation, or one too costly to build on every read.
+/// for a random initialisation, or one too costly to build on every read. (A later read does
+/// not run `init`, so it cannot compare shapes: Module::param takes the shape for that.)
 Tensor param(const std::string& name, const ParamInit& init,
              ConstraintPtr constraint = constraints::real());
 /// An existing parameter (or one that a substitute handler provides).
 Tensor param(const std::string& name);
 
-/// Adds `log_factor` (summed) to the model's log-joint, as an observed site named `name`.
-/// Inside a plate, a term with one entry per plate entry counts each; a 1x1 term counts once
-/// (spread over the plate's entries and scaled by its subsample factor, like HiddenLayer's
-/// KL), where Pyro's factor would count it once per entry.
+/// Adds `log_factor` to the model's log-joint as an observed site named `name` (Pyro's
+/// factor): a per-datum term, weighed as a log_prob is, so inside a plate it needs one entry
+/// per plate entry (and takes the plate's subsample scale and masks). A 1x1 term inside a
+/// plate over several entries is an error that points to global_factor, since it would
+/// otherwise count once per entry.
 void factor(const std::string& name, const Tensor& log_factor);
+
+/// Adds a term about global variables (a weight KL, a prior on shared parameters) to the
+/// log-joint, counted once for the whole data set wherever the site sits: the subsample scale
+/// and per-entry masks of the plates around it do not apply (an explicit scale handler, as in
+/// KL annealing, and a 1x1 mask do). `log_factor` is summed to one number.
+void global_factor(const std::string& name, const Tensor& log_factor);
 
 /// Records `value` in the trace under `name` (it adds nothing to the log-joint) and returns it.
 Tensor deterministic(const std::string& name, const Tensor& value);

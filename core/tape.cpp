@@ -2,8 +2,6 @@
 
 #include <atomic>
 
-#include <vesta/core/tensor.hpp>
-
 namespace vesta {
 
 namespace {
@@ -38,7 +36,7 @@ void Tape::release_memory() {
   retained_.shrink_to_fit();
 }
 
-detail::Node* Tape::leaf_node(const std::shared_ptr<detail::Storage>& storage) {
+Node* Tape::leaf_node(const std::shared_ptr<detail::Storage>& storage) {
   detail::Storage& s = *storage;
   if (s.node != nullptr && s.node_generation == generation_) return s.node;
   if (s.grad.rows() != s.value.rows() || s.grad.cols() != s.value.cols()) {
@@ -66,14 +64,14 @@ const Scalar* Tape::retain(Scalar inline_value) {
   return p;
 }
 
-void Tape::backward(detail::Node* root) {
+void Tape::backward(Node* root) {
   const std::size_t end = root->index + 1;
   for (std::size_t i = 0; i < end; ++i) nodes_[i]->touched = false;
   // A parameter's adjoint is its gradient buffer: it keeps what earlier passes accumulated.
   for (const auto& leaf : leaves_) leaf->node->touched = leaf->grad_live;
   root->accumulate(Array::Ones(1, 1));
   for (std::size_t i = end; i-- > 0;) {
-    detail::Node* n = nodes_[i];
+    Node* n = nodes_[i];
     if (n->touched) n->backward();
   }
   for (const auto& leaf : leaves_) leaf->grad_live = leaf->node->touched;

@@ -16,11 +16,7 @@
 
 namespace vesta {
 
-namespace detail {
-
-struct Storage;
-
-/// One recorded op: its output value and adjoint (rows x cols), and how to pass the adjoint
+/// One recorded op (ops are written with <vesta/core/op_support.hpp>): its output value and adjoint (rows x cols), and how to pass the adjoint
 /// back to its inputs. `touched` says whether `adj` holds a gradient yet; the first
 /// contribution assigns instead of adding, so adjoints never need zero-filling.
 struct Node {
@@ -67,10 +63,25 @@ struct Node {
     }
   }
 
+  /// Passes adj back to the op's inputs (called once, by the backward pass, if touched).
   virtual void backward() = 0;
 
  protected:
   ~Node() = default;  // nodes live in the arena and are never destroyed one by one
+};
+
+namespace detail {
+
+/// The values a Tensor owns on the heap: a constant's, or a leaf's (a parameter that
+/// requires a gradient). For a leaf the tape also keeps its bookkeeping here: the gradient
+/// that backward passes accumulate into until zeroed, and the leaf's node on the current tape.
+struct Storage {
+  Matrix value;
+  bool requires_grad = false;
+  Matrix grad;             // leaves: sized on first use in a graph
+  bool grad_live = false;  // false: grad holds nothing yet (reads as zeros)
+  Node* node = nullptr;    // leaves: this leaf's node on the tape of generation node_generation
+  std::uint64_t node_generation = 0;
 };
 
 template <class F>
@@ -112,7 +123,7 @@ class Tape {
   /// left uninitialised for the op to fill. `fn` is stored in the arena and never destroyed,
   /// so it may only capture trivially destructible things (pointers, numbers).
   template <class F>
-  detail::Node* record(Index rows, Index cols, F&& fn) {
+  Node* record(Index rows, Index cols, F&& fn) {
     Scalar* value = arena_.allocate_array<Scalar>(static_cast<std::size_t>(rows * cols));
     return make_node(value, rows, cols, std::forward<F>(fn));
   }
@@ -120,13 +131,13 @@ class Tape {
   /// Like record(), but the node's value aliases `value` (which must stay alive and unchanged
   /// for this generation) instead of owning a copy: reshape uses this.
   template <class F>
-  detail::Node* record_alias(const Scalar* value, Index rows, Index cols, F&& fn) {
+  Node* record_alias(const Scalar* value, Index rows, Index cols, F&& fn) {
     // A recorded value is never written after its op computed it.
     return make_node(const_cast<Scalar*>(value), rows, cols, std::forward<F>(fn));
   }
 
   /// The leaf node of a parameter in this generation, created on first use.
-  detail::Node* leaf_node(const std::shared_ptr<detail::Storage>& storage);
+  Node* leaf_node(const std::shared_ptr<detail::Storage>& storage);
 
   /// Keeps a constant's values alive and unchanged until reset(), for a backward step that
   /// reads them; returns where they are.
@@ -142,11 +153,11 @@ class Tape {
   }
 
   /// Runs the backward pass from `root` (a 1x1 node) with seed adjoint 1.
-  void backward(detail::Node* root);
+  void backward(Node* root);
 
  private:
   template <class F>
-  detail::Node* make_node(Scalar* value, Index rows, Index cols, F&& fn) {
+  Node* make_node(Scalar* value, Index rows, Index cols, F&& fn) {
     using Fn = std::decay_t<F>;
     static_assert(std::is_trivially_destructible_v<Fn>,
                   "a backward closure must capture only pointers and numbers");
@@ -159,7 +170,7 @@ class Tape {
   }
 
   detail::Arena arena_;
-  std::vector<detail::Node*> nodes_;
+  std::vector<Node*> nodes_;
   std::vector<std::shared_ptr<detail::Storage>> leaves_;    // parameters seen this generation
   std::vector<std::shared_ptr<detail::Storage>> retained_;  // constants read by backward steps
   std::uint64_t generation_;
@@ -167,5 +178,17 @@ class Tape {
 
 /// The calling thread's tape.
 Tape& tape();
+
+/// One step of a training loop as a scope: the thread's tape is reset when it ends (also
+/// when an exception leaves it), releasing every value the step recorded at once.
+///
+///     for (...) { TapeStep step; Tensor loss = ...; loss.backward(); optimizer.step(); }
+class TapeStep {
+ public:
+  TapeStep() = default;
+  ~TapeStep() { tape().reset(); }
+  TapeStep(const TapeStep&) = delete;
+  TapeStep& operator=(const TapeStep&) = delete;
+};
 
 }  // namespace vesta

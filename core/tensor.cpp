@@ -25,7 +25,7 @@ Tensor Tensor::full(Index rows, Index cols, Scalar value) {
   return Tensor(Matrix::Constant(rows, cols, value));
 }
 
-Tensor Tensor::from_node(detail::Node* node) {
+Tensor Tensor::from_node(Node* node) {
   Tensor t;
   t.node_ = node;
   t.generation_ = tape().generation();
@@ -34,7 +34,7 @@ Tensor Tensor::from_node(detail::Node* node) {
   return t;
 }
 
-detail::Node* Tensor::live_node() const {
+Node* Tensor::live_node() const {
   const std::uint64_t current = tape().generation();
   if (generation_ != current) {
     throw StaleTensorError(fmt::format(

@@ -13,19 +13,7 @@
 
 namespace vesta {
 
-namespace detail {
-/// Heap-owned values: a constant's, or a leaf's (a parameter that requires a gradient).
-/// A leaf also owns its gradient, which backward passes accumulate into until zeroed.
-struct Storage {
-  Matrix value;
-  bool requires_grad = false;
-  Matrix grad;             // leaves: sized on first use in a graph
-  bool grad_live = false;  // false: grad holds nothing yet (reads as zeros)
-  Node* node = nullptr;    // leaves: this leaf's node on the tape of generation node_generation
-  std::uint64_t node_generation = 0;
-};
 struct Operand;
-}  // namespace detail
 
 /// A dense rows x cols array of Scalars, in one of four states:
 /// - a constant (data; no gradient), made from a number or an Eigen matrix;
@@ -40,8 +28,13 @@ class Tensor {
   Tensor() = default;
   /// A 1x1 constant. Implicit, so that `2.0 * x` and `x - 1` read naturally.
   Tensor(Scalar value) : scalar_(value), rows_(1), cols_(1) {}  // NOLINT(google-explicit-constructor)
-  /// A constant holding a copy of `m` (or taking it over, when moved in).
-  explicit Tensor(Matrix m);
+  /// A constant holding a copy of `m` (or taking it over, when moved in). Implicit, so that
+  /// data goes wherever a constant Tensor is expected: `sample("y", Normal(f, 0.1), y)`.
+  Tensor(Matrix m);  // NOLINT(google-explicit-constructor)
+  /// A constant with the values of any Eigen matrix expression (Matrix::Ones(2, 3), a block,
+  /// a Map), evaluated once.
+  template <class Derived>
+  Tensor(const Eigen::MatrixBase<Derived>& m) : Tensor(Matrix(m)) {}  // NOLINT(google-explicit-constructor)
 
   /// A constant with the values of `m`.
   static Tensor constant(Matrix m) { return Tensor(std::move(m)); }
@@ -98,17 +91,17 @@ class Tensor {
     return storage_ != nullptr && storage_ == other.storage_;
   }
 
-  // Building blocks for ops (see <vesta/core/op_support.hpp>).
-  static Tensor from_node(detail::Node* node);
+  // Building blocks for ops (see <vesta/core/op_support.hpp>): a Tensor for a recorded node.
+  static Tensor from_node(Node* node);
 
  private:
-  friend struct detail::Operand;
+  friend struct Operand;
 
   const Scalar* data_ptr() const;  // values of a non-recorded Tensor
-  detail::Node* live_node() const;  // the recorded node, checked against the tape generation
+  Node* live_node() const;  // the recorded node, checked against the tape generation
   detail::Storage& leaf_storage(const char* what) const;
 
-  detail::Node* node_ = nullptr;               // recorded value
+  Node* node_ = nullptr;               // recorded value
   std::uint64_t generation_ = 0;               // tape generation of node_
   std::shared_ptr<detail::Storage> storage_;   // constant or leaf
   Scalar scalar_ = 0;                          // a 1x1 constant, held inline

@@ -8,22 +8,52 @@ namespace vesta {
 
 namespace {
 
-// A batch-shaped term of a site (log_prob, KL) that does not have the size its plates expect
-// would be summed with the wrong weight: say which site, and what shapes.
+const char* dim_name(PlateDim d) { return d == PlateDim::rows ? "rows" : "columns"; }
+
+// A per-datum term that does not have the size its plates expect would be summed with the
+// wrong weight: say which site, and what shapes.
 void check_plate_sizes(const Site& site, const Tensor& term, const char* what) {
+  if (site.is_global_term()) {
+    if (term.rows() != 1 || term.cols() != 1) {
+      throw ShapeError(fmt::format("sample site '{}': {} is {}, but a global term is one number (1x1)",
+                                   site.name, what, term.shape()));
+    }
+    return;
+  }
   for (const PlateFrame& f : site.frames) {
     const Index along = f.dim == PlateDim::rows ? term.rows() : term.cols();
     if (along != f.subsample_size) {
       throw ShapeError(fmt::format(
           "sample site '{}': {} has shape {} but plate '{}' needs {} along its {}", site.name, what,
-          term.shape(), f.name, f.subsample_size, f.dim == PlateDim::rows ? "rows" : "columns"));
+          term.shape(), f.name, f.subsample_size, dim_name(f.dim)));
     }
   }
 }
 
-// The entries of `term` that the site's mask keeps, summed, times the site's scale.
+// A value of 1 x C scored by a distribution of batch R x 1 (or the transpose) broadcasts to
+// R x C: every entry of the value against every entry of the distribution, which is never
+// what a model means (it is a column of data given as a row).
+void check_no_outer_product(const Site& site) {
+  const Distribution& d = *site.dist;
+  if (site.value.empty() || site.is_global_term() || d.log_prob_is_folded_term()) return;
+  const Index br = d.batch_rows(), bc = d.batch_cols();
+  const Index vr = d.event_dim() < 2 ? site.value.rows() : 1;
+  const Index vc = d.event_dim() < 1 ? site.value.cols() : 1;
+  if ((vr == 1 && br > 1 && bc == 1 && vc > 1) || (vc == 1 && bc > 1 && br == 1 && vr > 1)) {
+    throw ShapeError(fmt::format(
+        "sample site '{}': its value is {} but its distribution {} has batch shape {}: scoring one "
+        "against the other would broadcast to {}, every value against every entry; give the value "
+        "the distribution's shape (a row of data where a column was meant?)",
+        site.name, site.value.shape(), d.describe(), shape_str(br, bc),
+        shape_str(std::max(br, vr), std::max(bc, vc))));
+  }
+}
+
+// The entries of `term` that the site's mask keeps, summed, times the site's term scale.
 Tensor mask_and_scale(const Site& site, const Tensor& term, const char* what) {
-  if (!site.mask.empty() && (site.mask.rows() > term.rows() || site.mask.cols() > term.cols())) {
+  if (!site.keep) return Tensor(Scalar(0));
+  const bool per_entry_mask = !site.mask.empty() && !site.is_global_term();
+  if (per_entry_mask && (site.mask.rows() > term.rows() || site.mask.cols() > term.cols())) {
     // Broadcasting would count each entry several times.
     throw ShapeError(fmt::format(
         "sample site '{}': its mask is {} but its {} only {}; apply the mask inside the plates "
@@ -31,14 +61,24 @@ Tensor mask_and_scale(const Site& site, const Tensor& term, const char* what) {
         site.name, site.mask.shape(), what, term.shape()));
   }
   // where(), not a product: a masked-out entry may be -inf or NaN and must still count 0.
-  const Tensor kept = site.mask.empty() ? term : where(site.mask, term, 0);
-  const Tensor total = sum(kept);
-  return site.scale == 1 ? total : total * site.scale;
+  const Tensor kept = per_entry_mask ? where(site.mask, term, 0) : term;
+  const Tensor total = kept.rows() == 1 && kept.cols() == 1 ? kept : sum(kept);
+  const Scalar scale = term_scale(site);
+  return scale == 1 ? total : total * scale;
 }
 
 }  // namespace
 
-void Trace::add(const Site& site) {
+Scalar term_scale(const Site& site) {
+  Scalar scale = site.scale;
+  if (site.is_global_term()) return scale;
+  for (const PlateFrame& f : site.frames) {
+    if (f.subsample_size != f.size) scale *= Scalar(f.size) / Scalar(f.subsample_size);
+  }
+  return scale;
+}
+
+void Trace::add(Site site) {
   if (auto it = index_.find(site.name); it != index_.end()) {
     const Site& existing = sites_[it->second];
     if (site.kind == SiteKind::plate && existing.kind == SiteKind::plate) return;
@@ -49,40 +89,51 @@ void Trace::add(const Site& site) {
         to_string(site.kind), site.name, to_string(existing.kind)));
   }
   index_.emplace(site.name, sites_.size());
-  sites_.push_back(site);
-  sites_.back().stop = false;
+  site.stop = false;
+  sites_.push_back(std::move(site));
+}
+
+const Site* Trace::find(const std::string& name) const {
+  auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &sites_[it->second];
 }
 
 const Site& Trace::site(const std::string& name) const {
-  auto it = index_.find(name);
-  if (it == index_.end()) throw ValueError(fmt::format("the trace has no site '{}'", name));
-  return sites_[it->second];
+  const Site* s = find(name);
+  if (s == nullptr) throw ValueError(fmt::format("the trace has no site '{}'", name));
+  return *s;
 }
 
-const Tensor& Trace::log_prob_of(const Site& site) const {
+const Tensor& Trace::log_prob(const Site& site) const {
+  if (!site.is_sample()) {
+    throw ValueError(fmt::format("site '{}' is a {} site, not a sample site", site.name, to_string(site.kind)));
+  }
   if (!site.log_prob) {
-    Tensor lp = site.dist->log_prob(site.value);
-    check_plate_sizes(site, lp, "log_prob");
-    site.log_prob = std::move(lp);
+    try {
+      check_no_outer_product(site);
+      Tensor lp = site.dist->log_prob(site.value);
+      check_plate_sizes(site, lp, "log_prob");
+      site.log_prob = std::move(lp);
+    } catch (const ArgumentError& e) {
+      rethrow_with_context(site_context(site, this, &e.argument()));
+    } catch (const Error&) {
+      rethrow_with_context(site_context(site, this));
+    }
   }
   return *site.log_prob;
 }
 
-const Tensor& Trace::log_prob(const std::string& name) const {
-  const Site& s = site(name);
-  if (!s.is_sample()) throw ValueError(fmt::format("site '{}' is a {} site, not a sample site", name, to_string(s.kind)));
-  return log_prob_of(s);
-}
+const Tensor& Trace::log_prob(const std::string& name) const { return log_prob(site(name)); }
 
 void Trace::compute_log_prob() const {
   for (const Site& s : sites_) {
-    if (s.is_sample()) log_prob_of(s);
+    if (s.is_sample()) log_prob(s);
   }
 }
 
 Tensor Trace::scaled_log_prob_sum(const Site& site) const {
-  // log_prob_of checked the plate sizes once, when it computed the log_prob.
-  return mask_and_scale(site, log_prob_of(site), "log_prob");
+  // log_prob checked the plate sizes once, when it computed the log_prob.
+  return mask_and_scale(site, log_prob(site), "log_prob");
 }
 
 Tensor masked_scaled_sum(const Site& site, const Tensor& term, const char* what) {
@@ -126,13 +177,28 @@ std::string Trace::format() const {
     std::string shape = s.value.empty() ? "" : s.value.shape();
     if (s.is_sample()) {
       dist = s.dist->describe();
-      lp = fmt::format("{:.4f}", static_cast<double>(sum(log_prob_of(s)).item()));
-      scale = fmt::format("{:g}", static_cast<double>(s.scale));
+      lp = fmt::format("{:.4f}", static_cast<double>(sum(log_prob(s)).item()));
+      scale = fmt::format("{:g}", static_cast<double>(term_scale(s)));
     } else if (s.kind == SiteKind::plate) {
       shape = fmt::format("{} of {}", s.subsample_size, s.plate_size);
     }
     out += fmt::format("{:<16} {:<13} {:<18} {:<9} {:<8} {:>8} {:>14}\n", s.name, to_string(s.kind),
                        dist, shape, s.is_sample() ? (s.observed ? "yes" : "no") : "", scale, lp);
+  }
+  return out;
+}
+
+std::string site_context(const Site& site, const Trace* trace, const Tensor* argument) {
+  std::string out = trace != nullptr && !trace->program().empty()
+                        ? fmt::format("{} site '{}'", trace->program(), site.name)
+                        : site.describe();
+  if (argument != nullptr && trace != nullptr) {
+    for (const Site& s : trace->sites()) {
+      if (s.kind == SiteKind::param && s.value.same_as(*argument)) {
+        out += fmt::format(" (param '{}')", s.name);
+        break;
+      }
+    }
   }
   return out;
 }

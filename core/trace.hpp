@@ -1,6 +1,7 @@
 // Trace: the record of one run of a model, its sites in order, each with its value and
 // (computed once, on demand) its log-probability. The trace handler that fills one is in
-// <vesta/core/handlers/trace.hpp>.
+// <vesta/core/handlers/trace.hpp>. Also here: how a site's term is weighed (its scale and
+// mask), the one rule every estimator uses.
 #pragma once
 
 #include <functional>
@@ -14,25 +15,34 @@ namespace vesta {
 
 class Trace {
  public:
+  /// An empty trace; `program` ("model", "guide") names it in error messages.
+  explicit Trace(std::string program = {}) : program_(std::move(program)) {}
+
   /// Appends a site. A sample or deterministic site whose name is already taken is an error
   /// naming it; a plate entered again keeps its first record; a param read again is
   /// recorded once.
-  void add(const Site& site);
+  void add(Site site);
 
   bool contains(const std::string& name) const { return index_.count(name) != 0; }
   /// The site `name`; throws naming it if there is none.
   const Site& site(const std::string& name) const;
   const Site& operator[](const std::string& name) const { return site(name); }
+  /// The site `name`, or null.
+  const Site* find(const std::string& name) const;
   const std::vector<Site>& sites() const { return sites_; }
   std::size_t size() const { return sites_.size(); }
+  /// "model", "guide", or empty.
+  const std::string& program() const { return program_; }
 
   /// log_prob of sample site `name` (its batch shape, before scale and mask), computed on
-  /// first use and cached.
+  /// first use and cached. An error names the site (and the program).
   const Tensor& log_prob(const std::string& name) const;
+  /// The same for one of this trace's sites.
+  const Tensor& log_prob(const Site& site) const;
   /// Computes every sample site's log_prob now.
   void compute_log_prob() const;
-  /// The sum over sample sites (those `keep` accepts, if given) of scale times the masked
-  /// log_prob: the log-joint of the run (1x1).
+  /// The sum over sample sites (those `keep` accepts, if given) of their weighed log_prob
+  /// (masked_scaled_sum): the log-joint of the run (1x1).
   Tensor log_prob_sum(const std::function<bool(const Site&)>& keep = nullptr) const;
   /// One site's term of log_prob_sum (1x1): masked_scaled_sum(site, log_prob).
   Tensor scaled_log_prob_sum(const Site& site) const;
@@ -47,16 +57,27 @@ class Trace {
   std::string format() const;
 
  private:
-  const Tensor& log_prob_of(const Site& site) const;
-
+  std::string program_;
   std::vector<Site> sites_;
   std::unordered_map<std::string, std::size_t> index_;
 };
 
+/// The factor a site's term is multiplied by: the product of the scale handlers around it,
+/// times, for a per-datum term, size / subsample_size of every enclosing plate (so a
+/// minibatch's terms estimate the whole data set's). A global term (a weight KL, a
+/// global_factor) counts once for the whole data set, so plates do not scale it.
+Scalar term_scale(const Site& site);
+
 /// How a trace weighs a sample site's batch-shaped term (its log_prob, or a quantity that
 /// stands in for it, such as a KL divergence): the entries the site's mask keeps, summed,
-/// times the site's scale (1x1). Throws ShapeError naming the site, and `what` the term,
-/// when `term` does not have the size its plates need or is smaller than the mask.
+/// times term_scale(site) (1x1). A global term is 1x1 and takes no per-entry mask; a 1x1 mask
+/// of 0 drops any term. Throws ShapeError naming the site, and `what` the term, when `term`
+/// does not have the size its plates need or is smaller than the mask.
 Tensor masked_scaled_sum(const Site& site, const Tensor& term, const char* what = "log_prob");
+
+/// How an error names a site: "guide site 'w'" (in a trace of the guide), "sample 'w'"
+/// outside one, with " (param 'w_scale')" when `argument` is the value of a param read in
+/// `trace` (the argument a distribution rejected).
+std::string site_context(const Site& site, const Trace* trace, const Tensor* argument = nullptr);
 
 }  // namespace vesta

@@ -15,17 +15,15 @@ namespace {
 // largest elementwise term of its step, and one pass forward and back replaces three.
 // d/dl = x - sigmoid(l), d/dx = l.
 Tensor soft_target_log_prob(const Tensor& logits, const Tensor& value) {
-  using detail::Node;
-  using detail::Operand;
   const Operand L = Operand::of(logits), X = Operand::of(value);
   auto fill = [&](Scalar* out) {
     const auto l = L.array();
     ArrayMap(out, L.rows, L.cols) = X.array() * l - (l.max(Scalar(0)) + (-l.abs()).exp().log1p());
   };
   if (!L.requires_grad() && !X.requires_grad()) {
-    return detail::constant_result(L.rows, L.cols, fill);
+    return constant_result(L.rows, L.cols, fill);
   }
-  return detail::recorded_result(
+  return recorded_result(
       L.rows, L.cols, fill, [ln = L.node, xn = X.node, lv = L.stable(), xv = X.stable()](Node& y) {
         const ConstArrayMap g(y.adj, y.rows, y.cols), l(lv, y.rows, y.cols), x(xv, y.rows, y.cols);
         if (ln != nullptr) ln->accumulate(g * (x - l.logistic()));
@@ -41,27 +39,30 @@ Tensor mask(const Tensor& t, Pred pred) {
 
 }  // namespace
 
-Bernoulli::Bernoulli(Tensor param, bool is_logits, bool soft_targets, bool check)
+Bernoulli::Bernoulli(Tensor param, bool is_logits, bool soft_targets)
     : param_(std::move(param)), is_logits_(is_logits), soft_targets_(soft_targets) {
-  if (!check || !validation_enabled()) return;
-  if (is_logits_) {
-    // A sum is NaN when an entry is (or when infinities of both signs meet): a vectorised
-    // screen, searched entry by entry only when it fails.
-    if (std::isnan(param_.value().sum())) {
-      detail::check_each("Bernoulli", "logits", param_, "real (not NaN)",
-                         [](Scalar v) { return !std::isnan(v); });
+  validate_args([&] {
+    if (is_logits_) {
+      // A sum is NaN when an entry is (or when infinities of both signs meet): a vectorised
+      // screen, searched entry by entry only when it fails.
+      if (std::isnan(param_.value().sum())) {
+        detail::check_each("Bernoulli", "logits", param_, "real (not NaN)",
+                           [](Scalar v) { return !std::isnan(v); });
+      }
+    } else {
+      detail::check_probability("Bernoulli", "probs", param_);
     }
-  } else {
-    detail::check_probability("Bernoulli", "probs", param_);
-  }
+  });
 }
 
 Bernoulli Bernoulli::from_probs(Tensor probs) { return Bernoulli(std::move(probs), false); }
 Bernoulli Bernoulli::from_logits(Tensor logits) { return Bernoulli(std::move(logits), true); }
 
-// The parameter was checked when this Bernoulli was made.
+// A copy: the parameter was checked when this Bernoulli was made (and a failed check is kept).
 Bernoulli Bernoulli::with_soft_targets() const {
-  return Bernoulli(param_, is_logits_, true, false);
+  Bernoulli b(*this);
+  b.soft_targets_ = true;
+  return b;
 }
 
 ConstraintPtr Bernoulli::support() const {
@@ -75,7 +76,7 @@ Tensor Bernoulli::logits() const {
   return is_logits_ ? param_ : log(param_) - log1p(-param_);
 }
 
-Tensor Bernoulli::sample(Rng& rng) const {
+Tensor Bernoulli::sample_impl(Rng& rng) const {
   const Matrix u = rng.uniform(rows(), cols());
   const ConstMatrixMap t = param_.value();
   Matrix x(rows(), cols());
@@ -87,7 +88,7 @@ Tensor Bernoulli::sample(Rng& rng) const {
   return Tensor(std::move(x));
 }
 
-Tensor Bernoulli::log_prob(const Tensor& value) const {
+Tensor Bernoulli::log_prob_impl(const Tensor& value) const {
   validate_sample(value);
   if (soft_targets_) {
     // x log p + (1 - x) log(1 - p). From logits l, log p = -softplus(-l) and
@@ -117,14 +118,14 @@ DistributionPtr Bernoulli::expand(Index rows, Index cols) const {
       Bernoulli(detail::broadcast_to(param_, rows, cols), is_logits_, soft_targets_));
 }
 
-Tensor Bernoulli::mean() const { return probs(); }
+Tensor Bernoulli::mean_impl() const { return probs(); }
 
-Tensor Bernoulli::variance() const {
+Tensor Bernoulli::variance_impl() const {
   // p (1 - p) = sigmoid(l) sigmoid(-l), accurate for either p near 0 or 1.
   return is_logits_ ? sigmoid(param_) * sigmoid(-param_) : param_ * (1 - param_);
 }
 
-Tensor Bernoulli::entropy() const {
+Tensor Bernoulli::entropy_impl() const {
   if (is_logits_) {
     // H = softplus(l) - l sigmoid(l), which is even in l. With a = |l| it is
     // a sigmoid(-a) + softplus(-a): two small positive terms, where the first form cancels

@@ -34,21 +34,22 @@ class Bernoulli final : public Family<Bernoulli> {
   Index cols() const override { return param_.cols(); }
   /// {0, 1}, or [0, 1] with soft targets.
   ConstraintPtr support() const override;
-  Tensor sample(Rng& rng) const override;
-  Tensor log_prob(const Tensor& value) const override;
   DistributionPtr expand(Index rows, Index cols) const override;
 
   /// Whichever was given, and the other computed from it.
   Tensor probs() const;
   Tensor logits() const;
   bool has_logits() const { return is_logits_; }
-  Tensor mean() const override;
-  Tensor variance() const override;
-  Tensor entropy() const override;
+
+ protected:
+  Tensor sample_impl(Rng& rng) const override;
+  Tensor log_prob_impl(const Tensor& value) const override;
+  Tensor mean_impl() const override;
+  Tensor variance_impl() const override;
+  Tensor entropy_impl() const override;
 
  private:
-  // `check`: validate the parameter (unless validation is off).
-  Bernoulli(Tensor param, bool is_logits, bool soft_targets = false, bool check = true);
+  Bernoulli(Tensor param, bool is_logits, bool soft_targets = false);
 
   Tensor param_;  // probs or logits
   bool is_logits_;

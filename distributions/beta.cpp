@@ -25,21 +25,21 @@ Tensor draw(const Tensor& c1, const Tensor& c0, Index rows, Index cols, Rng& rng
 Beta::Beta(Tensor concentration1, Tensor concentration0)
     : concentration1_(std::move(concentration1)), concentration0_(std::move(concentration0)) {
   std::tie(rows_, cols_) = detail::broadcast_shape("Beta", {&concentration1_, &concentration0_});
-  if (validation_enabled()) {
+  validate_args([&] {
     detail::check_positive("Beta", "concentration1", concentration1_);
     detail::check_positive("Beta", "concentration0", concentration0_);
-  }
+  });
 }
 
-Tensor Beta::rsample(Rng& rng) const {
+Tensor Beta::rsample_impl(Rng& rng) const {
   return draw(concentration1_, concentration0_, rows_, cols_, rng);
 }
 
-Tensor Beta::sample(Rng& rng) const {
+Tensor Beta::sample_impl(Rng& rng) const {
   return draw(concentration1_.detach(), concentration0_.detach(), rows_, cols_, rng);
 }
 
-Tensor Beta::log_prob(const Tensor& value) const {
+Tensor Beta::log_prob_impl(const Tensor& value) const {
   validate_sample(value);
   const Tensor& a = concentration1_;
   const Tensor& b = concentration0_;
@@ -53,17 +53,17 @@ DistributionPtr Beta::expand(Index rows, Index cols) const {
                                 detail::broadcast_to(concentration0_, rows, cols));
 }
 
-Tensor Beta::mean() const {
+Tensor Beta::mean_impl() const {
   return detail::broadcast_to(concentration1_ / (concentration1_ + concentration0_), rows_, cols_);
 }
 
-Tensor Beta::variance() const {
+Tensor Beta::variance_impl() const {
   const Tensor total = concentration1_ + concentration0_;
   return detail::broadcast_to(
       concentration1_ * concentration0_ / (square(total) * (total + Scalar(1))), rows_, cols_);
 }
 
-Tensor Beta::entropy() const {
+Tensor Beta::entropy_impl() const {
   const Tensor& a = concentration1_;
   const Tensor& b = concentration0_;
   const Tensor total = a + b;

@@ -17,16 +17,18 @@ class Beta final : public Family<Beta> {
   Index cols() const override { return cols_; }
   ConstraintPtr support() const override { return constraints::unit_interval(); }
   bool has_rsample() const override { return true; }
-  Tensor rsample(Rng& rng) const override;
-  Tensor sample(Rng& rng) const override;
-  Tensor log_prob(const Tensor& value) const override;
   DistributionPtr expand(Index rows, Index cols) const override;
 
   const Tensor& concentration1() const { return concentration1_; }
   const Tensor& concentration0() const { return concentration0_; }
-  Tensor mean() const override;
-  Tensor variance() const override;
-  Tensor entropy() const override;
+
+ protected:
+  Tensor rsample_impl(Rng& rng) const override;
+  Tensor sample_impl(Rng& rng) const override;
+  Tensor log_prob_impl(const Tensor& value) const override;
+  Tensor mean_impl() const override;
+  Tensor variance_impl() const override;
+  Tensor entropy_impl() const override;
 
  private:
   Tensor concentration1_;

@@ -105,11 +105,11 @@ Scalar at(const ConstMatrixMap& m, Index i, Index j) {
 Binomial::Binomial(Tensor total_count, Tensor probs)
     : total_count_(std::move(total_count)), probs_(std::move(probs)) {
   std::tie(rows_, cols_) = detail::broadcast_shape("Binomial", {&total_count_, &probs_});
-  if (validation_enabled()) {
+  validate_args([&] {
     detail::check_each("Binomial", "total_count", total_count_, "a nonnegative integer",
                        [](Scalar v) { return v >= 0 && std::isfinite(v) && v == std::floor(v); });
     detail::check_probability("Binomial", "probs", probs_);
-  }
+  });
 }
 
 ConstraintPtr Binomial::support() const {
@@ -117,7 +117,7 @@ ConstraintPtr Binomial::support() const {
   return constraints::nonnegative_integer();
 }
 
-Tensor Binomial::sample(Rng& rng) const {
+Tensor Binomial::sample_impl(Rng& rng) const {
   const ConstMatrixMap n = total_count_.value();
   const ConstMatrixMap p = probs_.value();
   Matrix out(rows_, cols_);
@@ -140,7 +140,7 @@ Tensor Binomial::sample(Rng& rng) const {
   return Tensor(std::move(out));
 }
 
-Tensor Binomial::log_prob(const Tensor& value) const {
+Tensor Binomial::log_prob_impl(const Tensor& value) const {
   validate_sample(value);
   if (validation_enabled() && total_count_.size() > 1) {
     // Each value against its own total_count (support() can name only one bound).
@@ -176,9 +176,9 @@ DistributionPtr Binomial::expand(Index rows, Index cols) const {
                                     detail::broadcast_to(probs_, rows, cols));
 }
 
-Tensor Binomial::mean() const { return detail::broadcast_to(total_count_ * probs_, rows_, cols_); }
+Tensor Binomial::mean_impl() const { return detail::broadcast_to(total_count_ * probs_, rows_, cols_); }
 
-Tensor Binomial::variance() const {
+Tensor Binomial::variance_impl() const {
   return detail::broadcast_to(total_count_ * probs_ * (Scalar(1) - probs_), rows_, cols_);
 }
 

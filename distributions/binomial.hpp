@@ -19,14 +19,16 @@ class Binomial final : public Family<Binomial> {
   /// integer_interval(0, n) for a single total_count n; for a Tensor of them,
   /// nonnegative_integer, and log_prob checks each value against its own total_count.
   ConstraintPtr support() const override;
-  Tensor sample(Rng& rng) const override;
-  Tensor log_prob(const Tensor& value) const override;
   DistributionPtr expand(Index rows, Index cols) const override;
 
   const Tensor& total_count() const { return total_count_; }
   const Tensor& probs() const { return probs_; }
-  Tensor mean() const override;
-  Tensor variance() const override;
+
+ protected:
+  Tensor sample_impl(Rng& rng) const override;
+  Tensor log_prob_impl(const Tensor& value) const override;
+  Tensor mean_impl() const override;
+  Tensor variance_impl() const override;
 
  private:
   Tensor total_count_;

@@ -14,8 +14,6 @@ namespace vesta {
 
 namespace {
 
-using detail::Node;
-using detail::Operand;
 
 // How far a row of probabilities may sum from 1: a few roundings per entry, but no less
 // than the simplex constraint's tolerance.
@@ -40,10 +38,10 @@ Tensor pick_columns(const Tensor& x, const std::vector<Index>& idx) {
       out[r] = v(one_row ? 0 : r, idx[static_cast<std::size_t>(one_index ? 0 : r)]);
     }
   };
-  if (!X.requires_grad()) return detail::constant_result(n, 1, fill);
+  if (!X.requires_grad()) return constant_result(n, 1, fill);
   Index* ix = tape().allocate<Index>(idx.size());
   std::copy(idx.begin(), idx.end(), ix);
-  return detail::recorded_result(n, 1, fill, [xn = X.node, ix, one_row, one_index](Node& y) {
+  return recorded_result(n, 1, fill, [xn = X.node, ix, one_row, one_index](Node& y) {
     xn->touch();
     MatrixMap dx = xn->adj_matrix();
     for (Index r = 0; r < y.rows; ++r) dx(one_row ? 0 : r, ix[one_index ? 0 : r]) += y.adj[r];
@@ -66,31 +64,32 @@ Categorical::Categorical(Tensor param, bool is_logits, const char* family)
         fmt::format("{}: {} is {}, but needs a column for each category (at least one)", family,
                     arg, param_.shape()));
   }
-  if (!validation_enabled()) return;
-  const ConstMatrixMap v = param_.value();
-  if (is_logits_) {
-    detail::check_each(family, arg, param_, "finite or -inf", [](Scalar x) {
-      return !std::isnan(x) && x != std::numeric_limits<Scalar>::infinity();
-    });
-    for (Index r = 0; r < v.rows(); ++r) {
-      if (v.row(r).maxCoeff() == -std::numeric_limits<Scalar>::infinity()) {
-        throw ValueError(
-            fmt::format("{}: logits row {} is all -inf, but must give some category a "
-                        "positive probability",
-                        family, r));
+  validate_args([&] {
+    const ConstMatrixMap v = param_.value();
+    if (is_logits_) {
+      detail::check_each(family, arg, param_, "finite or -inf", [](Scalar x) {
+        return !std::isnan(x) && x != std::numeric_limits<Scalar>::infinity();
+      });
+      for (Index r = 0; r < v.rows(); ++r) {
+        if (v.row(r).maxCoeff() == -std::numeric_limits<Scalar>::infinity()) {
+          throw ValueError(
+              fmt::format("{}: logits row {} is all -inf, but must give some category a "
+                          "positive probability",
+                          family, r));
+        }
+      }
+    } else {
+      detail::check_probability(family, arg, param_);
+      const Scalar tol = sum_tolerance(v.cols());
+      for (Index r = 0; r < v.rows(); ++r) {
+        const Scalar s = v.row(r).sum();
+        if (!(std::abs(s - 1) <= tol)) {
+          throw ValueError(
+              fmt::format("{}: probs row {} sums to {}, but must sum to 1", family, r, s));
+        }
       }
     }
-  } else {
-    detail::check_probability(family, arg, param_);
-    const Scalar tol = sum_tolerance(v.cols());
-    for (Index r = 0; r < v.rows(); ++r) {
-      const Scalar s = v.row(r).sum();
-      if (!(std::abs(s - 1) <= tol)) {
-        throw ValueError(
-            fmt::format("{}: probs row {} sums to {}, but must sum to 1", family, r, s));
-      }
-    }
-  }
+  });
 }
 
 Categorical Categorical::from_probs(Tensor probs) { return Categorical(std::move(probs), false); }
@@ -140,14 +139,14 @@ std::vector<Index> Categorical::draw_indices(Rng& rng) const {
   return out;
 }
 
-Tensor Categorical::sample(Rng& rng) const {
+Tensor Categorical::sample_impl(Rng& rng) const {
   const std::vector<Index> idx = draw_indices(rng);
   Matrix x(rows(), 1);
   for (Index r = 0; r < x.rows(); ++r) x(r, 0) = Scalar(idx[static_cast<std::size_t>(r)]);
   return Tensor(std::move(x));
 }
 
-Tensor Categorical::log_prob(const Tensor& value) const {
+Tensor Categorical::log_prob_impl(const Tensor& value) const {
   validate_sample(value);
   const Index R = rows();
   if (value.cols() != 1 || (value.rows() != R && value.rows() != 1 && R != 1)) {
@@ -181,7 +180,7 @@ DistributionPtr Categorical::expand(Index rows, Index cols) const {
       Categorical(detail::broadcast_to(param_, rows, num_categories()), is_logits_));
 }
 
-Tensor Categorical::entropy() const {
+Tensor Categorical::entropy_impl() const {
   // -sum_k p_k log p_k with 0 log 0 = 0: the log-probability of a category with p_k = 0 is
   // replaced by 0 before the product (from logits) or its log sees 1 (from probs), so
   // neither the value nor the gradient becomes NaN.

@@ -21,10 +21,6 @@ class Categorical final : public Family<Categorical> {
   Index rows() const override { return param_.rows(); }
   Index cols() const override { return 1; }
   ConstraintPtr support() const override;
-  Tensor sample(Rng& rng) const override;
-  /// log p of each row's category (value R x 1, or 1 x 1; either may broadcast against the
-  /// other's rows): R x 1.
-  Tensor log_prob(const Tensor& value) const override;
   /// To rows x 1, broadcasting a single row of parameters.
   DistributionPtr expand(Index rows, Index cols) const override;
 
@@ -34,8 +30,14 @@ class Categorical final : public Family<Categorical> {
   /// R x K normalised log-probabilities (each row's logsumexp is 0).
   Tensor logits() const;
   bool has_logits() const { return is_logits_; }
+
+ protected:
+  Tensor sample_impl(Rng& rng) const override;
+  /// log p of each row's category (value R x 1, or 1 x 1; either may broadcast against the
+  /// other's rows): R x 1.
+  Tensor log_prob_impl(const Tensor& value) const override;
   /// -sum_k p_k log p_k of each row (R x 1). mean and variance are not defined (they throw).
-  Tensor entropy() const override;
+  Tensor entropy_impl() const override;
 
  private:
   friend class OneHotCategorical;  // built on this one

@@ -29,17 +29,17 @@ Matrix standard_cauchy(Rng& rng, Index rows, Index cols) {
 
 Cauchy::Cauchy(Tensor loc, Tensor scale) : loc_(std::move(loc)), scale_(std::move(scale)) {
   std::tie(rows_, cols_) = detail::broadcast_shape("Cauchy", {&loc_, &scale_});
-  if (validation_enabled()) {
+  validate_args([&] {
     detail::check_finite("Cauchy", "loc", loc_);
     detail::check_positive("Cauchy", "scale", scale_);
-  }
+  });
 }
 
-Tensor Cauchy::rsample(Rng& rng) const {
+Tensor Cauchy::rsample_impl(Rng& rng) const {
   return loc_ + scale_ * Tensor(standard_cauchy(rng, rows_, cols_));
 }
 
-Tensor Cauchy::log_prob(const Tensor& value) const {
+Tensor Cauchy::log_prob_impl(const Tensor& value) const {
   validate_sample(value);
   // p(x) = 1 / (pi s (1 + z^2)), z = (x - loc) / s.
   const Tensor z = (value - loc_) / scale_;
@@ -51,7 +51,7 @@ DistributionPtr Cauchy::expand(Index rows, Index cols) const {
                                   detail::broadcast_to(scale_, rows, cols));
 }
 
-Tensor Cauchy::entropy() const {
+Tensor Cauchy::entropy_impl() const {
   const Scalar log_4pi = static_cast<Scalar>(std::log(4 * boost::math::constants::pi<double>()));
   return detail::broadcast_to(log(scale_) + log_4pi, rows_, cols_);
 }

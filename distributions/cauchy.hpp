@@ -18,13 +18,15 @@ class Cauchy final : public Family<Cauchy> {
   Index cols() const override { return cols_; }
   ConstraintPtr support() const override { return constraints::real(); }
   bool has_rsample() const override { return true; }
-  Tensor rsample(Rng& rng) const override;
-  Tensor log_prob(const Tensor& value) const override;
   DistributionPtr expand(Index rows, Index cols) const override;
 
   const Tensor& loc() const { return loc_; }
   const Tensor& scale() const { return scale_; }
-  Tensor entropy() const override;
+
+ protected:
+  Tensor rsample_impl(Rng& rng) const override;
+  Tensor log_prob_impl(const Tensor& value) const override;
+  Tensor entropy_impl() const override;
 
  private:
   Tensor loc_;

@@ -24,17 +24,17 @@ Delta::Delta(Tensor value, Tensor log_density, int event_dim)
                     "(value {}, event_dim {})",
                     log_density_.shape(), shape_str(br, bc), value_.shape(), event_dim_));
   }
-  if (validation_enabled()) {
+  validate_args([&] {
     detail::check_each("Delta", "value", value_, "real (not NaN)",
                        [](Scalar v) { return !std::isnan(v); });
     detail::check_each("Delta", "log_density", log_density_, "real (not NaN)",
                        [](Scalar v) { return !std::isnan(v); });
-  }
+  });
 }
 
-Tensor Delta::rsample(Rng&) const { return value_; }
+Tensor Delta::rsample_impl(Rng&) const { return value_; }
 
-Tensor Delta::log_prob(const Tensor& x) const {
+Tensor Delta::log_prob_impl(const Tensor& x) const {
   validate_sample(x);
   const ConstMatrixMap xv = x.value();
   const ConstMatrixMap v = value_.value();
@@ -71,6 +71,6 @@ DistributionPtr Delta::expand(Index rows, Index cols) const {
                                  event_dim_);
 }
 
-Tensor Delta::variance() const { return Tensor::zeros(rows(), cols()); }
+Tensor Delta::variance_impl() const { return Tensor::zeros(rows(), cols()); }
 
 }  // namespace vesta

@@ -19,17 +19,19 @@ class Delta final : public Family<Delta> {
   int event_dim() const override { return event_dim_; }
   ConstraintPtr support() const override { return constraints::real(); }
   bool has_rsample() const override { return true; }
-  Tensor rsample(Rng& rng) const override;
-  /// log_density for each event equal to value (every entry equal), -inf for any other;
-  /// batch-shaped. Differentiable in log_density (not in value, where it is a step).
-  Tensor log_prob(const Tensor& x) const override;
   DistributionPtr expand(Index rows, Index cols) const override;
 
   const Tensor& value() const { return value_; }
   const Tensor& log_density() const { return log_density_; }
+
+ protected:
+  Tensor rsample_impl(Rng& rng) const override;
+  /// log_density for each event equal to value (every entry equal), -inf for any other;
+  /// batch-shaped. Differentiable in log_density (not in value, where it is a step).
+  Tensor log_prob_impl(const Tensor& x) const override;
   /// value, and zeros.
-  Tensor mean() const override { return value_; }
-  Tensor variance() const override;
+  Tensor mean_impl() const override { return value_; }
+  Tensor variance_impl() const override;
 
  private:
   Tensor value_;

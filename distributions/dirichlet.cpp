@@ -26,14 +26,14 @@ Dirichlet::Dirichlet(Tensor concentration) : concentration_(std::move(concentrat
         fmt::format("Dirichlet: concentration is {}, but needs at least one row and column",
                     concentration_.shape()));
   }
-  if (validation_enabled()) detail::check_positive("Dirichlet", "concentration", concentration_);
+  validate_args([&] { detail::check_positive("Dirichlet", "concentration", concentration_); });
 }
 
-Tensor Dirichlet::rsample(Rng& rng) const { return draw(concentration_, rng); }
+Tensor Dirichlet::rsample_impl(Rng& rng) const { return draw(concentration_, rng); }
 
-Tensor Dirichlet::sample(Rng& rng) const { return draw(concentration_.detach(), rng); }
+Tensor Dirichlet::sample_impl(Rng& rng) const { return draw(concentration_.detach(), rng); }
 
-Tensor Dirichlet::log_prob(const Tensor& value) const {
+Tensor Dirichlet::log_prob_impl(const Tensor& value) const {
   if (value.cols() != cols()) {
     throw ShapeError(fmt::format("Dirichlet: value is {}, but a draw of {} has {} columns",
                                  value.shape(), describe(), cols()));
@@ -54,15 +54,15 @@ DistributionPtr Dirichlet::expand(Index rows, Index cols) const {
   return std::make_shared<Dirichlet>(detail::broadcast_to(concentration_, rows, cols));
 }
 
-Tensor Dirichlet::mean() const { return concentration_ / rowwise_sum(concentration_); }
+Tensor Dirichlet::mean_impl() const { return concentration_ / rowwise_sum(concentration_); }
 
-Tensor Dirichlet::variance() const {
+Tensor Dirichlet::variance_impl() const {
   const Tensor total = rowwise_sum(concentration_);
   const Tensor m = concentration_ / total;
   return m * (Scalar(1) - m) / (total + Scalar(1));
 }
 
-Tensor Dirichlet::entropy() const {
+Tensor Dirichlet::entropy_impl() const {
   // log B(alpha) + (alpha_0 - K) psi(alpha_0) - sum_i (alpha_i - 1) psi(alpha_i).
   const Tensor& a = concentration_;
   const Tensor total = rowwise_sum(a);

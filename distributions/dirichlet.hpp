@@ -17,20 +17,22 @@ class Dirichlet final : public Family<Dirichlet> {
   int event_dim() const override { return 1; }
   ConstraintPtr support() const override { return constraints::simplex(); }
   bool has_rsample() const override { return true; }
-  Tensor rsample(Rng& rng) const override;
-  Tensor sample(Rng& rng) const override;
-  /// One entry per row of `value` (rows x K; its rows broadcast against the batch's).
-  Tensor log_prob(const Tensor& value) const override;
   /// To `rows` independent rows; `cols` must be K.
   DistributionPtr expand(Index rows, Index cols) const override;
 
   const Tensor& concentration() const { return concentration_; }
+
+ protected:
+  Tensor rsample_impl(Rng& rng) const override;
+  Tensor sample_impl(Rng& rng) const override;
+  /// One entry per row of `value` (rows x K; its rows broadcast against the batch's).
+  Tensor log_prob_impl(const Tensor& value) const override;
   /// Per category: alpha_i / alpha_0 and alpha_i (alpha_0 - alpha_i) / (alpha_0^2 (alpha_0 + 1)),
   /// with alpha_0 the row's total.
-  Tensor mean() const override;
-  Tensor variance() const override;
+  Tensor mean_impl() const override;
+  Tensor variance_impl() const override;
   /// One entry per row.
-  Tensor entropy() const override;
+  Tensor entropy_impl() const override;
 
  private:
   Tensor concentration_;

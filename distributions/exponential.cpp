@@ -6,17 +6,17 @@
 namespace vesta {
 
 Exponential::Exponential(Tensor rate) : rate_(std::move(rate)) {
-  if (validation_enabled()) detail::check_positive("Exponential", "rate", rate_);
+  validate_args([&] { detail::check_positive("Exponential", "rate", rate_); });
 }
 
-Tensor Exponential::rsample(Rng& rng) const {
+Tensor Exponential::rsample_impl(Rng& rng) const {
   // Rng::exponential is -log1p(-u) with u in [0, 1): finite, never log(0).
   Matrix e(rows(), cols());
   for (Index k = 0; k < e.size(); ++k) e.data()[k] = rng.exponential();
   return Tensor(std::move(e)) / rate_;
 }
 
-Tensor Exponential::log_prob(const Tensor& value) const {
+Tensor Exponential::log_prob_impl(const Tensor& value) const {
   validate_sample(value);
   return log(rate_) - rate_ * value;
 }
@@ -25,8 +25,8 @@ DistributionPtr Exponential::expand(Index rows, Index cols) const {
   return std::make_shared<Exponential>(detail::broadcast_to(rate_, rows, cols));
 }
 
-Tensor Exponential::mean() const { return Scalar(1) / rate_; }
-Tensor Exponential::variance() const { return Scalar(1) / square(rate_); }
-Tensor Exponential::entropy() const { return Scalar(1) - log(rate_); }
+Tensor Exponential::mean_impl() const { return Scalar(1) / rate_; }
+Tensor Exponential::variance_impl() const { return Scalar(1) / square(rate_); }
+Tensor Exponential::entropy_impl() const { return Scalar(1) - log(rate_); }
 
 }  // namespace vesta

@@ -229,24 +229,24 @@ Tensor xlog1py(const Tensor& x, const Tensor& y) {
 Gamma::Gamma(Tensor concentration, Tensor rate)
     : concentration_(std::move(concentration)), rate_(std::move(rate)) {
   std::tie(rows_, cols_) = detail::broadcast_shape("Gamma", {&concentration_, &rate_});
-  if (validation_enabled()) {
+  validate_args([&] {
     detail::check_positive("Gamma", "concentration", concentration_);
     detail::check_positive("Gamma", "rate", rate_);
-  }
+  });
 }
 
-Tensor Gamma::rsample(Rng& rng) const {
+Tensor Gamma::rsample_impl(Rng& rng) const {
   // Gamma(a, rate) = Gamma(a, 1) / rate: the rate's gradient is the pathwise one.
   return detail::standard_gamma(detail::broadcast_to(concentration_, rows_, cols_), rng) / rate_;
 }
 
-Tensor Gamma::sample(Rng& rng) const {
+Tensor Gamma::sample_impl(Rng& rng) const {
   // The same draws as rsample, without recording them.
   return detail::standard_gamma(detail::broadcast_to(concentration_.detach(), rows_, cols_), rng) /
          rate_.detach();
 }
 
-Tensor Gamma::log_prob(const Tensor& value) const {
+Tensor Gamma::log_prob_impl(const Tensor& value) const {
   validate_sample(value);
   const Tensor& a = concentration_;
   return a * log(rate_) + (a - Scalar(1)) * log(value) - rate_ * value - lgamma(a);
@@ -257,13 +257,13 @@ DistributionPtr Gamma::expand(Index rows, Index cols) const {
                                  detail::broadcast_to(rate_, rows, cols));
 }
 
-Tensor Gamma::mean() const { return detail::broadcast_to(concentration_ / rate_, rows_, cols_); }
+Tensor Gamma::mean_impl() const { return detail::broadcast_to(concentration_ / rate_, rows_, cols_); }
 
-Tensor Gamma::variance() const {
+Tensor Gamma::variance_impl() const {
   return detail::broadcast_to(concentration_ / square(rate_), rows_, cols_);
 }
 
-Tensor Gamma::entropy() const {
+Tensor Gamma::entropy_impl() const {
   const Tensor& a = concentration_;
   return detail::broadcast_to(a - log(rate_) + lgamma(a) + (Scalar(1) - a) * digamma(a), rows_,
                               cols_);

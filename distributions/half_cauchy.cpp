@@ -25,14 +25,14 @@ Matrix standard_half_cauchy(Rng& rng, Index rows, Index cols) {
 }  // namespace
 
 HalfCauchy::HalfCauchy(Tensor scale) : scale_(std::move(scale)) {
-  if (validation_enabled()) detail::check_positive("HalfCauchy", "scale", scale_);
+  validate_args([&] { detail::check_positive("HalfCauchy", "scale", scale_); });
 }
 
-Tensor HalfCauchy::rsample(Rng& rng) const {
+Tensor HalfCauchy::rsample_impl(Rng& rng) const {
   return scale_ * Tensor(standard_half_cauchy(rng, rows(), cols()));
 }
 
-Tensor HalfCauchy::log_prob(const Tensor& value) const {
+Tensor HalfCauchy::log_prob_impl(const Tensor& value) const {
   validate_sample(value);
   // Twice the Cauchy density on x >= 0: p(x) = 2 / (pi s (1 + (x / s)^2)).
   const Scalar log_2_over_pi =
@@ -45,7 +45,7 @@ DistributionPtr HalfCauchy::expand(Index rows, Index cols) const {
 }
 
 // The Cauchy's entropy log(4 pi s) minus log 2, as for any distribution folded at its centre.
-Tensor HalfCauchy::entropy() const {
+Tensor HalfCauchy::entropy_impl() const {
   return log(scale_) + static_cast<Scalar>(std::log(2 * boost::math::constants::pi<double>()));
 }
 

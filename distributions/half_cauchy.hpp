@@ -18,12 +18,14 @@ class HalfCauchy final : public Family<HalfCauchy> {
   /// [0, inf), as PyTorch's HalfCauchy.
   ConstraintPtr support() const override { return constraints::nonnegative(); }
   bool has_rsample() const override { return true; }
-  Tensor rsample(Rng& rng) const override;
-  Tensor log_prob(const Tensor& value) const override;
   DistributionPtr expand(Index rows, Index cols) const override;
 
   const Tensor& scale() const { return scale_; }
-  Tensor entropy() const override;
+
+ protected:
+  Tensor rsample_impl(Rng& rng) const override;
+  Tensor log_prob_impl(const Tensor& value) const override;
+  Tensor entropy_impl() const override;
 
  private:
   Tensor scale_;

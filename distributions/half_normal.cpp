@@ -18,15 +18,15 @@ const Scalar kSqrt2OverPi =
 }  // namespace
 
 HalfNormal::HalfNormal(Tensor scale) : scale_(std::move(scale)) {
-  if (validation_enabled()) detail::check_positive("HalfNormal", "scale", scale_);
+  validate_args([&] { detail::check_positive("HalfNormal", "scale", scale_); });
 }
 
-Tensor HalfNormal::rsample(Rng& rng) const {
+Tensor HalfNormal::rsample_impl(Rng& rng) const {
   // The noise is folded, not the product, so the gradient in scale is plainly |eps|.
   return scale_ * Tensor(rng.normal(rows(), cols()).cwiseAbs());
 }
 
-Tensor HalfNormal::log_prob(const Tensor& value) const {
+Tensor HalfNormal::log_prob_impl(const Tensor& value) const {
   validate_sample(value);
   return Scalar(-0.5) * square(value / scale_) - log(scale_) + kHalfLog2OverPi;
 }
@@ -37,11 +37,11 @@ DistributionPtr HalfNormal::expand(Index rows, Index cols) const {
 
 // E|X| = s sqrt(2/pi), E[X^2] = s^2, so Var = s^2 (1 - 2/pi); the entropy is the Normal's
 // minus log 2: log(s) + (1 + log(pi / 2)) / 2.
-Tensor HalfNormal::mean() const { return scale_ * kSqrt2OverPi; }
-Tensor HalfNormal::variance() const {
+Tensor HalfNormal::mean_impl() const { return scale_ * kSqrt2OverPi; }
+Tensor HalfNormal::variance_impl() const {
   return square(scale_) * static_cast<Scalar>(1 - 2 / boost::math::constants::pi<double>());
 }
-Tensor HalfNormal::entropy() const {
+Tensor HalfNormal::entropy_impl() const {
   return log(scale_) +
          static_cast<Scalar>(0.5 * (1 + std::log(boost::math::constants::half_pi<double>())));
 }

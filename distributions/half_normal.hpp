@@ -17,14 +17,16 @@ class HalfNormal final : public Family<HalfNormal> {
   /// [0, inf), as PyTorch's HalfNormal: 0 has positive density.
   ConstraintPtr support() const override { return constraints::nonnegative(); }
   bool has_rsample() const override { return true; }
-  Tensor rsample(Rng& rng) const override;
-  Tensor log_prob(const Tensor& value) const override;
   DistributionPtr expand(Index rows, Index cols) const override;
 
   const Tensor& scale() const { return scale_; }
-  Tensor mean() const override;
-  Tensor variance() const override;
-  Tensor entropy() const override;
+
+ protected:
+  Tensor rsample_impl(Rng& rng) const override;
+  Tensor log_prob_impl(const Tensor& value) const override;
+  Tensor mean_impl() const override;
+  Tensor variance_impl() const override;
+  Tensor entropy_impl() const override;
 
  private:
   Tensor scale_;

@@ -205,12 +205,11 @@ Tensor kl_divergence(const Distribution& p, const Distribution& q) {
 
 
 Tensor normal_kl_to_centered_sum(const Tensor& loc, const Tensor& scale, const Tensor& prior_scale) {
-  using detail::Operand;
   const Operand M = Operand::of(loc), S = Operand::of(scale), P = Operand::of(prior_scale);
-  if (S.rows != M.rows || S.cols != M.cols) detail::throw_shape_mismatch("normal_kl_to_centered_sum", M, S, "must be equal");
+  if (S.rows != M.rows || S.cols != M.cols) throw_shape_mismatch("normal_kl_to_centered_sum", M, S, "must be equal");
   const bool p_scalar = P.rows == 1 && P.cols == 1;
   if (!p_scalar && (P.rows != M.rows || P.cols != M.cols)) {
-    detail::throw_shape_mismatch("normal_kl_to_centered_sum", M, P, "must be equal (or the prior scale 1x1)");
+    throw_shape_mismatch("normal_kl_to_centered_sum", M, P, "must be equal (or the prior scale 1x1)");
   }
   // KL(N(m, s) || N(0, p)) = log p - log s + (s^2 + m^2) / (2 p^2) - 1/2.
   auto fill = [&](Scalar* out) {
@@ -224,10 +223,10 @@ Tensor normal_kl_to_centered_sum(const Tensor& loc, const Tensor& scale, const T
       out[0] = (p.log() - s.log() + Scalar(0.5) * (s.square() + m.square()) / p.square() - Scalar(0.5)).sum();
     }
   };
-  if (!M.requires_grad() && !S.requires_grad() && !P.requires_grad()) return detail::constant_result(1, 1, fill);
-  return detail::recorded_result(1, 1, fill,
+  if (!M.requires_grad() && !S.requires_grad() && !P.requires_grad()) return constant_result(1, 1, fill);
+  return recorded_result(1, 1, fill,
                                  [mv = M.stable(), sv = S.stable(), pv = P.stable(), mn = M.node, sn = S.node,
-                                  pn = P.node, rows = M.rows, cols = M.cols, p_scalar](detail::Node& y) {
+                                  pn = P.node, rows = M.rows, cols = M.cols, p_scalar](Node& y) {
     const Scalar g = y.adj[0];
     const ConstArrayMap m(mv, rows, cols), s(sv, rows, cols);
     if (p_scalar) {

@@ -29,17 +29,17 @@ Matrix standard_laplace(Rng& rng, Index rows, Index cols) {
 
 Laplace::Laplace(Tensor loc, Tensor scale) : loc_(std::move(loc)), scale_(std::move(scale)) {
   std::tie(rows_, cols_) = detail::broadcast_shape("Laplace", {&loc_, &scale_});
-  if (validation_enabled()) {
+  validate_args([&] {
     detail::check_finite("Laplace", "loc", loc_);
     detail::check_positive("Laplace", "scale", scale_);
-  }
+  });
 }
 
-Tensor Laplace::rsample(Rng& rng) const {
+Tensor Laplace::rsample_impl(Rng& rng) const {
   return loc_ + scale_ * Tensor(standard_laplace(rng, rows_, cols_));
 }
 
-Tensor Laplace::log_prob(const Tensor& value) const {
+Tensor Laplace::log_prob_impl(const Tensor& value) const {
   validate_sample(value);
   return -abs(value - loc_) / scale_ - log(Scalar(2) * scale_);
 }
@@ -49,11 +49,11 @@ DistributionPtr Laplace::expand(Index rows, Index cols) const {
                                    detail::broadcast_to(scale_, rows, cols));
 }
 
-Tensor Laplace::mean() const { return detail::broadcast_to(loc_, rows_, cols_); }
-Tensor Laplace::variance() const {
+Tensor Laplace::mean_impl() const { return detail::broadcast_to(loc_, rows_, cols_); }
+Tensor Laplace::variance_impl() const {
   return detail::broadcast_to(Scalar(2) * square(scale_), rows_, cols_);
 }
-Tensor Laplace::entropy() const {
+Tensor Laplace::entropy_impl() const {
   return detail::broadcast_to(Scalar(1) + log(Scalar(2) * scale_), rows_, cols_);
 }
 

@@ -135,14 +135,15 @@ MultivariateNormal::MultivariateNormal(Tensor loc, Tensor scale_tril, Tensor cov
       covariance_(std::move(covariance)),
       per_row_(per_row),
       rows_(per_row ? per_row_batch(loc_, scale_tril_) : loc_.rows()) {
-  if (!validation_enabled()) return;
-  detail::check_finite(kFamily, "loc", loc_);
-  // A factor computed from the covariance is valid by construction.
-  if (per_row_) {
-    check_scale_tril_rows(scale_tril_, dim());
-  } else if (covariance_.empty()) {
-    check_scale_tril(scale_tril_);
-  }
+  validate_args([&] {
+    detail::check_finite(kFamily, "loc", loc_);
+    // A factor computed from the covariance is valid by construction.
+    if (per_row_) {
+      check_scale_tril_rows(scale_tril_, dim());
+    } else if (covariance_.empty()) {
+      check_scale_tril(scale_tril_);
+    }
+  });
 }
 
 MultivariateNormal MultivariateNormal::from_scale_tril(Tensor loc, Tensor scale_tril) {
@@ -204,14 +205,14 @@ Tensor MultivariateNormal::covariance() const {
   return hstack(columns);
 }
 
-Tensor MultivariateNormal::rsample(Rng& rng) const {
+Tensor MultivariateNormal::rsample_impl(Rng& rng) const {
   // Each row x = loc + L eps for eps ~ N(0, I): as rows, X = loc + E L^T.
   const Tensor eps(rng.normal(rows(), dim()));
   if (per_row_) return loc_ + rowwise_matvec(scale_tril_, eps);
   return loc_ + matmul(eps, transpose(scale_tril_));
 }
 
-Tensor MultivariateNormal::log_prob(const Tensor& value) const {
+Tensor MultivariateNormal::log_prob_impl(const Tensor& value) const {
   validate_sample(value);
   const Index R = rows();
   const Index D = dim();
@@ -242,9 +243,9 @@ DistributionPtr MultivariateNormal::expand(Index rows, Index cols) const {
       MultivariateNormal(detail::broadcast_to(loc_, rows, cols), l, covariance_, per_row_));
 }
 
-Tensor MultivariateNormal::mean() const { return detail::broadcast_to(loc_, rows(), dim()); }
+Tensor MultivariateNormal::mean_impl() const { return detail::broadcast_to(loc_, rows(), dim()); }
 
-Tensor MultivariateNormal::variance() const {
+Tensor MultivariateNormal::variance_impl() const {
   // diag(L L^T)_i = sum_j L_ij^2, without forming the product.
   Tensor diag;
   if (per_row_) {
@@ -256,7 +257,7 @@ Tensor MultivariateNormal::variance() const {
   return detail::broadcast_to(diag, rows(), dim());
 }
 
-Tensor MultivariateNormal::entropy() const {
+Tensor MultivariateNormal::entropy_impl() const {
   // H = D/2 (1 + log 2 pi) + log det L.
   const Tensor h = half_log_det() + Scalar(dim()) * (Scalar(0.5) + kHalfLog2Pi);
   return detail::broadcast_to(h, rows(), 1);

@@ -29,10 +29,6 @@ class MultivariateNormal final : public Family<MultivariateNormal> {
   int event_dim() const override { return 1; }
   ConstraintPtr support() const override { return constraints::real(); }
   bool has_rsample() const override { return true; }
-  Tensor rsample(Rng& rng) const override;
-  /// Log density of each row of `value` (R x D, or 1 x D; either may broadcast against the
-  /// other's rows): R x 1.
-  Tensor log_prob(const Tensor& value) const override;
   /// To rows x D, broadcasting a single row of loc (and of scale_tril, when it has one per row).
   DistributionPtr expand(Index rows, Index cols) const override;
 
@@ -50,11 +46,17 @@ class MultivariateNormal final : public Family<MultivariateNormal> {
   /// As given, or L L^T; with a factor per row, R x D*D, row r holding L_r L_r^T column-major.
   Tensor covariance() const;
   Index dim() const { return loc_.cols(); }
+
+ protected:
+  Tensor rsample_impl(Rng& rng) const override;
+  /// Log density of each row of `value` (R x D, or 1 x D; either may broadcast against the
+  /// other's rows): R x 1.
+  Tensor log_prob_impl(const Tensor& value) const override;
   /// loc (R x D), the covariance's diagonal in every row (R x D), and the entropy
   /// D/2 (1 + log 2 pi) + sum log diag L of each row (R x 1).
-  Tensor mean() const override;
-  Tensor variance() const override;
-  Tensor entropy() const override;
+  Tensor mean_impl() const override;
+  Tensor variance_impl() const override;
+  Tensor entropy_impl() const override;
 
  private:
   MultivariateNormal(Tensor loc, Tensor scale_tril, Tensor covariance, bool per_row);

@@ -18,17 +18,17 @@ const Scalar kHalfLog2Pi = Scalar(0.5) * std::log(boost::math::constants::two_pi
 
 Normal::Normal(Tensor loc, Tensor scale) : loc_(std::move(loc)), scale_(std::move(scale)) {
   std::tie(rows_, cols_) = detail::broadcast_shape("Normal", {&loc_, &scale_});
-  if (validation_enabled()) {
+  validate_args([&] {
     detail::check_finite("Normal", "loc", loc_);
     detail::check_positive("Normal", "scale", scale_);
-  }
+  });
 }
 
-Tensor Normal::rsample(Rng& rng) const {
+Tensor Normal::rsample_impl(Rng& rng) const {
   return loc_ + scale_ * Tensor(rng.normal(rows_, cols_));
 }
 
-Tensor Normal::log_prob(const Tensor& value) const {
+Tensor Normal::log_prob_impl(const Tensor& value) const {
   validate_sample(value);
   const Tensor z = (value - loc_) / scale_;
   return Scalar(-0.5) * square(z) - log(scale_) - kHalfLog2Pi;
@@ -39,9 +39,9 @@ DistributionPtr Normal::expand(Index rows, Index cols) const {
                                   detail::broadcast_to(scale_, rows, cols));
 }
 
-Tensor Normal::mean() const { return detail::broadcast_to(loc_, rows_, cols_); }
-Tensor Normal::variance() const { return detail::broadcast_to(square(scale_), rows_, cols_); }
-Tensor Normal::entropy() const {
+Tensor Normal::mean_impl() const { return detail::broadcast_to(loc_, rows_, cols_); }
+Tensor Normal::variance_impl() const { return detail::broadcast_to(square(scale_), rows_, cols_); }
+Tensor Normal::entropy_impl() const {
   return detail::broadcast_to(log(scale_) + (Scalar(0.5) + kHalfLog2Pi), rows_, cols_);
 }
 

@@ -19,14 +19,14 @@ OneHotCategorical OneHotCategorical::from_logits(Tensor logits) {
   return OneHotCategorical(Categorical(std::move(logits), true, kFamily));
 }
 
-Tensor OneHotCategorical::sample(Rng& rng) const {
+Tensor OneHotCategorical::sample_impl(Rng& rng) const {
   const std::vector<Index> idx = categorical_.draw_indices(rng);
   Matrix x = Matrix::Zero(rows(), cols());
   for (Index r = 0; r < x.rows(); ++r) x(r, idx[static_cast<std::size_t>(r)]) = 1;
   return Tensor(std::move(x));
 }
 
-Tensor OneHotCategorical::log_prob(const Tensor& value) const {
+Tensor OneHotCategorical::log_prob_impl(const Tensor& value) const {
   validate_sample(value);
   const Index R = rows();
   if (value.cols() != cols() || (value.rows() != R && value.rows() != 1 && R != 1)) {
@@ -52,9 +52,9 @@ DistributionPtr OneHotCategorical::expand(Index rows, Index cols) const {
       Categorical(detail::broadcast_to(param, rows, cols), categorical_.is_logits_, kFamily)));
 }
 
-Tensor OneHotCategorical::mean() const { return probs(); }
+Tensor OneHotCategorical::mean_impl() const { return probs(); }
 
-Tensor OneHotCategorical::variance() const {
+Tensor OneHotCategorical::variance_impl() const {
   const Tensor p = probs();
   return p * (1 - p);
 }

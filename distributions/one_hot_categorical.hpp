@@ -17,9 +17,6 @@ class OneHotCategorical final : public Family<OneHotCategorical> {
   Index cols() const override { return categorical_.num_categories(); }
   int event_dim() const override { return 1; }
   ConstraintPtr support() const override { return constraints::one_hot(); }
-  Tensor sample(Rng& rng) const override;
-  /// log p of the category each row of `value` (R x K, or 1 x K) marks: R x 1.
-  Tensor log_prob(const Tensor& value) const override;
   /// To rows x K, broadcasting a single row of parameters.
   DistributionPtr expand(Index rows, Index cols) const override;
 
@@ -29,10 +26,15 @@ class OneHotCategorical final : public Family<OneHotCategorical> {
   bool has_logits() const { return categorical_.has_logits(); }
   /// The same distribution over category indices.
   const Categorical& categorical() const { return categorical_; }
+
+ protected:
+  Tensor sample_impl(Rng& rng) const override;
+  /// log p of the category each row of `value` (R x K, or 1 x K) marks: R x 1.
+  Tensor log_prob_impl(const Tensor& value) const override;
   /// probs (R x K), probs (1 - probs), and the Categorical's entropy (R x 1).
-  Tensor mean() const override;
-  Tensor variance() const override;
-  Tensor entropy() const override { return categorical_.entropy(); }
+  Tensor mean_impl() const override;
+  Tensor variance_impl() const override;
+  Tensor entropy_impl() const override { return categorical_.entropy(); }
 
  private:
   explicit OneHotCategorical(Categorical categorical) : categorical_(std::move(categorical)) {}

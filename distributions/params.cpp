@@ -37,8 +37,9 @@ Tensor broadcast_to(const Tensor& t, Index rows, Index cols) {
 
 void throw_invalid(const char* dist, const char* arg, const Tensor& t, Index k, const char* requirement) {
   const Scalar value = t.value().data()[k];
-  throw ValueError(fmt::format("{}: {}{} is {}, but must be {}", dist, arg,
-                               entry_str(t.rows(), t.cols(), k), value, requirement));
+  throw ArgumentError(fmt::format("{}: {}{} is {}, but must be {}", dist, arg,
+                                  entry_str(t.rows(), t.cols(), k), value, requirement),
+                      t);
 }
 
 namespace {

@@ -18,8 +18,9 @@ std::pair<Index, Index> broadcast_shape(const char* dist, std::initializer_list<
 /// `t` broadcast to rows x cols (differentiable: the gradient sums back).
 Tensor broadcast_to(const Tensor& t, Index rows, Index cols);
 
-/// Throws ValueError "<dist>: <arg>[i] is <v>, but must be <requirement>" for the first
+/// Throws ArgumentError "<dist>: <arg>[i] is <v>, but must be <requirement>" for the first
 /// entry of `t` that `ok` rejects ([i] is a flat column-major index, or [r, c] for matrices).
+/// Families run these checks inside Distribution::validate_args.
 template <class Ok>
 void check_each(const char* dist, const char* arg, const Tensor& t, const char* requirement, Ok ok);
 

@@ -75,13 +75,13 @@ class Ptrs {
 }  // namespace
 
 Poisson::Poisson(Tensor rate) : rate_(std::move(rate)) {
-  if (validation_enabled()) {
+  validate_args([&] {
     detail::check_each("Poisson", "rate", rate_, "nonnegative",
                        [](Scalar v) { return v >= 0 && std::isfinite(v); });
-  }
+  });
 }
 
-Tensor Poisson::sample(Rng& rng) const {
+Tensor Poisson::sample_impl(Rng& rng) const {
   const ConstMatrixMap rate = rate_.value();
   Matrix out(rate.rows(), rate.cols());
   // The PTRS constants are set up once per run of equal rates (an expanded batch is one run).
@@ -101,7 +101,7 @@ Tensor Poisson::sample(Rng& rng) const {
   return Tensor(std::move(out));
 }
 
-Tensor Poisson::log_prob(const Tensor& value) const {
+Tensor Poisson::log_prob_impl(const Tensor& value) const {
   validate_sample(value);
   return detail::xlogy(value, rate_) - rate_ - lgamma(value + Scalar(1));
 }

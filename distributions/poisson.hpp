@@ -15,13 +15,15 @@ class Poisson final : public Family<Poisson> {
   Index rows() const override { return rate_.rows(); }
   Index cols() const override { return rate_.cols(); }
   ConstraintPtr support() const override { return constraints::nonnegative_integer(); }
-  Tensor sample(Rng& rng) const override;
-  Tensor log_prob(const Tensor& value) const override;
   DistributionPtr expand(Index rows, Index cols) const override;
 
   const Tensor& rate() const { return rate_; }
-  Tensor mean() const override { return rate_; }
-  Tensor variance() const override { return rate_; }
+
+ protected:
+  Tensor sample_impl(Rng& rng) const override;
+  Tensor log_prob_impl(const Tensor& value) const override;
+  Tensor mean_impl() const override { return rate_; }
+  Tensor variance_impl() const override { return rate_; }
 
  private:
   Tensor rate_;

@@ -19,14 +19,14 @@ const Scalar kHalfLogPi = static_cast<Scalar>(0.5 * std::log(boost::math::consta
 StudentT::StudentT(Tensor df, Tensor loc, Tensor scale)
     : df_(std::move(df)), loc_(std::move(loc)), scale_(std::move(scale)) {
   std::tie(rows_, cols_) = detail::broadcast_shape("StudentT", {&df_, &loc_, &scale_});
-  if (validation_enabled()) {
+  validate_args([&] {
     detail::check_positive("StudentT", "df", df_);
     detail::check_finite("StudentT", "loc", loc_);
     detail::check_positive("StudentT", "scale", scale_);
-  }
+  });
 }
 
-Tensor StudentT::rsample(Rng& rng) const {
+Tensor StudentT::rsample_impl(Rng& rng) const {
   // T = Z / sqrt(V / df) with V ~ Chi2(df) = 2 Gamma(df / 2, 1), independent of Z.
   // Rng::gamma never returns 0, so the ratio is finite.
   const Matrix df = detail::broadcast_to(df_.detach(), rows_, cols_).matrix();
@@ -40,7 +40,7 @@ Tensor StudentT::rsample(Rng& rng) const {
   return loc_ + scale_ * Tensor(std::move(t));
 }
 
-Tensor StudentT::log_prob(const Tensor& value) const {
+Tensor StudentT::log_prob_impl(const Tensor& value) const {
   validate_sample(value);
   // log p = lgamma((df+1)/2) - lgamma(df/2) - log(df pi)/2 - log s - (df+1)/2 log(1 + z^2/df).
   const Tensor z = (value - loc_) / scale_;
@@ -61,12 +61,12 @@ Tensor StudentT::df_above(Scalar threshold) const {
   return Tensor(Matrix((df.array() > threshold).cast<Scalar>().matrix()));
 }
 
-Tensor StudentT::mean() const {
+Tensor StudentT::mean_impl() const {
   const Scalar nan = std::numeric_limits<Scalar>::quiet_NaN();
   return where(df_above(1), detail::broadcast_to(loc_, rows_, cols_), nan);
 }
 
-Tensor StudentT::variance() const {
+Tensor StudentT::variance_impl() const {
   const Scalar nan = std::numeric_limits<Scalar>::quiet_NaN();
   const Scalar inf = std::numeric_limits<Scalar>::infinity();
   const Tensor finite = df_above(2);
@@ -77,7 +77,7 @@ Tensor StudentT::variance() const {
   return where(finite, var, where(df_above(1), inf, nan));
 }
 
-Tensor StudentT::entropy() const {
+Tensor StudentT::entropy_impl() const {
   // H = log s + (df+1)/2 [psi((df+1)/2) - psi(df/2)] + log(df)/2 + log B(df/2, 1/2),
   // with log B(a, 1/2) = lgamma(a) + lgamma(1/2) - lgamma(a + 1/2) and lgamma(1/2) = log(pi)/2
   // (the differential entropy of Student's t, e.g. Lazo & Rathie 1978).

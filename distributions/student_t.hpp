@@ -19,19 +19,21 @@ class StudentT final : public Family<StudentT> {
   /// reaches loc and scale but not df (the chi-square draw is taken as a constant), so df
   /// gets no pathwise gradient. log_prob is differentiable in all three.
   bool has_rsample() const override { return true; }
-  Tensor rsample(Rng& rng) const override;
-  Tensor log_prob(const Tensor& value) const override;
   DistributionPtr expand(Index rows, Index cols) const override;
 
   const Tensor& df() const { return df_; }
   const Tensor& loc() const { return loc_; }
   const Tensor& scale() const { return scale_; }
+
+ protected:
+  Tensor rsample_impl(Rng& rng) const override;
+  Tensor log_prob_impl(const Tensor& value) const override;
   /// As PyTorch: loc where df > 1, NaN (undefined) where df <= 1.
-  Tensor mean() const override;
+  Tensor mean_impl() const override;
   /// As PyTorch: scale^2 df / (df - 2) where df > 2, +inf where 1 < df <= 2, NaN where
   /// df <= 1.
-  Tensor variance() const override;
-  Tensor entropy() const override;
+  Tensor variance_impl() const override;
+  Tensor entropy_impl() const override;
 
  private:
   /// 1 where df > threshold, 0 elsewhere, in the batch shape: a condition for where().

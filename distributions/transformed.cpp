@@ -23,17 +23,17 @@ TransformedDistribution::TransformedDistribution(DistributionPtr base, Constrain
 
 int TransformedDistribution::event_dim() const { return base_->event_dim(); }
 
-Tensor TransformedDistribution::rsample(Rng& rng) const {
+Tensor TransformedDistribution::rsample_impl(Rng& rng) const {
   last_x_ = base_->rsample(rng);
   last_y_ = support_->transform(last_x_);
   return last_y_;
 }
 
-Tensor TransformedDistribution::sample(Rng& rng) const {
+Tensor TransformedDistribution::sample_impl(Rng& rng) const {
   return support_->transform(base_->sample(rng)).detach();
 }
 
-Tensor TransformedDistribution::log_prob(const Tensor& value) const {
+Tensor TransformedDistribution::log_prob_impl(const Tensor& value) const {
   // A value that is not our own draw (replayed, observed) is pulled back: T^-1(value) does not
   // depend on the parameters, so a constant is exact for their gradient.
   Tensor x;

@@ -20,15 +20,17 @@ class TransformedDistribution final : public Family<TransformedDistribution> {
   int event_dim() const override;
   ConstraintPtr support() const override { return support_; }
   bool has_rsample() const override { return base_->has_rsample(); }
-  /// T(x) for a reparameterised base draw x. The pair (x, T(x)) is kept, so that log_prob of
-  /// this very draw uses x itself and keeps the pathwise gradient through it.
-  Tensor rsample(Rng& rng) const override;
-  Tensor sample(Rng& rng) const override;
-  /// log base(x) - log|det dT/dx| at x = T^-1(value), one entry per event.
-  Tensor log_prob(const Tensor& value) const override;
   DistributionPtr expand(Index rows, Index cols) const override;
 
   const DistributionPtr& base() const { return base_; }
+
+ protected:
+  /// T(x) for a reparameterised base draw x. The pair (x, T(x)) is kept, so that log_prob of
+  /// this very draw uses x itself and keeps the pathwise gradient through it.
+  Tensor rsample_impl(Rng& rng) const override;
+  Tensor sample_impl(Rng& rng) const override;
+  /// log base(x) - log|det dT/dx| at x = T^-1(value), one entry per event.
+  Tensor log_prob_impl(const Tensor& value) const override;
 
  private:
   DistributionPtr base_;

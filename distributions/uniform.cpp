@@ -31,7 +31,7 @@ std::string label(const ConstMatrixMap& m, Index i, Index j) {
 Uniform::Uniform(Tensor low, Tensor high) : low_(std::move(low)), high_(std::move(high)) {
   std::tie(rows_, cols_) = detail::broadcast_shape("Uniform", {&low_, &high_});
   const ConstMatrixMap lo = low_.value(), hi = high_.value();
-  if (validation_enabled()) {
+  validate_args([&] {
     detail::check_finite("Uniform", "low", low_);
     detail::check_finite("Uniform", "high", high_);
     for (Index j = 0; j < cols_; ++j) {
@@ -42,7 +42,7 @@ Uniform::Uniform(Tensor low, Tensor high) : low_(std::move(low)), high_(std::mov
                         label(lo, i, j), at(lo, i, j), label(hi, i, j), at(hi, i, j)));
       }
     }
-  }
+  });
   // Empty bounds (a 0-entry batch) have no extremes; any valid interval will do.
   support_low_ = lo.size() > 0 ? lo.minCoeff() : Scalar(0);
   support_high_ = hi.size() > 0 ? hi.maxCoeff() : Scalar(1);
@@ -52,11 +52,11 @@ ConstraintPtr Uniform::support() const {
   return constraints::interval(support_low_, support_high_);
 }
 
-Tensor Uniform::rsample(Rng& rng) const {
+Tensor Uniform::rsample_impl(Rng& rng) const {
   return low_ + (high_ - low_) * Tensor(rng.uniform(rows_, cols_));
 }
 
-Tensor Uniform::log_prob(const Tensor& value) const {
+Tensor Uniform::log_prob_impl(const Tensor& value) const {
   validate_sample(value);  // against the interval holding all entries' bounds
   const ConstMatrixMap v = value.value(), lo = low_.value(), hi = high_.value();
   auto joint = [](Index a, Index b) { return a == 1 ? b : a; };
@@ -92,12 +92,12 @@ DistributionPtr Uniform::expand(Index rows, Index cols) const {
                                    detail::broadcast_to(high_, rows, cols));
 }
 
-Tensor Uniform::mean() const {
+Tensor Uniform::mean_impl() const {
   return detail::broadcast_to(Scalar(0.5) * (low_ + high_), rows_, cols_);
 }
-Tensor Uniform::variance() const {
+Tensor Uniform::variance_impl() const {
   return detail::broadcast_to(square(high_ - low_) / Scalar(12), rows_, cols_);
 }
-Tensor Uniform::entropy() const { return detail::broadcast_to(log(high_ - low_), rows_, cols_); }
+Tensor Uniform::entropy_impl() const { return detail::broadcast_to(log(high_ - low_), rows_, cols_); }
 
 }  // namespace vesta

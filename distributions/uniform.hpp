@@ -22,17 +22,19 @@ class Uniform final : public Family<Uniform> {
   /// interval.)
   ConstraintPtr support() const override;
   bool has_rsample() const override { return true; }
-  Tensor rsample(Rng& rng) const override;
-  /// -log(high - low) inside [low, high]. Outside it, with validation on, a ValueError names
-  /// the value and its entry's bounds; with validation off, -inf.
-  Tensor log_prob(const Tensor& value) const override;
   DistributionPtr expand(Index rows, Index cols) const override;
 
   const Tensor& low() const { return low_; }
   const Tensor& high() const { return high_; }
-  Tensor mean() const override;
-  Tensor variance() const override;
-  Tensor entropy() const override;
+
+ protected:
+  Tensor rsample_impl(Rng& rng) const override;
+  /// -log(high - low) inside [low, high]. Outside it, with validation on, a ValueError names
+  /// the value and its entry's bounds; with validation off, -inf.
+  Tensor log_prob_impl(const Tensor& value) const override;
+  Tensor mean_impl() const override;
+  Tensor variance_impl() const override;
+  Tensor entropy_impl() const override;
 
  private:
   Tensor low_;

@@ -25,6 +25,8 @@
 
 #include <vesta/vesta.hpp>
 
+#include "support/command_line.hpp"
+
 using namespace vesta;
 
 namespace {
@@ -71,7 +73,8 @@ Matrix column_quantile(const Matrix& draws, double q) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (const int status = vesta::examples::no_options(argc, argv, "Bayesian linear regression with an autoguide, after Pyro's tutorial."); status >= 0) return status;
   set_rng_seed(2026);
   Rng data_rng(7);
   const auto [X, y] = make_data(400, data_rng);
@@ -96,7 +99,7 @@ int main() {
   const Index draws = 2000;
   const SiteSamples post = Predictive(model, guide, draws, {"a", "b", "sigma"})(X, std::optional<Matrix>());
   Matrix params(draws, 5);
-  params << post.at("a"), post.at("b"), post.at("sigma");
+  params << post.flat("a"), post.flat("b"), post.flat("sigma");
   const Matrix mean = params.colwise().mean();
   const Matrix centred = params.rowwise() - mean.row(0);
   const Matrix sd = (centred.cwiseProduct(centred).colwise().sum() / double(draws - 1)).cwiseSqrt();
@@ -111,8 +114,8 @@ int main() {
 
   // The posterior predictive of held-out data: its 90% intervals and its mean.
   const SiteSamples pred = Predictive(model, guide, draws, {"obs", "mu"})(X_test, std::optional<Matrix>());
-  const Matrix lo = column_quantile(pred.at("obs"), 0.05), hi = column_quantile(pred.at("obs"), 0.95);
-  const Matrix mu_mean = pred.at("mu").colwise().mean();
+  const Matrix lo = column_quantile(pred.flat("obs"), 0.05), hi = column_quantile(pred.flat("obs"), 0.95);
+  const Matrix mu_mean = pred.flat("mu").colwise().mean();
   Index covered = 0;
   for (Index i = 0; i < X_test.rows(); ++i) covered += (y_test(i, 0) >= lo(0, i) && y_test(i, 0) <= hi(0, i)) ? 1 : 0;
   const double coverage = double(covered) / double(X_test.rows());

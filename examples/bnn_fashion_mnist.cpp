@@ -8,12 +8,14 @@
 //
 //   model(X, labels, rows):
 //     plate "data" over the 60000 training images, seeing this minibatch's `rows`
-//       h1     ~ HiddenLayer(X, A1_mean, A1_scale, relu, KL_factor = B / N)   (B x 101)
-//       logits ~ HiddenLayer(h1, A2_mean, A2_scale, identity, B / N, no ones column)
+//       h1     ~ HiddenLayer(X, A1_mean, A1_scale)                             (B x 101)
+//       logits ~ HiddenLayer(h1, A2_mean, A2_scale, identity, no ones column)
 //       label  ~ Categorical(logits = logits), observed
 //
-// The plate scales the minibatch by N / B, so each step's loss is an unbiased estimate of
-// the full-data -ELBO: -sum_n E[log p(label_n | image_n, A)] + KL(q(A) || p(A)).
+// The plate scales the minibatch's likelihood by N / B; the layers' KL, a term about the
+// global weights, counts once (KL_factor = 1, the default), so each step's loss is an unbiased
+// estimate of the full-data -ELBO: -sum_n E[log p(label_n | image_n, A)] + KL(q(A) || p(A)).
+// (Pyro scales the whole model by N / B, so its users pass KL_factor = B / N instead.)
 // Training: minibatches of 128 from a fresh shuffle each epoch, Adam with lr 1e-3, A_scale
 // initialised at 0.01 and A_mean at N(0, 2 / D) for the ReLU layer and N(0, 1 / D) for the
 // output layer (He and LeCun initialisation; D counts the bias row). Pixels are standardised
@@ -65,22 +67,21 @@ struct Options {
   Index train_images = 60000;
 };
 
-// Reads the options; throws ValueError naming a bad or unknown one.
-Options parse_options(int argc, char** argv) {
-  CommandLine args(argc, argv);
+// Reads the options (a ValueError names a bad or unknown one); nullopt when --help was asked
+// for (and printed).
+std::optional<Options> parse_options(int argc, char** argv) {
+  CommandLine args(argc, argv,
+                   "Trains a Bayesian neural network of HiddenLayers on Fashion-MNIST by SVI and scores its "
+                   "posterior predictive on the test images.");
   Options o;
-  o.epochs = static_cast<int>(args.integer("--epochs", o.epochs));
-  o.hidden = args.integer("--hidden", o.hidden);
-  o.batch = args.integer("--batch", o.batch);
-  o.seed = static_cast<std::uint64_t>(args.integer("--seed", static_cast<long long>(o.seed), 0));
-  o.train_images = args.integer("--train-images", o.train_images);
-  args.finish();
+  o.epochs = static_cast<int>(args.integer("--epochs", o.epochs, "passes over the training images"));
+  o.hidden = args.integer("--hidden", o.hidden, "hidden units");
+  o.batch = args.integer("--batch", o.batch, "images per minibatch");
+  o.seed = static_cast<std::uint64_t>(args.integer("--seed", static_cast<long long>(o.seed), "random seed", 0));
+  o.train_images = args.integer("--train-images", o.train_images, "training images used (the first N)");
+  if (args.finish()) return std::nullopt;
   return o;
 }
-
-const char* const kUsage =
-    "usage: bnn_fashion_mnist [--epochs N (5)] [--hidden N (100)] [--batch N (128)] [--seed N (0)] "
-    "[--train-images N (60000)]";
 
 // The BNN: its params live in the ParamStore (see init_params), read here by name.
 struct Bnn {
@@ -95,12 +96,9 @@ struct Bnn {
     const Tensor a2_mean = param("a2_mean"), a2_scale = param("a2_scale");
     const Index B = X.rows();
     auto data = rows.empty() ? plate("data", B) : plate("data", data_size, rows);
-    const Scalar kl_factor = rows.empty() ? Scalar(1) : Scalar(B) / Scalar(data_size);
-    const Tensor h1 = sample(
-        "h1", HiddenLayer(X, a1_mean, a1_scale, HiddenLayer::relu_nonlinearity(), kl_factor));
-    const NonLinearity identity = [](const Tensor& x) { return x; };
-    const Tensor logits = sample("logits", HiddenLayer(h1, a2_mean, a2_scale, identity, kl_factor,
-                                                       Scalar(1), /*include_hidden_bias=*/false));
+    const Tensor h1 = sample("h1", HiddenLayer(X, a1_mean, a1_scale));
+    const Tensor logits = sample(
+        "logits", HiddenLayer(h1, a2_mean, a2_scale, {.include_hidden_bias = false, .non_linearity = identity}));
     sample("label", Categorical::from_logits(logits), labels);
   }
 };
@@ -134,13 +132,7 @@ Matrix predictive_probs(const Bnn& model, const Matrix& images, int draws) {
     const Index m = std::min(chunk, n - first);
     const SiteSamples s = predictive(Tensor(images.middleRows(first, m)), std::optional<Tensor>(),
                                      std::vector<Index>());
-    const Matrix& logits = s.at("logits");  // one draw per row, laid out image after image
-    for (int d = 0; d < draws; ++d) {
-      using RowMajor = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-      const Matrix row = logits.row(d);
-      probs.middleRows(first, m) +=
-          softmax_rows(Matrix(Eigen::Map<const RowMajor>(row.data(), m, kFashionMnistClasses)));
-    }
+    for (int d = 0; d < draws; ++d) probs.middleRows(first, m) += softmax_rows(s.draw("logits", d));
   }
   return probs / Scalar(draws);
 }
@@ -324,17 +316,8 @@ int run(const Options& opt) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options opt;
-  try {
-    opt = parse_options(argc, argv);
-  } catch (const ValueError& e) {
-    fmt::print(stderr, "bnn_fashion_mnist: {}\n{}\n", e.what(), kUsage);
-    return 2;
-  }
-  try {
-    return run(opt);
-  } catch (const DatasetError& e) {
-    fmt::print(stderr, "bnn_fashion_mnist: {}\n", e.what());
-    return 1;
-  }
+  return run_example("bnn_fashion_mnist", [&] {
+    const std::optional<Options> opt = parse_options(argc, argv);
+    return opt ? run(*opt) : 0;
+  });
 }

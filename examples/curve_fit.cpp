@@ -14,6 +14,8 @@
 
 #include <vesta/vesta.hpp>
 
+#include "support/command_line.hpp"
+
 using namespace vesta;
 
 namespace {
@@ -33,7 +35,8 @@ Layer make_layer(Rng& rng, Index in, Index out) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (const int status = vesta::examples::no_options(argc, argv, "Fits a curve by gradient descent with vesta's autodiff."); status >= 0) return status;
   const Index n_train = 256;
   const Index hidden = 32;
   const int steps = 3000;

@@ -12,6 +12,8 @@
 
 #include <vesta/vesta.hpp>
 
+#include "support/command_line.hpp"
+
 using namespace vesta;
 
 namespace {
@@ -31,7 +33,8 @@ Tensor model(const Matrix& x) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (const int status = vesta::examples::no_options(argc, argv, "A tour of the effect handlers on one small model."); status >= 0) return status;
   const Matrix x = scores();
 
   // 1. Plainly: with no handler active, sample() just draws and returns the observation.

@@ -31,7 +31,7 @@ namespace vesta {
 
 struct AutoGuideOptions {
   /// Prefix of the guide's parameter names; empty: the guide's class name.
-  std::string prefix;
+  std::string prefix = {};
   /// Where each latent starts (its constrained value).
   InitStrategy init = init_to_median();
   /// Starting standard deviation in unconstrained space (not used by AutoDelta).
@@ -189,7 +189,7 @@ class AutoGuideHandle {
 
   /// The guide: call it with the model's arguments.
   template <class... Args>
-  void operator()(const Args&... args) {
+  void operator()(const Args&... args) const {
     if (!impl_->ready()) impl_->setup([&] { model_(args...); });
     impl_->draw();
   }

@@ -2,16 +2,30 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <vesta/core/warn.hpp>
 #include <vesta/distributions/kl.hpp>
 
 namespace vesta {
+
+namespace {
+
+// Why a row is not finite, for the message that blames it.
+std::string describe_row(const ElboTerm& row) {
+  const std::string where = site_context(*row.site, row.trace);
+  const Site& s = *row.site;
+  if (!s.value.empty() && !s.value.value().allFinite()) {
+    return fmt::format("{} has a non-finite value", where);
+  }
+  return fmt::format("{} has a {} {}", where, row.what, row.value.item());
+}
+
+}  // namespace
 
 Trace_ELBO::Trace_ELBO(const char* name, int num_particles, Scalar baseline_decay)
     : name_(name), num_particles_(num_particles), baseline_decay_(baseline_decay) {
@@ -21,31 +35,37 @@ Trace_ELBO::Trace_ELBO(const char* name, int num_particles, Scalar baseline_deca
   }
 }
 
-std::string Trace_ELBO::first_non_finite(const Trace& t, const char* which,
-                                         const std::function<bool(const Site&)>& counts) {
-  for (const Site& s : t.sites()) {
-    if (!s.is_sample() || (counts && !counts(s))) continue;
-    if (!s.value.empty() && !s.value.value().allFinite()) {
-      return fmt::format("{} site '{}' has a non-finite value", which, s.name);
-    }
-    if (!t.log_prob(s.name).value().allFinite()) {
-      return fmt::format("{} site '{}' has a non-finite log_prob", which, s.name);
-    }
-  }
-  return {};
-}
-
 bool Trace_ELBO::scores_draw(const Site& site) { return !site.dist->log_prob_is_folded_term(); }
 
-Tensor Trace_ELBO::particle_elbo(const Trace& model_trace, const Trace& guide_trace) {
+void Trace_ELBO::terms(const Trace& model_trace, const Trace& guide_trace, std::vector<ElboTerm>& out) {
   // A folded term (HiddenLayer's -KL) counts once, where the model has it; in the guide it
   // only supplies the value replayed into the model.
-  return model_trace.log_prob_sum() - guide_trace.log_prob_sum(scores_draw);
+  for (const Site& s : guide_trace.sites()) {
+    if (s.is_sample() && scores_draw(s)) out.push_back(guide_term(guide_trace, s));
+  }
+  for (const Site& s : model_trace.sites()) {
+    if (s.is_sample()) out.push_back(model_term(model_trace, s));
+  }
 }
 
-std::string Trace_ELBO::blame_non_finite(const Trace& model_trace, const Trace& guide_trace) {
-  std::string where = first_non_finite(guide_trace, "guide");
-  return where.empty() ? first_non_finite(model_trace, "model") : where;
+std::string Trace_ELBO::explain_constant_loss() const {
+  if (!unguided_.empty()) {
+    return fmt::format(
+        "{}: the loss depends on no parameter: the guide samples none of the model's latent sites "
+        "({}), so they are drawn from the model's prior, and no param reaches the loss; write a "
+        "guide with params for them (or use an autoguide, AutoNormal(model))",
+        name_, fmt::join(unguided_, ", "));
+  }
+  if (!any_param_) {
+    return fmt::format(
+        "{}: the loss depends on no parameter: neither the model nor the guide reads a param, so "
+        "there is nothing to learn",
+        name_);
+  }
+  return fmt::format(
+      "{}: the loss depends on no parameter: the params that the model and the guide read do not "
+      "reach any site's log-probability",
+      name_);
 }
 
 Tensor Trace_ELBO::particle_loss(const Trace& model_trace, const Trace& guide_trace) {
@@ -60,21 +80,34 @@ Tensor Trace_ELBO::particle_loss(const Trace& model_trace, const Trace& guide_tr
   // Model latents the guide does not sample were drawn from the model, and their log_prob
   // stays in the log-joint (as in Pyro). Say so once per site, except for distributions
   // whose log_prob is a folded-in term (HiddenLayer's KL) rather than a density.
+  unguided_.clear();
+  any_param_ = false;
   for (const Site& s : model_trace.sites()) {
-    if (s.is_sample() && !s.observed && !guide_trace.contains(s.name) &&
-        !s.dist->log_prob_is_folded_term() && warned_.insert(s.name).second) {
-      std::fprintf(stderr,
-                   "vesta: model site '%s' is not in the guide; it is sampled from the model "
-                   "and its log_prob is part of the ELBO\n",
-                   s.name.c_str());
+    any_param_ = any_param_ || s.kind == SiteKind::param;
+    if (s.is_sample() && !s.observed && !guide_trace.contains(s.name) && scores_draw(s)) {
+      unguided_.push_back(s.name);
+      if (warned_.insert(s.name).second) {
+        warn(fmt::format(
+            "model site '{}' is not in the guide; it is sampled from the model and its log_prob "
+            "is part of the ELBO",
+            s.name));
+      }
     }
   }
+  for (const Site& s : guide_trace.sites()) any_param_ = any_param_ || s.kind == SiteKind::param;
 
-  const Tensor elbo = particle_elbo(model_trace, guide_trace);
+  rows_.clear();
+  terms(model_trace, guide_trace, rows_);
+  Tensor elbo(Scalar(0));
+  for (std::size_t i = 0; i < rows_.size(); ++i) elbo = i == 0 ? rows_[i].value : elbo + rows_[i].value;
   if (!std::isfinite(elbo.item())) {
-    const std::string where = blame_non_finite(model_trace, guide_trace);
-    throw ValueError(fmt::format("{}: the ELBO is {}: {}", name_, elbo.item(),
-                                 where.empty() ? "no single site is to blame" : where));
+    for (const ElboTerm& row : rows_) {
+      if (!std::isfinite(row.value.item())) {
+        throw ValueError(fmt::format("{}: the ELBO is {}: {}", name_, elbo.item(), describe_row(row)));
+      }
+    }
+    throw ValueError(fmt::format(
+        "{}: the ELBO is {}, though every term is finite (their sum overflows)", name_, elbo.item()));
   }
   // Score-function terms for guide sites drawn without a pathwise gradient.
   Tensor surrogate = elbo;
@@ -96,37 +129,38 @@ Tensor Trace_ELBO::particle_loss(const Trace& model_trace, const Trace& guide_tr
 
 const Site* TraceMeanField_ELBO::kl_partner(const Site& model_site,
                                             const Trace& guide_trace) const {
-  if (!model_site.is_sample() || model_site.observed || !guide_trace.contains(model_site.name)) {
-    return nullptr;
-  }
-  const Site& g = guide_trace.site(model_site.name);
-  if (!g.is_sample() || g.observed || g.auxiliary || !scores_draw(g) || !scores_draw(model_site) ||
-      !has_kl_divergence(*g.dist, *model_site.dist)) {
+  if (!model_site.is_sample() || model_site.observed) return nullptr;
+  const Site* g = guide_trace.find(model_site.name);
+  if (g == nullptr || !g->is_sample() || g->observed || g->auxiliary || !scores_draw(*g) ||
+      !scores_draw(model_site) || !has_kl_divergence(*g->dist, *model_site.dist)) {
     return nullptr;
   }
   // E_q[scale (log p - log q)] is -scale KL only with one scale: the guide's must be the
   // model's (up to rounding, when handlers multiply the same factors in another order).
-  const Scalar tol =
-      8 * std::numeric_limits<Scalar>::epsilon() * std::max(g.scale, model_site.scale);
-  if (std::abs(g.scale - model_site.scale) > tol) {
+  const Scalar gs = term_scale(*g), ms = term_scale(model_site);
+  const Scalar tol = 8 * std::numeric_limits<Scalar>::epsilon() * std::max(gs, ms);
+  if (std::abs(gs - ms) > tol) {
     throw ValueError(fmt::format(
         "{}: site '{}' has scale {} in the guide but {} in the model; its KL term takes one "
         "scale, so scale (or subsample) the site alike in both",
-        name(), model_site.name, g.scale, model_site.scale));
+        name(), model_site.name, gs, ms));
   }
   // The KL term takes the model site's mask; a guide that masks the site must mask it alike.
-  if (!g.mask.empty()) {
+  if (!g->mask.empty() || !g->keep) {
     const Tensor& m = model_site.mask;
-    const bool same = !m.empty() && m.rows() == g.mask.rows() && m.cols() == g.mask.cols() &&
-                      ((m.value().array() != 0) == (g.mask.value().array() != 0)).all();
+    const bool same = g->keep == model_site.keep &&
+                      (g->mask.empty() ? m.empty()
+                                       : !m.empty() && m.rows() == g->mask.rows() && m.cols() == g->mask.cols() &&
+                                             ((m.value().array() != 0) == (g->mask.value().array() != 0)).all());
     if (!same) {
       throw ValueError(fmt::format(
           "{}: site '{}' is masked differently in the guide ({}) and the model ({}); its KL "
           "term takes the model's mask, so mask the site alike in both (or only in the model)",
-          name(), model_site.name, g.mask.shape(), m.empty() ? std::string("no mask") : m.shape()));
+          name(), model_site.name, g->mask.empty() ? std::string("a 1x1 mask") : g->mask.shape(),
+          m.empty() ? std::string("no per-entry mask") : m.shape()));
     }
   }
-  return &g;
+  return g;
 }
 
 void TraceMeanField_ELBO::check_order(const Trace& model_trace, const Trace& guide_trace) {
@@ -145,57 +179,32 @@ void TraceMeanField_ELBO::check_order(const Trace& model_trace, const Trace& gui
   const std::vector<std::string> in_guide = shared(guide_trace, model_trace);
   if (in_model != in_guide) {
     warned_order_ = true;
-    std::fprintf(stderr,
-                 "vesta: TraceMeanField_ELBO cannot check that the guide is mean-field: the "
-                 "model samples %s but the guide %s; list the sites in the same order in both\n",
-                 fmt::format("{}", fmt::join(in_model, ", ")).c_str(),
-                 fmt::format("{}", fmt::join(in_guide, ", ")).c_str());
+    warn(fmt::format(
+        "TraceMeanField_ELBO cannot check that the guide is mean-field: the model samples {} but "
+        "the guide {}; list the sites in the same order in both",
+        fmt::join(in_model, ", "), fmt::join(in_guide, ", ")));
   }
 }
 
-Tensor TraceMeanField_ELBO::particle_elbo(const Trace& model_trace, const Trace& guide_trace) {
+void TraceMeanField_ELBO::terms(const Trace& model_trace, const Trace& guide_trace, std::vector<ElboTerm>& out) {
   check_order(model_trace, guide_trace);
-  // Trace_ELBO's log_prob_sum(model) - log_prob_sum(guide), site by site, with the pairs
-  // that have a KL formula counted as -KL instead.
+  // Trace_ELBO's rows, with the pairs that have a KL formula counted as one row, -KL.
   std::unordered_set<std::string> by_kl;
-  Tensor total;
-  bool first = true;
-  auto add = [&](const Tensor& term) {
-    total = first ? term : total + term;
-    first = false;
-  };
   for (const Site& s : model_trace.sites()) {
     if (!s.is_sample()) continue;
     if (const Site* g = kl_partner(s, guide_trace)) {
-      add(-masked_scaled_sum(s, kl_divergence(*g->dist, *s.dist), "KL divergence"));
+      out.push_back({&s, &model_trace,
+                     -masked_scaled_sum(s, kl_divergence(*g->dist, *s.dist), "KL divergence"),
+                     "KL divergence"});
       by_kl.insert(s.name);
-    } else {
-      add(model_trace.scaled_log_prob_sum(s));
     }
   }
   for (const Site& g : guide_trace.sites()) {
-    if (g.is_sample() && scores_draw(g) && by_kl.count(g.name) == 0) add(-guide_trace.scaled_log_prob_sum(g));
+    if (g.is_sample() && scores_draw(g) && by_kl.count(g.name) == 0) out.push_back(guide_term(guide_trace, g));
   }
-  return first ? Tensor(Scalar(0)) : total;
-}
-
-std::string TraceMeanField_ELBO::blame_non_finite(const Trace& model_trace,
-                                                  const Trace& guide_trace) {
-  std::unordered_set<std::string> by_kl;
   for (const Site& s : model_trace.sites()) {
-    const Site* g = kl_partner(s, guide_trace);
-    if (g == nullptr) continue;
-    by_kl.insert(s.name);
-    if (!std::isfinite(
-            masked_scaled_sum(s, kl_divergence(*g->dist, *s.dist), "KL divergence").item())) {
-      return fmt::format("site '{}' has a non-finite KL divergence from the guide to the model",
-                         s.name);
-    }
+    if (s.is_sample() && by_kl.count(s.name) == 0) out.push_back(model_term(model_trace, s));
   }
-  // Otherwise the culprit is among the terms estimated by Monte Carlo.
-  auto by_monte_carlo = [&](const Site& s) { return by_kl.count(s.name) == 0; };
-  std::string where = first_non_finite(guide_trace, "guide", by_monte_carlo);
-  return where.empty() ? first_non_finite(model_trace, "model", by_monte_carlo) : where;
 }
 
 }  // namespace vesta

@@ -1,10 +1,12 @@
-// Trace_ELBO: the evidence lower bound, estimated as minipyro does: trace the guide, run the
-// model replaying the guide's values, subtract log-probability sums. Reparameterised guide
-// sites get pathwise gradients; the others get score-function gradients with a moving-average
-// baseline, through the surrogate term log q * (elbo - baseline) (Ranganath et al. 2014),
-// written so that it adds gradient but no value: the loss is exactly minus the ELBO estimate.
-// TraceMeanField_ELBO is the same estimator with the analytic KL divergence in place of
-// log p(z) - log q(z) wherever one is registered, as Pyro's TraceMeanField_ELBO.
+// The evidence lower bound, estimated as minipyro does: trace the guide, run the model
+// replaying the guide's values, and sum the sites' terms. An estimator is a policy over one
+// pass that yields (site, term) rows: Trace_ELBO takes every model site's weighed log p and
+// every guide site's weighed -log q; TraceMeanField_ELBO replaces a latent's pair by -KL where
+// the pair's families have one. The loss around the rows is shared: the checks, the error
+// that blames the first non-finite row, and the score-function surrogate
+// log q * (elbo - baseline) for guide sites drawn without a pathwise gradient (Ranganath et
+// al. 2014), written so that it adds gradient but no value: the loss is exactly minus the
+// ELBO estimate.
 #pragma once
 
 #include <functional>
@@ -12,15 +14,30 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include <vesta/core/handlers/replay.hpp>
 #include <vesta/core/handlers/trace.hpp>
 #include <vesta/core/ops.hpp>
+#include <vesta/core/tape.hpp>
 
 namespace vesta {
 
+/// One row of an ELBO estimate: the term (1x1) that one site, or one model/guide pair of a
+/// latent, adds to it.
+struct ElboTerm {
+  /// The site the term is about, and the trace it is in (whose program names it).
+  const Site* site;
+  const Trace* trace;
+  /// + weighed log p (a model site), - weighed log q (a guide site), or - weighed KL(q || p)
+  /// (a latent whose pair is taken in closed form).
+  Tensor value;
+  /// "log_prob" or "KL divergence": what the term is, for messages.
+  const char* what;
+};
+
 /// The ELBO E_q[log p(x, z) - log q(z)], estimated from one trace of the guide and one of
-/// the model replaying it per particle: log_prob_sum(model) - log_prob_sum(guide).
+/// the model replaying it per particle.
 class Trace_ELBO {
  public:
   explicit Trace_ELBO(int num_particles = 1, Scalar baseline_decay = Scalar(0.9))
@@ -31,10 +48,11 @@ class Trace_ELBO {
   Trace_ELBO& operator=(const Trace_ELBO&) = default;
   Trace_ELBO& operator=(Trace_ELBO&&) = default;
 
-  /// A 1x1 surrogate loss: its value is minus the ELBO estimate (averaged over the
-  /// particles), its gradient the ELBO gradient estimate's negative.
+  /// A 1x1 surrogate loss on the tape: its value is minus the ELBO estimate (averaged over
+  /// the particles), its gradient the ELBO gradient estimate's negative. Call backward() on
+  /// it and reset the tape when done (TapeStep).
   template <class Model, class Guide, class... Args>
-  Tensor differentiable_loss(Model& model, Guide& guide, const Args&... args) {
+  Tensor differentiable_loss(const Model& model, const Guide& guide, const Args&... args) {
     Tensor total;
     for (int p = 0; p < num_particles_; ++p) {
       auto [model_trace, guide_trace] = traces(model, guide, args...);
@@ -44,50 +62,51 @@ class Trace_ELBO {
     return num_particles_ == 1 ? total : total / Scalar(num_particles_);
   }
 
-  /// The guide's trace and the model's trace under replay of it.
+  /// Minus the ELBO estimate, as a number (Pyro's elbo.loss): no optimizer, nothing
+  /// updated; the tape is reset afterwards.
   template <class Model, class Guide, class... Args>
-  std::pair<Trace, Trace> traces(Model& model, Guide& guide, const Args&... args) {
-    Trace guide_trace;
-    {
-      TraceMessenger tr;
-      guide(args...);
-      guide_trace = tr.take_trace();
-    }
-    Trace model_trace;
-    {
-      ReplayMessenger replayed(guide_trace);
-      TraceMessenger tr;
-      model(args...);
-      model_trace = tr.take_trace();
-    }
+  double loss(const Model& model, const Guide& guide, const Args&... args) {
+    TapeStep step;
+    return differentiable_loss(model, guide, args...).item();
+  }
+
+  /// The guide's trace and the model's trace under replay of it: minipyro's two lines.
+  template <class Model, class Guide, class... Args>
+  std::pair<Trace, Trace> traces(const Model& model, const Guide& guide, const Args&... args) {
+    Trace guide_trace = trace(std::cref(guide), "guide").get_trace(args...);
+    Trace model_trace = trace(replay(std::cref(model), guide_trace), "model").get_trace(args...);
     return {std::move(model_trace), std::move(guide_trace)};
   }
+
+  /// The rows of one particle's ELBO: the policy that estimators derived from this one
+  /// override. Trace_ELBO: each guide sample site's -log q (folded terms, which score no
+  /// draw, excepted), then each model sample site's log p.
+  virtual void terms(const Trace& model_trace, const Trace& guide_trace, std::vector<ElboTerm>& out);
+
+  /// Why a loss that should be differentiated depends on no parameter, in words (the last
+  /// particle's traces): a guide that samples nothing while the model has latents, or no
+  /// param at all.
+  std::string explain_constant_loss() const;
 
  protected:
   /// `name` starts every message ("Trace_ELBO: ...").
   Trace_ELBO(const char* name, int num_particles, Scalar baseline_decay);
 
-  /// One particle's ELBO estimate from the model's trace and the guide's: the hook that
-  /// estimators derived from this one override. The loss around it (checks, score-function
-  /// surrogate, particle average) is shared.
-  virtual Tensor particle_elbo(const Trace& model_trace, const Trace& guide_trace);
-  /// When particle_elbo is not finite: the site to blame, described for the message ("guide
-  /// site 'z' has a non-finite value"), or empty when no single site is.
-  virtual std::string blame_non_finite(const Trace& model_trace, const Trace& guide_trace);
-
-  /// The first sample site of `t` that `counts` accepts (all when null) whose value or
-  /// log_prob is not finite, described for a message; `which` is "model" or "guide".
-  static std::string first_non_finite(const Trace& t, const char* which,
-                                      const std::function<bool(const Site&)>& counts = nullptr);
-
   const char* name() const { return name_; }
   /// Whether a site's log_prob scores its draw (false for folded terms such as HiddenLayer's
   /// -KL, which count once, from the model, and never as a guide density).
   static bool scores_draw(const Site& site);
+  /// The model's and the guide's rows of a site scored by Monte Carlo.
+  static ElboTerm model_term(const Trace& t, const Site& s) {
+    return {&s, &t, t.scaled_log_prob_sum(s), "log_prob"};
+  }
+  static ElboTerm guide_term(const Trace& t, const Site& s) {
+    return {&s, &t, -t.scaled_log_prob_sum(s), "log_prob"};
+  }
 
  private:
   // -ELBO plus the score-function surrogate for one pair of traces; checks that every guide
-  // site is in the model and that the ELBO is finite (else names the site).
+  // site is in the model and that the ELBO is finite (else names the first non-finite row).
   Tensor particle_loss(const Trace& model_trace, const Trace& guide_trace);
 
   const char* name_;
@@ -95,12 +114,15 @@ class Trace_ELBO {
   Scalar baseline_decay_;
   std::unordered_map<std::string, Scalar> baselines_;  // per non-reparameterised guide site
   std::unordered_set<std::string> warned_;             // model-only latent sites already named
+  std::vector<std::string> unguided_;                  // the last particle's model-only latents
+  bool any_param_ = false;                             // whether the last particle read a param
+  std::vector<ElboTerm> rows_;                         // reused across particles and steps
 };
 
 /// Trace_ELBO for mean-field guides (Pyro's TraceMeanField_ELBO): for every model latent
 /// that the guide samples, when has_kl_divergence(guide's distribution, model's), the pair's
-/// log p(z) - log q(z) is replaced by its expectation under the guide, -KL(q || p), with the
-/// model site's mask and scale applied as to a log_prob. Other sites count as in Trace_ELBO.
+/// log p(z) - log q(z) is replaced by its expectation under the guide, -KL(q || p), weighed
+/// as the model site's log_prob is. Other sites count as in Trace_ELBO.
 /// The expectation is unchanged (given the guide draws no latent from sites the model samples
 /// after it); the variance is lower where log p(z) - log q(z) is the noisy part, not always:
 /// near the exact posterior, Trace_ELBO's terms cancel. A KL term needs the guide site to
@@ -112,9 +134,7 @@ class TraceMeanField_ELBO : public Trace_ELBO {
   explicit TraceMeanField_ELBO(int num_particles = 1, Scalar baseline_decay = Scalar(0.9))
       : Trace_ELBO("TraceMeanField_ELBO", num_particles, baseline_decay) {}
 
- protected:
-  Tensor particle_elbo(const Trace& model_trace, const Trace& guide_trace) override;
-  std::string blame_non_finite(const Trace& model_trace, const Trace& guide_trace) override;
+  void terms(const Trace& model_trace, const Trace& guide_trace, std::vector<ElboTerm>& out) override;
 
  private:
   // The guide site whose KL to `model_site` replaces the pair's log-probabilities, or null

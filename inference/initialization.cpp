@@ -52,14 +52,24 @@ InitStrategy init_to_sample() {
 }
 
 InitStrategy init_to_value(std::unordered_map<std::string, Matrix> values, InitStrategy fallback) {
-  return [values = std::move(values), fallback = std::move(fallback)](const Site& site, Rng& rng) -> Matrix {
-    if (auto it = values.find(site.name); it != values.end()) return it->second;
-    return fallback(site, rng);
-  };
+  std::vector<std::string> names = fallback.named_sites();
+  for (const auto& [name, value] : values) names.push_back(name);
+  return InitStrategy(
+      [values = std::move(values), fallback = std::move(fallback)](const Site& site, Rng& rng) -> Matrix {
+        if (auto it = values.find(site.name); it != values.end()) return it->second;
+        return fallback(site, rng);
+      },
+      std::move(names));
 }
+
+InitMessenger::InitMessenger(InitStrategy strategy)
+    : strategy_(std::move(strategy)), names_(strategy_.named_sites()) {}
+
+InitMessenger::~InitMessenger() noexcept(false) { names_.check("init_to_value", "latent sample"); }
 
 void InitMessenger::process(Site& site) {
   if (!site.is_sample() || site.observed || !site.value.empty() || site.dist->log_prob_is_folded_term()) return;
+  names_.seen(site.name);
   Matrix v = strategy_(site, site.rng ? *site.rng : thread_rng());
   const Distribution& d = *site.dist;
   if (v.rows() != d.rows() || v.cols() != d.cols()) {

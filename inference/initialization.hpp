@@ -6,14 +6,36 @@
 
 #include <functional>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
+#include <vector>
 
+#include <vesta/core/handlers/names.hpp>
 #include <vesta/core/messenger.hpp>
 
 namespace vesta {
 
-/// The constrained value a latent site starts at, drawing (if it must) from `rng`.
-using InitStrategy = std::function<Matrix(const Site& site, Rng& rng)>;
+/// The constrained value a latent site starts at, drawing (if it must) from `rng`: any
+/// callable `Matrix(const Site&, Rng&)`, plus the names of the sites it was given values for
+/// (init_to_value's), which the model must have.
+class InitStrategy {
+ public:
+  using Fn = std::function<Matrix(const Site& site, Rng& rng)>;
+  InitStrategy() = default;
+  template <class F>
+    requires std::is_invocable_r_v<Matrix, F&, const Site&, Rng&>
+  InitStrategy(F fn, std::vector<std::string> named_sites = {})  // NOLINT(google-explicit-constructor)
+      : fn_(std::move(fn)), named_sites_(std::move(named_sites)) {}
+
+  Matrix operator()(const Site& site, Rng& rng) const { return fn_(site, rng); }
+  explicit operator bool() const { return static_cast<bool>(fn_); }
+  /// The sites given a value by name: each must be a latent site of the model.
+  const std::vector<std::string>& named_sites() const { return named_sites_; }
+
+ private:
+  Fn fn_;
+  std::vector<std::string> named_sites_;
+};
 
 /// The elementwise median of `num_samples` draws from the site's distribution (Pyro's
 /// default): robust for heavy-tailed priors whose mean is far out or does not exist.
@@ -23,20 +45,24 @@ InitStrategy init_to_median(int num_samples = 15);
 InitStrategy init_to_mean();
 /// One draw from the distribution.
 InitStrategy init_to_sample();
-/// The given value for the named sites, `fallback` for the others.
+/// The given value for the named sites, `fallback` for the others. A name that is not a
+/// latent site of the model is an error when the run that uses the strategy ends.
 InitStrategy init_to_value(std::unordered_map<std::string, Matrix> values,
                            InitStrategy fallback = init_to_median());
 
 /// Sets every latent (unobserved) sample site that has no value yet to `strategy`'s value,
 /// checked against the site's shape and support. Sites whose log_prob is a folded-in term
-/// (HiddenLayer) are left to draw as usual.
+/// (HiddenLayer) are left to draw as usual. A site the strategy names that the run did not
+/// have is an error when the handler's scope ends.
 class InitMessenger : public Messenger {
  public:
-  explicit InitMessenger(InitStrategy strategy) : strategy_(std::move(strategy)) {}
+  explicit InitMessenger(InitStrategy strategy);
+  ~InitMessenger() noexcept(false) override;
   void process(Site& site) override;
 
  private:
   InitStrategy strategy_;
+  detail::GivenNames names_;
 };
 
 }  // namespace vesta

@@ -28,8 +28,12 @@ class Optimizer {
   virtual ~Optimizer() = default;
 
   /// Updates every parameter of `store` whose gradient holds values (the others, unused
-  /// since the last step, are left alone), then zeroes the gradients. All gradients are checked first: a NaN or infinite entry throws ValueError
-  /// naming the parameter and the entry, and no parameter is changed.
+  /// since the last step, are left alone), then zeroes the gradients. All gradients are
+  /// checked first: a NaN or infinite entry throws ValueError naming the parameter and the
+  /// entry, and no parameter is changed. An update that would make a value non-finite (a
+  /// diverging run) throws naming the parameter and the entry, and leaves that value as it
+  /// was, so the store never holds a NaN. On any failure every gradient is cleared, so a
+  /// caller that recovers does not carry this step's gradients into the next.
   void step(ParamStore& store = param_store());
 
   /// Replaces the constant learning rate by a schedule.
@@ -43,20 +47,37 @@ class Optimizer {
  protected:
   explicit Optimizer(Scalar lr);
 
-  /// Per-parameter state: moment estimates and the parameter's own step count.
+  /// Per-parameter state: moment estimates (sized by the optimizer's first update of the
+  /// parameter) and the number of updates the parameter has had, this one included.
+  using Column = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
   struct State {
-    Matrix m;
-    Matrix v;
+    Column m;
+    Column v;
     std::int64_t t = 0;
+    Index size = 0;  // of the parameter it was made for
   };
-  /// Updates `value` in place from `grad` with learning rate `lr`.
-  virtual void update(State& s, MatrixMap value, const MatrixRef& grad, Scalar lr) = 0;
+  /// Entries per chunk of an update.
+  static constexpr Index kChunk = 2048;
+  /// One stretch of a parameter's update: the current values `x`, the gradient `g` and the
+  /// moments at entries [first, first + x.size()). `out` receives the new values (it is
+  /// committed only if all are finite); moments are updated in place.
+  struct Chunk {
+    Index first;
+    Eigen::Map<const Column> x;
+    Eigen::Map<const Column> g;
+    Eigen::Map<Column> out;
+  };
+  /// Sizes the state's moments for a parameter of `size` entries (first update only).
+  virtual void init_state(State& s, Index size) { (void)s, (void)size; }
+  /// Computes one chunk of an update with learning rate `lr`.
+  virtual void update(State& s, Chunk& c, Scalar lr) = 0;
 
  private:
   LearningRateSchedule schedule_;
   Scalar max_grad_norm_ = 0;  // 0: no clipping
   std::int64_t steps_ = 0;
   std::unordered_map<std::string, State> states_;
+  Column scratch_;  // a chunk of new values, checked before they are committed
 };
 
 /// Adam (Kingma & Ba 2015), with torch's defaults.
@@ -66,7 +87,8 @@ class Adam : public Optimizer {
                 Scalar eps = Scalar(1e-8));
 
  protected:
-  void update(State& s, MatrixMap value, const MatrixRef& grad, Scalar lr) override;
+  void init_state(State& s, Index size) override;
+  void update(State& s, Chunk& c, Scalar lr) override;
   Scalar beta1_, beta2_, eps_;
 };
 
@@ -79,7 +101,7 @@ class ClippedAdam : public Adam {
                        Scalar eps = Scalar(1e-8));
 
  protected:
-  void update(State& s, MatrixMap value, const MatrixRef& grad, Scalar lr) override;
+  void update(State& s, Chunk& c, Scalar lr) override;
 
  private:
   Scalar clip_norm_;
@@ -92,7 +114,8 @@ class SGD : public Optimizer {
   explicit SGD(Scalar lr, Scalar momentum = 0);
 
  protected:
-  void update(State& s, MatrixMap value, const MatrixRef& grad, Scalar lr) override;
+  void init_state(State& s, Index size) override;
+  void update(State& s, Chunk& c, Scalar lr) override;
 
  private:
   Scalar momentum_;
@@ -104,7 +127,8 @@ class RMSProp : public Optimizer {
   explicit RMSProp(Scalar lr = Scalar(1e-2), Scalar alpha = Scalar(0.99), Scalar eps = Scalar(1e-8));
 
  protected:
-  void update(State& s, MatrixMap value, const MatrixRef& grad, Scalar lr) override;
+  void init_state(State& s, Index size) override;
+  void update(State& s, Chunk& c, Scalar lr) override;
 
  private:
   Scalar alpha_, eps_;
@@ -116,7 +140,8 @@ class Adagrad : public Optimizer {
   explicit Adagrad(Scalar lr = Scalar(1e-2), Scalar eps = Scalar(1e-10));
 
  protected:
-  void update(State& s, MatrixMap value, const MatrixRef& grad, Scalar lr) override;
+  void init_state(State& s, Index size) override;
+  void update(State& s, Chunk& c, Scalar lr) override;
 
  private:
   Scalar eps_;

@@ -1,69 +1,92 @@
 #include <vesta/inference/predictive.hpp>
 
+#include <cmath>
+
 #include <fmt/format.h>
 
-namespace vesta::detail {
+namespace vesta {
 
-void SampleCollector::collect(const Trace& model_trace, Index i) {
-  // The first draw decides the sites and their shapes.
-  if (i == 0) {
+namespace detail {
+
+void SampleCollector::collect(const Trace& model_trace) {
+  // The first draw decides the sites.
+  if (first_) {
+    first_ = false;
     if (return_sites_.empty()) {
       for (const Site& s : model_trace.sites()) {
         if ((s.is_sample() && !s.auxiliary) || s.kind == SiteKind::deterministic) return_sites_.push_back(s.name);
       }
     }
     for (const std::string& name : return_sites_) {
-      if (!model_trace.contains(name)) {
+      const Site* s = model_trace.find(name);
+      if (s == nullptr) {
         throw ValueError(fmt::format("Predictive: return site '{}' is not a site of the model", name));
       }
-      const Site& s = model_trace.site(name);
-      if (s.kind != SiteKind::sample && s.kind != SiteKind::deterministic) {
+      if (s->kind != SiteKind::sample && s->kind != SiteKind::deterministic) {
         throw ValueError(fmt::format("Predictive: return site '{}' is a {} site, not a sample or deterministic one",
-                                     name, to_string(s.kind)));
+                                     name, to_string(s->kind)));
       }
-      shapes_[name] = {s.value.rows(), s.value.cols()};
-      out_[name] = Matrix(num_samples_, s.value.size());
     }
   }
   for (const std::string& name : return_sites_) {
     const Site& s = model_trace.site(name);
-    const auto [rows, cols] = shapes_.at(name);
-    if (s.value.rows() != rows || s.value.cols() != cols) {
-      throw ShapeError(fmt::format("Predictive: site '{}' is {} in draw {} but was {} in the first", name,
-                                   s.value.shape(), i, shape_str(rows, cols)));
-    }
-    // Row after row: entry (r, c) goes to column r * cols + c.
-    const auto v = s.value.value();
-    Matrix& out = out_.at(name);
-    for (Index r = 0; r < rows; ++r) {
-      for (Index c = 0; c < cols; ++c) out(i, r * cols + c) = v(r, c);
-    }
+    out_.add(name, s.value.matrix());
   }
 }
 
-Matrix unflatten_row(const Matrix& samples, Index i, Index rows, Index cols) {
-  Matrix m(rows, cols);
-  for (Index r = 0; r < rows; ++r) {
-    for (Index c = 0; c < cols; ++c) m(r, c) = samples(i, r * cols + c);
+PosteriorDraw::PosteriorDraw(const SiteSamples& samples, Index k)
+    : samples_(&samples), k_(k), names_(samples.sites()) {}
+
+void PosteriorDraw::process(Site& site) {
+  if (!site.is_sample() || !samples_->contains(site.name)) return;
+  names_.seen(site.name);
+  if (site.observed) return;
+  site.value = Tensor(samples_->draw(site.name, k_));
+}
+
+void PosteriorDraw::postprocess(Site& site) {
+  if (!site.is_sample() || site.observed || !samples_->contains(site.name)) return;
+  const Distribution& d = *site.dist;
+  const Index rows = samples_->rows(site.name), cols = samples_->cols(site.name);
+  if (rows != d.rows() || cols != d.cols()) {
+    throw ShapeError(fmt::format("posterior samples: draws of site '{}' are {}, but a draw of its distribution {} is {}",
+                                 site.name, shape_str(rows, cols), d.describe(), shape_str(d.rows(), d.cols())));
   }
-  return m;
 }
 
 void check_num_samples(Index num_samples) {
   if (num_samples < 1) throw ValueError(fmt::format("Predictive: num_samples is {}, but must be at least 1", num_samples));
 }
 
-Index posterior_rows(const SiteSamples& samples) {
-  if (samples.empty()) throw ValueError("Predictive: no posterior samples given");
-  const auto& [first_name, first] = *samples.begin();
-  for (const auto& [name, m] : samples) {
-    if (m.rows() != first.rows()) {
-      throw ShapeError(fmt::format("Predictive: posterior samples of '{}' have {} rows but those of '{}' have {}",
-                                   name, m.rows(), first_name, first.rows()));
+void collect_log_likelihood(const Trace& t, Index k, Index num_samples, std::map<std::string, Matrix>& out) {
+  for (const Site& s : t.sites()) {
+    if (!s.is_sample() || !s.observed || s.dist->log_prob_is_folded_term()) continue;
+    const ConstMatrixMap lp = t.log_prob(s).value();
+    Matrix& m = out[s.name];
+    if (k == 0) m.resize(num_samples, lp.size());
+    if (m.cols() != lp.size()) {
+      throw ShapeError(fmt::format("log_likelihood: site '{}' has {} entries under draw {} but {} under the first",
+                                   s.name, lp.size(), k, m.cols()));
+    }
+    for (Index r = 0; r < lp.rows(); ++r) {
+      for (Index c = 0; c < lp.cols(); ++c) m(k, r * lp.cols() + c) = lp(r, c);
     }
   }
-  check_num_samples(first.rows());
-  return first.rows();
 }
 
-}  // namespace vesta::detail
+}  // namespace detail
+
+double log_pointwise_predictive_density(const Matrix& log_likelihood) {
+  if (log_likelihood.rows() == 0) throw ValueError("log_pointwise_predictive_density: no draws");
+  double total = 0;
+  const double log_s = std::log(double(log_likelihood.rows()));
+  for (Index i = 0; i < log_likelihood.cols(); ++i) {
+    const double top = double(log_likelihood.col(i).maxCoeff());
+    double acc = 0;
+    for (Index k = 0; k < log_likelihood.rows(); ++k) acc += std::exp(double(log_likelihood(k, i)) - top);
+    total += top + std::log(acc) - log_s;
+  }
+  return total;
+}
+
+}  // namespace vesta

@@ -1,55 +1,62 @@
 // Predictive: draws from the posterior predictive (or the prior predictive) of a model, as
-// Pyro's Predictive. Each draw runs the guide (or takes one row of given posterior samples),
-// then the model with those latent values; the model's other sites, observations it was not
-// given among them, are drawn from the model.
+// Pyro's Predictive. Each draw runs the guide (or takes one draw of given posterior samples,
+// such as MCMC's), then the model with those latent values; the model's other sites,
+// observations it was not given among them, are drawn from the model.
 //
 //   Predictive predictive(model, guide, 1000);
-//   SiteSamples s = predictive(x_test);   // s["y"]: 1000 rows, one draw of y per row
+//   SiteSamples s = predictive(x_test);   // s.draw("y", k): draw k of y, in y's shape
 //
-// A draw of shape rows x cols is stored as one row of rows*cols entries, row after row (the
-// layout of NumPy's reshape), so a data column of N values is a row of N.
+// log_likelihood(model, samples, args...) scores the model's observations under each draw
+// (NumPyro's log_likelihood), so the log pointwise predictive density is one more call.
 #pragma once
 
-#include <cstddef>
-#include <type_traits>
+#include <functional>
 #include <map>
 #include <string>
+#include <type_traits>
 #include <vector>
 
-#include <vesta/core/handlers/block.hpp>
-#include <vesta/core/handlers/condition.hpp>
+#include <vesta/core/handlers/names.hpp>
 #include <vesta/core/handlers/replay.hpp>
 #include <vesta/core/handlers/trace.hpp>
 #include <vesta/core/tape.hpp>
+#include <vesta/inference/samples.hpp>
 
 namespace vesta {
 
-/// Per site, one draw per row.
-using SiteSamples = std::map<std::string, Matrix>;
-
 namespace detail {
 
-/// Collects the chosen sites of one model trace into row `i` of `out`.
+/// Collects the chosen sites of each model trace into SiteSamples.
 class SampleCollector {
  public:
-  SampleCollector(std::vector<std::string> return_sites, Index num_samples)
-      : return_sites_(std::move(return_sites)), num_samples_(num_samples) {}
-  void collect(const Trace& model_trace, Index i);
+  explicit SampleCollector(std::vector<std::string> return_sites) : return_sites_(std::move(return_sites)) {}
+  void collect(const Trace& model_trace);
   SiteSamples take() { return std::move(out_); }
 
  private:
   std::vector<std::string> return_sites_;
-  Index num_samples_;
+  bool first_ = true;
   SiteSamples out_;
-  std::map<std::string, std::pair<Index, Index>> shapes_;
 };
 
-/// Row `i` of `samples[name]` as a rows x cols value (the inverse of the row layout above).
-Matrix unflatten_row(const Matrix& samples, Index i, Index rows, Index cols);
+/// Gives each unobserved sample site the value of draw k of the same-named site in
+/// `samples` (checked against the shape of a draw of the site). Names that are no sample
+/// site of the run are an error when the scope ends; draws of observed sites are ignored
+/// (the model keeps its data).
+class PosteriorDraw : public Messenger {
+ public:
+  PosteriorDraw(const SiteSamples& samples, Index k);
+  ~PosteriorDraw() noexcept(false) override { names_.check("posterior samples", "sample"); }
+  void process(Site& site) override;
+  void postprocess(Site& site) override;
+
+ private:
+  const SiteSamples* samples_;
+  Index k_;
+  GivenNames names_;
+};
 
 void check_num_samples(Index num_samples);
-/// The number of rows all posterior samples share; throws naming a site that differs.
-Index posterior_rows(const SiteSamples& samples);
 
 }  // namespace detail
 
@@ -78,78 +85,39 @@ class Predictive {
     detail::check_num_samples(num_samples_);
   }
 
-  /// The model run at given posterior samples (as Predictive returns them, or from MCMC): one
-  /// draw per row; the named latents are fixed to the row's values.
+  /// The model run at given posterior samples (from MCMC, or an earlier Predictive): one draw
+  /// per posterior draw, the latents fixed to its values.
   Predictive(Model model, SiteSamples posterior_samples, std::vector<std::string> return_sites = {})
     requires std::is_same_v<Guide, NoGuide>
-      : model_(std::move(model)), num_samples_(detail::posterior_rows(posterior_samples)),
-        posterior_(std::move(posterior_samples)), return_sites_(std::move(return_sites)) {}
+      : model_(std::move(model)), num_samples_(posterior_samples.num_samples()),
+        posterior_(std::move(posterior_samples)), return_sites_(std::move(return_sites)) {
+    if (posterior_.empty()) throw ValueError("Predictive: no posterior samples given");
+    detail::check_num_samples(num_samples_);
+  }
 
   /// Draws with the model's arguments. Like SVI::step, it resets the tape after each draw.
   template <class... Args>
-  SiteSamples operator()(const Args&... args) {
-    detail::SampleCollector collector(return_sites_, num_samples_);
-    std::map<std::string, std::pair<Index, Index>> shapes;
-    if (!posterior_.empty()) shapes = posterior_shapes(args...);
-    for (Index i = 0; i < num_samples_; ++i) {
-      struct ResetTape {
-        ~ResetTape() { tape().reset(); }
-      } reset;
-      collector.collect(draw(i, shapes, args...), i);
+  SiteSamples operator()(const Args&... args) const {
+    detail::SampleCollector collector(return_sites_);
+    for (Index k = 0; k < num_samples_; ++k) {
+      TapeStep step;
+      collector.collect(draw(k, args...));
     }
     return collector.take();
   }
 
  private:
   template <class... Args>
-  Trace draw(Index i, const std::map<std::string, std::pair<Index, Index>>& shapes, const Args&... args) {
+  Trace draw(Index k, const Args&... args) const {
     if (use_guide_) {
-      Trace guide_trace;
-      {
-        TraceMessenger tr;
-        guide_(args...);
-        guide_trace = tr.take_trace();
-      }
-      ReplayMessenger replayed(guide_trace);
-      TraceMessenger tr;
-      model_(args...);
-      return tr.take_trace();
+      const Trace guide_trace = trace(std::cref(guide_), "guide").get_trace(args...);
+      return trace(replay(std::cref(model_), guide_trace), "model").get_trace(args...);
     }
-    ValueMap fixed;
-    for (const auto& [name, m] : posterior_) {
-      const auto& [rows, cols] = shapes.at(name);
-      fixed.emplace(name, Tensor(detail::unflatten_row(m, i, rows, cols)));
+    if (!posterior_.empty()) {
+      detail::PosteriorDraw fixed(posterior_, k);
+      return trace(std::cref(model_), "model").get_trace(args...);
     }
-    ConditionMessenger conditioned(std::move(fixed));
-    TraceMessenger tr;
-    model_(args...);
-    return tr.take_trace();
-  }
-
-  // The shape of each posterior site, from one run of the model hidden from other handlers.
-  template <class... Args>
-  std::map<std::string, std::pair<Index, Index>> posterior_shapes(const Args&... args) {
-    Trace t;
-    {
-      BlockMessenger hide;
-      TraceMessenger tr;
-      model_(args...);
-      t = tr.take_trace();
-    }
-    tape().reset();
-    std::map<std::string, std::pair<Index, Index>> shapes;
-    for (const auto& [name, m] : posterior_) {
-      if (!t.contains(name)) {
-        throw ValueError("Predictive: posterior samples are given for '" + name + "', which the model does not have");
-      }
-      const Site& s = t.site(name);
-      if (s.value.size() != m.cols()) {
-        throw ShapeError("Predictive: posterior samples of '" + name + "' have " + std::to_string(m.cols()) +
-                         " columns, but a draw of the site is " + s.value.shape());
-      }
-      shapes[name] = {s.value.rows(), s.value.cols()};
-    }
-    return shapes;
+    return trace(std::cref(model_), "model").get_trace(args...);
   }
 
   Model model_;
@@ -172,5 +140,37 @@ template <class Model>
 Predictive(Model, SiteSamples, std::vector<std::string>) -> Predictive<Model, NoGuide>;
 template <class Model>
 Predictive(Model, SiteSamples) -> Predictive<Model, NoGuide>;
+
+namespace detail {
+/// Appends, for each observed sample site of `t` that scores a draw, its log_prob flattened
+/// row-major as row `k` of out[site] (sized on the first draw).
+void collect_log_likelihood(const Trace& t, Index k, Index num_samples, std::map<std::string, Matrix>& out);
+}  // namespace detail
+
+/// The log-likelihood of every observation of `model` under each draw of `samples`
+/// (posterior samples, from MCMC or Predictive): per observed site, a num_samples x n matrix,
+/// row k the site's log_prob under draw k, flattened row-major (n entries: one per data
+/// point). NumPyro's log_likelihood. The log pointwise predictive density of the data is
+/// log_pointwise_predictive_density of it.
+template <class Model, class... Args>
+std::map<std::string, Matrix> log_likelihood(const Model& model, const SiteSamples& samples, const Args&... args) {
+  const Index n = samples.num_samples();
+  detail::check_num_samples(n);
+  std::map<std::string, Matrix> out;
+  for (Index k = 0; k < n; ++k) {
+    TapeStep step;
+    Trace t;
+    {
+      detail::PosteriorDraw fixed(samples, k);
+      t = trace(std::cref(model), "model").get_trace(args...);
+    }
+    detail::collect_log_likelihood(t, k, n, out);
+  }
+  return out;
+}
+
+/// sum_i log((1/S) sum_k exp(ll[k, i])) over the columns of a log_likelihood matrix (S draws
+/// x n data points): the log pointwise predictive density (Gelman, Hwang & Vehtari 2014).
+double log_pointwise_predictive_density(const Matrix& log_likelihood);
 
 }  // namespace vesta

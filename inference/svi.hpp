@@ -26,20 +26,12 @@ class SVI {
   /// One step: returns the loss (minus the ELBO estimate) before the update.
   template <class... Args>
   double step(const Args&... args) {
-    struct ResetTape {
-      ~ResetTape() { tape().reset(); }
-    } reset;
+    TapeStep tape_step;
     const Tensor loss = loss_.differentiable_loss(model_, guide_, args...);
+    if (!loss.requires_grad()) throw ValueError(loss_.explain_constant_loss());
     const double value = loss.item();
     loss.backward();
-    try {
-      optimizer_.step();
-    } catch (...) {
-      // The parameters are unchanged; drop this step's gradients too, so a caller that
-      // recovers does not carry them into the next step.
-      for (const std::string& name : param_store().names()) param_store().entry(name).unconstrained.zero_grad();
-      throw;
-    }
+    optimizer_.step();
     return value;
   }
 
@@ -74,14 +66,16 @@ class SVI {
   /// The callback run() reports to after every step; nullptr for none.
   void set_progress(ProgressCallback callback) { progress_ = std::move(callback); }
 
-  /// The loss without updating anything.
+  /// The loss without updating anything (the estimator's own loss(model, guide, args...)
+  /// needs no SVI at all).
   template <class... Args>
   double evaluate_loss(const Args&... args) {
-    struct ResetTape {
-      ~ResetTape() { tape().reset(); }
-    } reset;
-    return loss_.differentiable_loss(model_, guide_, args...).item();
+    return loss_.loss(model_, guide_, args...);
   }
+
+  const Model& model() const { return model_; }
+  const Guide& guide() const { return guide_; }
+  Loss& loss() { return loss_; }
 
  private:
   Model model_;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -100,19 +101,13 @@ DenseVariational::Posterior DenseVariational::posterior() const {
 }
 
 Matrix DenseVariational::stored(const std::string& name, Index rows) const {
-  // Create whatever is missing, in the order a forward pass would.
-  auto create = [this](const std::string& part, const ParamInit& init) {
-    const std::string full = full_name(part);
-    if (!param_store().contains(full))
-      param_store().get_or_create(full, init(), constraints::real());
-  };
-  create("kernel_loc", loc_init(in_));
-  create("kernel_rho", rho_init(in_));
-  if (options_.bias) {
-    create("bias_loc", loc_init(1));
-    create("bias_rho", rho_init(1));
-  }
   const std::string full = full_name(name);
+  if (!param_store().contains(full)) {
+    throw ValueError(fmt::format(
+        "{}: parameter '{}' does not exist yet; a layer's parameters are made by its first forward "
+        "pass (or loaded with param_store().load)",
+        describe(), full));
+  }
   const Matrix value = param_store().entry(full).unconstrained.matrix();
   if (value.rows() != rows || value.cols() != out_) {
     throw ShapeError(fmt::format(
@@ -142,26 +137,83 @@ Tensor DenseVariational::part_kl(const Tensor& loc, const Tensor& scale, const T
   return log_q - sum(mixture.log_prob(w));
 }
 
+}  // namespace vesta
+
+namespace vesta::detail {
+
+// The distribution of a layer's output at its site: a draw is one forward pass (the layer's
+// estimator, with the site's generator), log_prob is -kl_factor * KL, a global term. The
+// Monte Carlo KL of a scale-mixture prior uses the weight sample of the draw it scores.
+class DenseOutput final : public Family<DenseOutput> {
+ public:
+  DenseOutput(const DenseVariational& layer, Tensor x, DenseVariational::Posterior q)
+      : layer_(&layer), x_(std::move(x)), q_(std::move(q)) {}
+
+  std::string name() const override { return layer_->type_name(); }
+  Index rows() const override { return x_.rows(); }
+  Index cols() const override { return layer_->out_features(); }
+  int event_dim() const override { return 1; }
+  ConstraintPtr support() const override { return constraints::real(); }
+  bool has_rsample() const override { return true; }
+  bool log_prob_is_folded_term() const override { return true; }
+  bool log_prob_is_global_term() const override { return true; }
+
+  /// kl_factor times the KL of the kernel, then of the bias: TFP's losses.
+  const std::vector<Tensor>& losses() const {
+    if (losses_.empty()) {
+      const bool monte_carlo = !has_analytic_kl(layer_->options_.prior);
+      if (monte_carlo && !draw_) {
+        throw ValueError(fmt::format(
+            "{}: the Monte Carlo KL of its scale-mixture prior needs the layer's own weight sample, "
+            "but its site '{}' was given a value by a handler (replay or condition) instead of drawing",
+            layer_->describe(), layer_->prefix()));
+      }
+      const DenseVariational::Draw none;
+      const DenseVariational::Draw& d = draw_ ? *draw_ : none;
+      auto scaled = [this](const Tensor& kl) {
+        return layer_->options_.kl_factor == 1 ? kl : kl * layer_->options_.kl_factor;
+      };
+      losses_.push_back(scaled(layer_->part_kl(q_.kernel_loc, q_.kernel_scale, d.kernel, d.kernel_eps)));
+      if (layer_->has_bias()) {
+        losses_.push_back(scaled(layer_->part_kl(q_.bias_loc, q_.bias_scale, d.bias, d.bias_eps)));
+      }
+    }
+    return losses_;
+  }
+
+ protected:
+  Tensor rsample_impl(Rng& rng) const override {
+    const bool monte_carlo = !has_analytic_kl(layer_->options_.prior);
+    draw_ = layer_->draw(x_, q_, monte_carlo, rng);
+    losses_.clear();
+    return draw_->output;
+  }
+  Tensor log_prob_impl(const Tensor&) const override {
+    const std::vector<Tensor>& l = losses();
+    return l.size() == 1 ? -l[0] : -(l[0] + l[1]);
+  }
+
+ private:
+  const DenseVariational* layer_;
+  Tensor x_;
+  DenseVariational::Posterior q_;
+  mutable std::optional<DenseVariational::Draw> draw_;
+  mutable std::vector<Tensor> losses_;
+};
+
+}  // namespace vesta::detail
+
+namespace vesta {
+
 Tensor DenseVariational::operator()(const Tensor& x) {
   if (x.cols() != in_) {
     throw ShapeError(fmt::format("{}: x is {}, but the layer takes {} input columns (kernel {})",
                                  describe(), x.shape(), in_, shape_str(in_, out_)));
   }
-  const Posterior q = posterior();
-  const bool monte_carlo = !has_analytic_kl(options_.prior);
-  Draw d = draw(x, q, monte_carlo, thread_rng());
-
-  auto scaled = [this](const Tensor& kl) {
-    return options_.kl_factor == 1 ? kl : kl * options_.kl_factor;
-  };
-  losses_.clear();
-  losses_.push_back(scaled(part_kl(q.kernel_loc, q.kernel_scale, d.kernel, d.kernel_eps)));
-  if (options_.bias)
-    losses_.push_back(scaled(part_kl(q.bias_loc, q.bias_scale, d.bias, d.bias_eps)));
-  // Inside a model the KL joins the ELBO (once, also inside a data plate: see factor); with
-  // no handler active the site would go nowhere.
-  if (!handler_stack().empty()) factor(full_name("kl"), -kl_loss());
-  return options_.activation ? options_.activation(d.output) : d.output;
+  auto output = std::make_shared<detail::DenseOutput>(*this, x, posterior());
+  const Tensor y = sample(prefix(), output);
+  losses_ = output->losses();
+  return options_.activation ? options_.activation(y) : y;
 }
 
 Tensor DenseVariational::kl_loss() const {

@@ -26,17 +26,14 @@
 // sample for reparameterisation, loc + dW for Flipout, and for local reparameterisation (which
 // never forms a weight matrix) a separate draw of W and b made only for the estimate.
 //
-// The layer's KL times `kl_factor` is its loss. A forward pass called inside a model (with a
-// handler active, as under SVI or trace) adds it to the ELBO as the factor site
-// "<prefix>.kl", whose log_prob is -kl_factor * KL; losses() returns the same terms for a
-// hand-written loop, `loss = NLL + sum(losses) / N`, as in TFP. The KL counts once per data
-// set wherever the layer is called: outside plates as it is, and inside a data plate spread
-// over the plate's entries (see factor), so that a subsampled plate scales it by N / B like
-// the likelihood — with kl_factor = B / N the loss is then the unbiased full-data estimate,
-// as with HiddenLayer. A layer is called once per model run: its site has one name.
-//
-// The noise comes from thread_rng() (set_rng_seed reproduces a run). It is not drawn at a
-// sample site, so seed handlers do not reach it.
+// A forward pass is a sample site named after the layer ("<prefix>"), as a HiddenLayer is:
+// its value is the layer's output, drawn with the site's generator (so seed, replay and
+// Predictive reach the layer's noise), and its log_prob is -kl_factor * KL, a term about the
+// global weights that counts once for the whole data set wherever the layer is called: inside
+// a subsampled data plate the plate's N / B scale and per-entry masks apply to the likelihood
+// only, so kl_factor = 1 gives the unbiased full-data ELBO. losses() returns the same terms
+// for a hand-written loop, `loss = NLL + sum(losses) / N`, as in TFP. A layer is called once
+// per model run (its site has one name), and must outlive the traces that record it.
 #pragma once
 
 #include <memory>
@@ -51,6 +48,10 @@
 
 namespace vesta {
 
+namespace detail {
+class DenseOutput;
+}  // namespace detail
+
 /// How a Bayesian dense layer draws its output (see the file comment).
 enum class DenseEstimator { reparameterization, local_reparameterization, flipout };
 
@@ -64,7 +65,8 @@ struct DenseOptions {
   bool bias = true;
   /// The prior of every kernel and bias weight.
   WeightPrior prior = NormalPrior{};
-  /// Multiplies the KL in losses() and in the factor site; must be >= 0.
+  /// Multiplies the KL in losses() and in the layer's site; must be >= 0. 1 for the ELBO of
+  /// the whole data set, wherever the layer is called.
   Scalar kl_factor = 1;
   /// Applied to the output (none by default: the layer returns pre-activations).
   Activation activation = nullptr;
@@ -78,9 +80,9 @@ struct DenseOptions {
 /// (-1/sqrt(in), 1/sqrt(in)), drawn from thread_rng() on first creation).
 class DenseVariational : public Module {
  public:
-  /// A draw of the layer's output (batch x out) for x (batch x in); records the KL (see
-  /// losses()) and, inside a model, adds the factor site "<prefix>.kl". Throws ShapeError
-  /// naming the layer and both shapes when x does not have in_features() columns.
+  /// A draw of the layer's output (batch x out) for x (batch x in), at the sample site
+  /// "<prefix>" (whose log_prob is -kl_factor * KL); records the KL (see losses()). Throws
+  /// ShapeError naming the layer and both shapes when x does not have in_features() columns.
   Tensor operator()(const Tensor& x);
 
   virtual DenseEstimator estimator() const = 0;
@@ -97,8 +99,9 @@ class DenseVariational : public Module {
   /// The sum of losses() (1x1): what the factor site subtracts from the ELBO.
   Tensor kl_loss() const;
 
-  /// The posterior (current values; before the first forward pass these create the
-  /// parameters): location and scale of each kernel weight (in x out) and bias (1 x out).
+  /// The posterior (current values, read without creating anything: before the layer's
+  /// first forward pass they throw): location and scale of each kernel weight (in x out)
+  /// and bias (1 x out).
   Matrix kernel_loc() const;
   Matrix kernel_scale() const;
   Matrix bias_loc() const;
@@ -135,6 +138,8 @@ class DenseVariational : public Module {
   static std::pair<Tensor, Matrix> sample_weights(const Tensor& loc, const Tensor& scale, Rng& rng);
 
  private:
+  friend class detail::DenseOutput;
+
   // The initial values of the locations (as a Linear layer's weights) and of the rhos, for
   // a rows x out parameter.
   ParamInit loc_init(Index rows) const;
@@ -142,7 +147,7 @@ class DenseVariational : public Module {
   // The parameters as recorded Tensors (param sites), created on first use.
   Posterior posterior() const;
   // The stored (unconstrained) value of parameter `name` (rows x out), read outside the tape
-  // and the handlers; missing parameters of the layer are created first.
+  // and the handlers; a missing one is an error.
   Matrix stored(const std::string& name, Index rows) const;
   void check_bias(const char* what) const;
   /// KL(q || prior) of one part: exact, or log q(w) - log p(w) at the sample w = loc + scale * eps.

@@ -18,49 +18,70 @@
 // belongs in the MODEL, and the guide may leave it out: the ELBO then gains
 // E[log-likelihood] - KL_factor * KL exactly.
 //
+// The KL is a term about global variables (the weights), so it counts once for the whole
+// data set wherever the site sits: inside a subsampled data plate the plate's N/B scale and
+// its per-entry masks apply to the likelihood only, and KL_factor = 1 gives the unbiased
+// full-data ELBO, last short batch included. (Pyro scales the whole model by N/B, so its
+// users pass KL_factor = B/N; here that would shrink the KL N/B-fold.) An explicit scale
+// handler still scales it (KL annealing), as does KL_factor.
+//
 // How it meets the rest of the engine (where Pyro's class fails):
-// - log_prob is B x 1, each row carrying 1/B of the term, so the site may sit inside a data
-//   plate: the KL counts once per layer and takes the plate's subsample scale like every
-//   other term (with KL_factor = batch / N inside a plate subsampling batch of N, the loss is
-//   the unbiased full-data estimate).
+// - The site may sit inside a data plate (its draw has one row per datum; its log_prob is one
+//   number), and its batch may be empty (B = 0) without losing the KL.
 // - A HiddenLayer site present in both model and guide: the guide's draw is replayed into the
 //   model, and the folded term counts once, from the model's site (a guide's folded term
 //   scores nothing: it is not a density of the draw). Give the two sites the same params.
 // - Inference does not warn about it missing from the guide, TraceMeanField_ELBO counts its
 //   folded term, and Predictive draws its activations like any site.
+//
+// Options are named, C++20 designated initialisers in alphabetical order (the order the
+// language requires them in):
+//
+//     HiddenLayer(X, A_mean, A_scale, {.include_hidden_bias = false, .non_linearity = identity})
 #pragma once
 
 #include <functional>
 #include <optional>
 
 #include <vesta/core/distribution.hpp>
+#include <vesta/core/ops.hpp>
 
 namespace vesta {
 
 using NonLinearity = std::function<Tensor(const Tensor&)>;
 
+/// HiddenLayer's options besides its three tensors, with Pyro's defaults. The fields are in
+/// alphabetical order, as designated initialisers must name them in declaration order.
+struct HiddenLayerOptions {
+  /// The prior's standard deviation: a scalar, 1 x H, D x 1 or D x H (positive), broadcast to
+  /// the weights as Pyro's is.
+  Tensor A_prior_scale = Scalar(1);
+  /// Multiplies the KL (>= 0): 1 for the ELBO of the whole data set, wherever the site sits.
+  Scalar KL_factor = 1;
+  /// Append a column of ones to the output, the next layer's bias input.
+  bool include_hidden_bias = true;
+  /// Applied elementwise to the pre-activations: relu, identity, vesta::tanh, or any callable.
+  NonLinearity non_linearity = relu;
+  /// Draw one weight matrix A ~ N(A_mean, A_scale) and return X A (the naive sampler, kept
+  /// as a reference for the local reparameterisation).
+  bool weight_space_sampling = false;
+};
+
 class HiddenLayer final : public Family<HiddenLayer> {
  public:
-  /// X: B x D inputs; A_mean, A_scale: D x H (A_scale positive); A_prior_scale: a scalar or
-  /// D x H (positive). Defaults as Pyro's: ReLU, KL_factor 1, prior scale 1, a ones column
-  /// appended, local reparameterisation.
-  HiddenLayer(Tensor X, Tensor A_mean, Tensor A_scale, NonLinearity non_linearity = relu_nonlinearity(),
-              Scalar KL_factor = 1, Tensor A_prior_scale = Scalar(1), bool include_hidden_bias = true,
-              bool weight_space_sampling = false);
+  /// X: B x D inputs; A_mean, A_scale: D x H (A_scale positive). Eigen matrices are taken as
+  /// constants: `HiddenLayer h(X, m, s);`.
+  HiddenLayer(Tensor X, Tensor A_mean, Tensor A_scale, HiddenLayerOptions options = {});
 
   std::string name() const override { return "HiddenLayer"; }
   Index rows() const override { return X_.rows(); }
-  Index cols() const override { return A_mean_.cols() + (include_hidden_bias_ ? 1 : 0); }
+  Index cols() const override { return A_mean_.cols() + (options_.include_hidden_bias ? 1 : 0); }
   /// Each row (one input's activations) is one event.
   int event_dim() const override { return 1; }
   ConstraintPtr support() const override { return constraints::real(); }
   bool has_rsample() const override { return true; }
-  /// The layer's output for X: local reparameterisation, or (weight_space_sampling) one
-  /// weight matrix A ~ N(A_mean, A_scale) and X A.
-  Tensor rsample(Rng& rng) const override;
-  /// -KL_factor * KL, spread evenly over the B rows (B x 1), whatever `value` is.
-  Tensor log_prob(const Tensor& value) const override;
   bool log_prob_is_folded_term() const override { return true; }
+  bool log_prob_is_global_term() const override { return true; }
 
   /// KL(N(A_mean, A_scale) || N(0, A_prior_scale)) summed over the weights (1x1), computed
   /// once per distribution object.
@@ -69,22 +90,26 @@ class HiddenLayer final : public Family<HiddenLayer> {
   const Tensor& X() const { return X_; }
   const Tensor& A_mean() const { return A_mean_; }
   const Tensor& A_scale() const { return A_scale_; }
-  Scalar KL_factor() const { return KL_factor_; }
-  bool include_hidden_bias() const { return include_hidden_bias_; }
-  bool weight_space_sampling() const { return weight_space_sampling_; }
+  /// The prior scale as given (before broadcasting).
+  const Tensor& A_prior_scale() const { return options_.A_prior_scale; }
+  Scalar KL_factor() const { return options_.KL_factor; }
+  bool include_hidden_bias() const { return options_.include_hidden_bias; }
+  bool weight_space_sampling() const { return options_.weight_space_sampling; }
+  const HiddenLayerOptions& options() const { return options_; }
 
-  /// The default non-linearity, relu.
-  static NonLinearity relu_nonlinearity();
+ protected:
+  /// The layer's output for X: local reparameterisation, or (weight_space_sampling) one
+  /// weight matrix A ~ N(A_mean, A_scale) and X A.
+  Tensor rsample_impl(Rng& rng) const override;
+  /// -KL_factor * KL (1x1), whatever `value` is.
+  Tensor log_prob_impl(const Tensor& value) const override;
 
  private:
   Tensor X_;
   Tensor A_mean_;
   Tensor A_scale_;
-  NonLinearity non_linearity_;
-  Scalar KL_factor_;
-  Tensor A_prior_scale_;
-  bool include_hidden_bias_;
-  bool weight_space_sampling_;
+  HiddenLayerOptions options_;
+  Tensor prior_scale_;  // A_prior_scale, broadcast to D x H unless a scalar
   mutable std::optional<Tensor> kl_;
 };
 

@@ -1,18 +1,22 @@
 #include <vesta/nn/local_reparameterization.hpp>
 
+#include <cmath>
 #include <cstddef>
 #include <limits>
 
+#include <fmt/format.h>
+
 #include <vesta/core/op_support.hpp>
+#include <vesta/core/ops.hpp>
 #include <vesta/core/tape.hpp>
+#include <vesta/distributions/params.hpp>
 
 namespace vesta {
 
 Tensor local_reparameterized_draw(const Tensor& mean, const Tensor& variance, Rng& rng) {
-  using detail::Operand;
   const Operand M = Operand::of(mean), V = Operand::of(variance);
   if (M.rows != V.rows || M.cols != V.cols) {
-    detail::throw_shape_mismatch("local_reparameterized_draw", M, V, "must be equal");
+    throw_shape_mismatch("local_reparameterized_draw", M, V, "must be equal");
   }
   const Index n = M.size();
   constexpr Scalar kTiny = std::numeric_limits<Scalar>::min();
@@ -21,8 +25,8 @@ Tensor local_reparameterized_draw(const Tensor& mean, const Tensor& variance, Rn
     Matrix eps = rng.normal(M.rows, M.cols);
     eps.array() = M.array() + (V.array() + kTiny).sqrt() * eps.array();
     if (!M.requires_grad()) return Tensor(std::move(eps));
-    return detail::recorded_result(M.rows, M.cols, [&](Scalar* out) { ArrayMap(out, M.rows, M.cols) = eps.array(); },
-                                   [mn = M.node](detail::Node& y) { mn->accumulate(y.adj_array()); });
+    return recorded_result(M.rows, M.cols, [&](Scalar* out) { ArrayMap(out, M.rows, M.cols) = eps.array(); },
+                                   [mn = M.node](Node& y) { mn->accumulate(y.adj_array()); });
   }
   // The backward step needs d out / d variance = ε / (2 sd): drawn into tape memory, so the
   // forward pass allocates nothing else, and turned into that ratio in place.
@@ -37,11 +41,35 @@ Tensor local_reparameterized_draw(const Tensor& mean, const Tensor& variance, Rn
       ratio[i] = Scalar(0.5) * eps / sd;
     }
   };
-  return detail::recorded_result(M.rows, M.cols, fill,
-                                 [mn = M.node, vn = V.node, ratio, rows = M.rows, cols = M.cols](detail::Node& y) {
+  return recorded_result(M.rows, M.cols, fill,
+                                 [mn = M.node, vn = V.node, ratio, rows = M.rows, cols = M.cols](Node& y) {
     if (mn != nullptr) mn->accumulate(y.adj_array());
     vn->accumulate(y.adj_array() * ConstArrayMap(ratio, rows, cols));
   });
 }
+
+}  // namespace vesta
+
+namespace vesta {
+
+LocalReparameterizedNormal::LocalReparameterizedNormal(Tensor mean, Tensor variance, Tensor global_term)
+    : mean_(std::move(mean)), variance_(std::move(variance)),
+      global_term_(global_term.size() == 1 ? std::move(global_term) : sum(global_term)) {
+  if (mean_.rows() != variance_.rows() || mean_.cols() != variance_.cols()) {
+    throw ShapeError(fmt::format("LocalReparameterizedNormal: mean is {} but variance is {}; they must be equal",
+                                 mean_.shape(), variance_.shape()));
+  }
+  validate_args([&] {
+    detail::check_each("LocalReparameterizedNormal", "variance", variance_, "nonnegative",
+                       [](Scalar v) { return v >= 0 && std::isfinite(v); });
+    detail::check_finite("LocalReparameterizedNormal", "global_term", global_term_);
+  });
+}
+
+Tensor LocalReparameterizedNormal::rsample_impl(Rng& rng) const {
+  return local_reparameterized_draw(mean_, variance_, rng);
+}
+
+Tensor LocalReparameterizedNormal::log_prob_impl(const Tensor&) const { return global_term_; }
 
 }  // namespace vesta

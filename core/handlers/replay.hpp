@@ -2,8 +2,6 @@
 // trace (a guide's, typically), and each plate the same subsample indices.
 #pragma once
 
-#include <memory>
-
 #include <vesta/core/handlers/wrap.hpp>
 #include <vesta/core/messenger.hpp>
 #include <vesta/core/trace.hpp>
@@ -17,12 +15,13 @@ class ReplayMessenger : public Messenger {
 
   void process(Site& site) override {
     if (site.kind != SiteKind::sample && site.kind != SiteKind::plate) return;
-    if (site.observed || !trace_->contains(site.name)) return;
-    const Site& recorded = trace_->site(site.name);
+    if (site.observed) return;
+    const Site* recorded = trace_->find(site.name);
+    if (recorded == nullptr) return;
     if (site.kind == SiteKind::plate) {
-      if (recorded.kind == SiteKind::plate) site.indices = recorded.indices;
-    } else if (recorded.kind == SiteKind::sample) {
-      site.value = recorded.value;
+      if (recorded->kind == SiteKind::plate) site.indices = recorded->indices;
+    } else if (recorded->kind == SiteKind::sample) {
+      site.value = recorded->value;
     }
   }
 
@@ -32,11 +31,14 @@ class ReplayMessenger : public Messenger {
 
 inline ReplayMessenger replay(const Trace& trace) { return ReplayMessenger(trace); }
 
-/// A model that replays `trace` (kept alive by the returned callable).
+/// A model that replays `trace`, which it refers to (it must outlive the returned callable):
+/// `trace(replay(model, guide_trace)).get_trace(args...)`, minipyro's second line.
 template <class F>
-auto replay(F&& fn, Trace trace) {
-  auto kept = std::make_shared<const Trace>(std::move(trace));
-  return detail::wrap(std::forward<F>(fn), [kept] { return ReplayMessenger(*kept); });
+auto replay(F&& fn, const Trace& trace) {
+  return detail::wrap(std::forward<F>(fn), [t = &trace] { return ReplayMessenger(*t); });
 }
+/// A temporary trace would be gone before the model runs: keep it in a variable.
+template <class F>
+auto replay(F&& fn, Trace&& trace) = delete;
 
 }  // namespace vesta

@@ -1,22 +1,51 @@
 // substitute: gives param sites fixed values instead of reading (or creating) them in the
-// ParamStore: to evaluate a model at chosen parameters.
+// ParamStore: to evaluate a model at chosen parameters. Each value must have the param's
+// shape, and each name must be a param: a name that no param of the run had and the
+// ParamStore does not hold (a typo) is an error when the handler's scope ends. (Names the
+// store holds may go unread, so that every param can be frozen at once.)
 #pragma once
 
+#include <fmt/format.h>
+
 #include <vesta/core/handlers/condition.hpp>
+#include <vesta/core/param_store.hpp>
 
 namespace vesta {
 
 class SubstituteMessenger : public Messenger {
  public:
-  explicit SubstituteMessenger(ValueMap values) : values_(std::move(values)) {}
+  explicit SubstituteMessenger(ValueMap values) : values_(std::move(values)), names_(detail::GivenNames::keys(values_)) {
+    for (const auto& [name, value] : values_) {
+      if (param_store().contains(name)) names_.seen(name);
+    }
+  }
+  ~SubstituteMessenger() noexcept(false) override { names_.check("substitute", "param"); }
 
   void process(Site& site) override {
     if (site.kind != SiteKind::param) return;
-    if (auto it = values_.find(site.name); it != values_.end()) site.value = it->second;
+    auto it = values_.find(site.name);
+    if (it == values_.end()) return;
+    names_.seen(site.name);
+    const Tensor& v = it->second;
+    Index rows = -1, cols = -1;
+    if (param_store().contains(site.name)) {
+      const ParamStore::Entry& e = param_store().entry(site.name);
+      rows = e.unconstrained.rows();
+      cols = e.constraint->constrained_cols(e.unconstrained.cols());
+    } else if (site.init != nullptr) {
+      rows = site.init->rows();
+      cols = site.init->cols();
+    }
+    if (rows >= 0 && (v.rows() != rows || v.cols() != cols)) {
+      throw ShapeError(fmt::format("substitute: param '{}' is {}, but is given a {} value", site.name,
+                                   shape_str(rows, cols), v.shape()));
+    }
+    site.value = v;
   }
 
  private:
   ValueMap values_;
+  detail::GivenNames names_;
 };
 
 inline SubstituteMessenger substitute(ValueMap values) { return SubstituteMessenger(std::move(values)); }

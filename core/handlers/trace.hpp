@@ -2,6 +2,8 @@
 // postprocess, once the site's value is final (after replay, condition, the default draw).
 #pragma once
 
+#include <string>
+#include <type_traits>
 #include <utility>
 
 #include <vesta/core/messenger.hpp>
@@ -11,6 +13,8 @@ namespace vesta {
 
 class TraceMessenger : public Messenger {
  public:
+  /// `program` ("model", "guide") names the trace's sites in error messages.
+  explicit TraceMessenger(std::string program = {}) : trace_(std::move(program)) {}
   void postprocess(Site& site) override { trace_.add(site); }
   const Trace& get_trace() const { return trace_; }
   Trace take_trace() { return std::move(trace_); }
@@ -20,33 +24,37 @@ class TraceMessenger : public Messenger {
 };
 
 /// Records the sites of the enclosing scope: `auto tr = trace(); model(); tr.get_trace()`.
-inline TraceMessenger trace() { return {}; }
+inline TraceMessenger trace(std::string program = {}) { return TraceMessenger(std::move(program)); }
 
-/// A model wrapped so that get_trace(args...) runs it and returns its Trace.
+/// A model wrapped so that get_trace(args...) runs it and returns its Trace. Holds a copy of
+/// the model (or a reference, given std::cref(model)).
 template <class F>
 class Traced {
  public:
-  explicit Traced(F fn) : fn_(std::move(fn)) {}
+  explicit Traced(F fn, std::string program = {}) : fn_(std::move(fn)), program_(std::move(program)) {}
   template <class... Args>
   Trace get_trace(Args&&... args) const {
-    TraceMessenger tr;
+    TraceMessenger tr(program_);
     fn_(std::forward<Args>(args)...);
     return tr.take_trace();
   }
   /// Runs the model under a trace (so duplicate names are caught) and returns its result.
   template <class... Args>
   decltype(auto) operator()(Args&&... args) const {
-    TraceMessenger tr;
+    TraceMessenger tr(program_);
     return fn_(std::forward<Args>(args)...);
   }
 
  private:
   F fn_;
+  std::string program_;
 };
 
+/// `trace(model).get_trace(args...)`; `program` names the trace in messages.
 template <class F>
-Traced<std::decay_t<F>> trace(F&& fn) {
-  return Traced<std::decay_t<F>>(std::forward<F>(fn));
+  requires(!std::is_convertible_v<F, std::string>)
+Traced<std::decay_t<F>> trace(F&& fn, std::string program = {}) {
+  return Traced<std::decay_t<F>>(std::forward<F>(fn), std::move(program));
 }
 
 }  // namespace vesta

@@ -330,24 +330,52 @@ TEST_CASE("factor adds to the log-joint and deterministic records a value", "[co
   CHECK(t.log_prob_sum().item() == Approx(-0.5 * z * z - 0.5 * std::log(2 * M_PI) - 0.5 * z * z));
 }
 
-TEST_CASE("inside a plate a 1x1 factor counts once, a per-entry factor once per entry", "[core][handlers]") {
+TEST_CASE("inside a plate a factor scores each entry and a global_factor counts once", "[core][handlers]") {
   FreshState fresh;
   auto model = [](Index subsample) {
     auto p = plate("data", 8, subsample);
-    factor("once", Tensor(Scalar(-3)));
+    global_factor("once", Tensor(Matrix::Constant(2, 1, -1.5)));  // summed: one term of -3
     factor("each", Tensor(Matrix::Constant(subsample, 1, -1)));
   };
   const Trace full = trace(model).get_trace(Index(8));
-  CHECK(full.log_prob("once").rows() == 8);
+  CHECK(full.log_prob("once").rows() == 1);
   CHECK(full.scaled_log_prob_sum(full["once"]).item() == Approx(-3));
   CHECK(full.scaled_log_prob_sum(full["each"]).item() == Approx(-8));
-  // Subsampled 2 of 8: every term takes the plate's scale 8 / 2, so the 1x1 term counts 4 times
-  // (a term meant once per data set, such as a KL, is given times 2 / 8, as HiddenLayer's
-  // KL_factor is), and the per-entry term is the unbiased full-data estimate.
+  // Subsampled 2 of 8: the per-entry term takes the plate's scale 8 / 2 (the unbiased
+  // full-data estimate); the global term still counts once.
   const Trace sub = trace(model).get_trace(Index(2));
-  CHECK(sub["once"].scale == Approx(4));
-  CHECK(sub.scaled_log_prob_sum(sub["once"]).item() == Approx(-12));
+  CHECK(term_scale(sub["once"]) == 1);
+  CHECK(sub.scaled_log_prob_sum(sub["once"]).item() == Approx(-3));
+  CHECK(term_scale(sub["each"]) == Approx(4));
   CHECK(sub.scaled_log_prob_sum(sub["each"]).item() == Approx(-8));
+  // A per-entry mask leaves the global term alone; a scale handler and a 1x1 mask reach it.
+  Trace masked, annealed, dropped;
+  {
+    auto m = mask(Tensor((Matrix(8, 1) << 1, 0, 1, 0, 1, 0, 1, 0).finished()));
+    masked = trace(model).get_trace(Index(8));
+  }
+  {
+    auto s = scale(0.5);
+    annealed = trace(model).get_trace(Index(8));
+  }
+  {
+    auto m = mask(false);
+    dropped = trace(model).get_trace(Index(8));
+  }
+  CHECK(masked.scaled_log_prob_sum(masked["once"]).item() == Approx(-3));
+  CHECK(masked.scaled_log_prob_sum(masked["each"]).item() == Approx(-4));
+  CHECK(annealed.scaled_log_prob_sum(annealed["once"]).item() == Approx(-1.5));
+  CHECK(dropped.log_prob_sum().item() == 0);
+  // A 1x1 factor inside a plate of several entries would count once per entry: an error
+  // that points to global_factor.
+  CHECK_THROWS_WITH(trace([] {
+                      auto p = plate("data", 8);
+                      factor("kl", Tensor(Scalar(-3)));
+                    }).get_trace(),
+                    Contains("'kl'") && Contains("'data'") && Contains("global_factor"));
+  // In a plate whose subsample is one entry, a 1x1 factor is that entry's term.
+  const Trace one = trace(model).get_trace(Index(1));
+  CHECK(one.scaled_log_prob_sum(one["each"]).item() == Approx(-8));
 }
 
 TEST_CASE("plate broadcasts, scales by size over subsample size, and returns its indices", "[core][handlers]") {
@@ -366,7 +394,8 @@ TEST_CASE("plate broadcasts, scales by size over subsample size, and returns its
   }
   const Site& z = tr.get_trace()["z"];
   CHECK(z.value.rows() == 10);
-  CHECK(z.scale == Approx(10.0));
+  CHECK(z.scale == 1);  // the scale handlers' product; the plate's factor comes from its frame
+  CHECK(term_scale(z) == Approx(10.0));
   REQUIRE(z.frames.size() == 1);
   CHECK(z.frames[0].dim == PlateDim::rows);
   // Nested plates index rows, then columns.
@@ -394,7 +423,7 @@ TEST_CASE("a plate given its subsample uses those entries and scales by size ove
     CHECK(p.subsample_size() == 3);
     sample("z", Normal(0, 1));
   }
-  CHECK(tr.get_trace()["z"].scale == Approx(100.0 / 3));
+  CHECK(term_scale(tr.get_trace()["z"]) == Approx(100.0 / 3));
   CHECK(tr.get_trace()["data"].indices == std::vector<Index>{7, 3, 99});
   CHECK_THROWS_WITH(plate("data", 10, std::vector<Index>{2, 10}), Contains("'data'") && Contains("subsample[1] is 10"));
   CHECK_THROWS_WITH(plate("data", 10, std::vector<Index>{}), Contains("'data'"));

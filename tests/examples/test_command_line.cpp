@@ -31,14 +31,18 @@ TEST_CASE("CommandLine reads integers and choices, with defaults", "[examples]")
   CommandLine args(a.argc(), a.argv());
   CHECK(args.integer("--epochs", 10) == 3);
   CHECK(args.integer("--batch", 128) == 128);
-  CHECK(args.integer("--seed", 5, 0) == 0);
+  CHECK(args.integer("--seed", 5, "random seed", 0) == 0);
   CHECK(args.choice("--elbo", "trace", {"trace", "meanfield"}) == "meanfield");
   CHECK_NOTHROW(args.finish());
 }
 
 TEST_CASE("CommandLine names the option of every mistake", "[examples]") {
   Argv missing({"--epochs"});
-  CHECK_THROWS_WITH(CommandLine(missing.argc(), missing.argv()), Contains("--epochs") && Contains("needs a value"));
+  CommandLine m(missing.argc(), missing.argv());
+  CHECK_THROWS_WITH(m.integer("--epochs", 10), Contains("--epochs") && Contains("needs a value"));
+  Argv valued({"--distributed", "yes"});
+  CommandLine v(valued.argc(), valued.argv());
+  CHECK_THROWS_WITH(v.flag("--distributed"), Contains("--distributed") && Contains("takes no value"));
   Argv stray({"epochs", "3"});
   CHECK_THROWS_WITH(CommandLine(stray.argc(), stray.argv()), Contains("\"epochs\""));
 
@@ -49,4 +53,23 @@ TEST_CASE("CommandLine names the option of every mistake", "[examples]") {
   CHECK_THROWS_WITH(args.choice("--elbo", "trace", {"trace", "meanfield"}),
                     Contains("--elbo") && Contains("\"exact\"") && Contains("meanfield"));
   CHECK_THROWS_WITH(args.finish(), Contains("unknown option --colour"));
+}
+
+TEST_CASE("CommandLine reads flags and answers --help with every option and its default", "[examples]") {
+  Argv a({"--distributed", "--epochs", "2"});
+  CommandLine args(a.argc(), a.argv(), "Trains something.");
+  CHECK(args.flag("--distributed"));
+  CHECK_FALSE(args.flag("--verbose"));
+  CHECK(args.integer("--epochs", 5, "passes") == 2);
+  CHECK_FALSE(args.finish());
+
+  Argv h({"--help"});
+  CommandLine help(h.argc(), h.argv(), "Trains something.");
+  help.integer("--epochs", 5, "passes over the data");
+  help.choice("--elbo", "trace", {"trace", "meanfield"}, "the estimator");
+  const std::string text = help.help();
+  CHECK_THAT(text, Contains("usage: prog") && Contains("Trains something."));
+  CHECK_THAT(text, Contains("--epochs N") && Contains("passes over the data (default 5)"));
+  CHECK_THAT(text, Contains("--elbo trace|meanfield") && Contains("(default trace)"));
+  CHECK(help.finish());  // prints it; main returns 0
 }

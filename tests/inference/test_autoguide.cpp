@@ -270,7 +270,7 @@ TEST_CASE("AutoNormal fits local latents of a subsampled plate", "[inference][au
   Trace_ELBO elbo;
   auto [model_trace, guide_trace] = elbo.traces(model, guide);
   CHECK(guide_trace["data"].indices == model_trace["data"].indices);
-  CHECK(guide_trace["z"].scale == Approx(double(N) / batch));
+  CHECK(term_scale(guide_trace["z"]) == Approx(double(N) / batch));
   CHECK(guide_trace["z"].value.rows() == batch);
 }
 

@@ -265,7 +265,7 @@ TEST_CASE("the scale-mixture KL's Monte Carlo average matches quadrature", "[nn]
   }
 }
 
-TEST_CASE("inside a model a layer adds its KL times kl_factor as a factor site", "[nn][dense]") {
+TEST_CASE("inside a model a layer is a sample site whose log_prob is minus kl_factor times its KL", "[nn][dense]") {
   Fresh fresh;
   const Fixture f;
   for (const DenseEstimator e : kEstimators) {
@@ -276,14 +276,16 @@ TEST_CASE("inside a model a layer adds its KL times kl_factor as a factor site",
       const auto layer = make_dense_variational(e, "enc.fc", 3, 2, options);
       f.set(*layer);
       const Trace t = trace([&] { (*layer)(Tensor(f.x)); }).get_trace();
-      REQUIRE(t.contains("enc.fc.kl"));
-      const Site& site = t["enc.fc.kl"];
+      REQUIRE(t.contains("enc.fc"));
+      const Site& site = t["enc.fc"];
       CHECK(site.is_sample());
-      CHECK(site.observed);
+      CHECK(site.is_global_term());
+      CHECK(site.value.rows() == f.x.rows());  // the layer's output
+      CHECK(site.value.cols() == 2);
       // The site's term is minus the layer's losses of the same pass, which are kl_factor * KL.
       const double total = layer->losses()[0].item() + layer->losses()[1].item();
       CHECK(t.log_prob_sum().item() == Approx(-total));
-      CHECK(sum(t.log_prob("enc.fc.kl")).item() == Approx(-total));
+      CHECK(t.log_prob("enc.fc").item() == Approx(-total));
       if (!mixture) {
         const double kl =
             sum(kl_divergence(layer->kernel_posterior(), Normal(Tensor(Matrix::Zero(3, 2)), 1)))
@@ -306,41 +308,67 @@ TEST_CASE("with subsampling the KL counts once and the likelihood N / B times", 
   Rng rng(23);
   const Index n = 100, b = 10;
   const Matrix x = rng.normal(n, 3), y = rng.normal(n, 1);
-  DenseLocalReparameterization layer("fc", 3, 1);
-  // The documented recipe: choose the minibatch, run the network outside the plate, observe inside.
-  auto model = [&] {
+  // The global-term rule: inside or outside the data plate, kl_factor = 1 counts the KL once
+  // (the plate's N / B applies to the likelihood only), so the log-joint is the unbiased
+  // full-data estimate wherever the layer is called.
+  DenseLocalReparameterization outer("fc", 3, 1), inner("fc_in", 3, 1);
+  auto outside = [&] {
     std::vector<Index> batch;
     {
       auto p = plate("data", n, b);
       batch = p.indices();
     }
-    const Tensor out = layer(gather_rows(Tensor(x), batch));
+    const Tensor out = outer(gather_rows(Tensor(x), batch));
     auto p = plate("data", n, batch);
     sample("y", Normal(out, 1), gather_rows(Tensor(y), batch));
   };
-  const Trace t = trace(model).get_trace();
-  CHECK(t["fc.kl"].scale == 1);
-  CHECK(t["y"].scale == Approx(double(n) / double(b)));
-  CHECK(t.scaled_log_prob_sum(t["fc.kl"]).item() == Approx(-layer.kl_loss().item()));
-  tape().reset();
-
-  // Inside the plate the KL still counts once, spread over the examples, and takes the
-  // plate's subsample scale like the likelihood: with kl_factor = b / n the model's
-  // log-joint is the unbiased full-data estimate, as in the recipe above.
-  DenseLocalReparameterization inner("fc_in", 3, 1, DenseOptions{.kl_factor = Scalar(b) / Scalar(n)});
   auto inside = [&] {
     auto p = plate("data", n, b);
     const Tensor out = inner(gather_rows(Tensor(x), p.indices()));
     sample("y", Normal(out, 1), gather_rows(Tensor(y), p.indices()));
   };
-  const Trace ti = trace(inside).get_trace();
-  const Tensor& kl_term = ti.log_prob("fc_in.kl");
-  CHECK(kl_term.rows() == b);
-  CHECK(ti["fc_in.kl"].scale == Approx(double(n) / double(b)));
-  const double full_kl = sum(kl_divergence(inner.kernel_posterior(), Normal(Tensor(Matrix::Zero(3, 1)), 1))).item() +
-                         sum(kl_divergence(inner.bias_posterior(), Normal(Tensor(Matrix::Zero(1, 1)), 1))).item();
-  CHECK(ti.scaled_log_prob_sum(ti["fc_in.kl"]).item() == Approx(-full_kl).epsilon(sizeof(Scalar) == 4 ? 1e-5 : 1e-10));
-  tape().reset();
+  for (const auto& [layer, model] : {std::pair<DenseVariational*, std::function<void()>>{&outer, outside},
+                                      std::pair<DenseVariational*, std::function<void()>>{&inner, inside}}) {
+    INFO(layer->prefix());
+    const Trace t = trace(model).get_trace();
+    const Site& site = t[layer->prefix()];
+    CHECK(term_scale(site) == 1);
+    CHECK(term_scale(t["y"]) == Approx(double(n) / double(b)));
+    const double full_kl =
+        sum(kl_divergence(layer->kernel_posterior(), Normal(Tensor(Matrix::Zero(3, 1)), 1))).item() +
+        sum(kl_divergence(layer->bias_posterior(), Normal(Tensor(Matrix::Zero(1, 1)), 1))).item();
+    CHECK(t.scaled_log_prob_sum(site).item() == Approx(-full_kl).epsilon(sizeof(Scalar) == 4 ? 1e-5 : 1e-10));
+    CHECK(t.scaled_log_prob_sum(site).item() == Approx(-layer->kl_loss().item()));
+    tape().reset();
+  }
+}
+
+TEST_CASE("a layer's noise comes from its site: seed reproduces it and replay fixes it", "[nn][dense]") {
+  Fresh fresh;
+  const Fixture f;
+  for (const DenseEstimator e : kEstimators) {
+    INFO(to_string(e));
+    const auto layer = make_dense_variational(e, "fc", 3, 2);
+    f.set(*layer);
+    auto model = [&] { (*layer)(Tensor(f.x)); };
+    set_rng_seed(1);
+    const Trace a = trace(seed(model, 7)).get_trace();
+    set_rng_seed(2);  // the thread's generator does not matter under a seed handler
+    const Trace b = trace(seed(model, 7)).get_trace();
+    const Trace c = trace(seed(model, 8)).get_trace();
+    CHECK(a["fc"].value.matrix() == b["fc"].value.matrix());
+    CHECK(a["fc"].value.matrix() != c["fc"].value.matrix());
+    const Trace replayed = trace(replay(model, c)).get_trace();
+    CHECK(replayed["fc"].value.matrix() == c["fc"].value.matrix());
+    tape().reset();
+  }
+}
+
+TEST_CASE("reading a layer's posterior creates nothing", "[nn][dense]") {
+  Fresh fresh;
+  const DenseFlipout layer("fc", 3, 2);
+  CHECK_THROWS_WITH(layer.kernel_loc(), Contains("'fc.kernel_loc'") && Contains("forward pass"));
+  CHECK(param_store().size() == 0);
 }
 
 namespace {
@@ -371,7 +399,8 @@ TEST_CASE("the hand-written loss NLL + sum(losses) / N is minus the ELBO over N"
   for (const DenseEstimator e : kEstimators) {
     INFO(to_string(e));
     const auto layer = make_dense_variational(e, "fc", 3, 2, {.prior = ScaleMixturePrior{}});
-    layer->kernel_loc();  // creates the parameters, whose first values come from thread_rng
+    (*layer)(Tensor(x));  // creates the parameters, whose first values come from thread_rng
+    tape().reset();
     LayerRegression model{layer.get(), sigma};
     NoGuideFn guide;
     Trace_ELBO elbo;
@@ -523,9 +552,10 @@ TEST_CASE("a Bayesian layer's posterior and prior are readable, and start as doc
           "[nn][dense]") {
   Fresh fresh;
   set_rng_seed(21);
-  const DenseFlipout layer("fc", 16, 4,
-                           {.prior = ScaleMixturePrior{Scalar(0.25), Scalar(1), Scalar(0.002)}});
-  // Before any forward pass the accessors create the parameters.
+  DenseFlipout layer("fc", 16, 4, {.prior = ScaleMixturePrior{Scalar(0.25), Scalar(1), Scalar(0.002)}});
+  // The first forward pass creates the parameters; the accessors read them.
+  layer(Tensor(Matrix::Zero(1, 16)));
+  tape().reset();
   const Matrix loc = layer.kernel_loc();
   CHECK(loc.rows() == 16);
   CHECK(loc.cols() == 4);

@@ -1,8 +1,9 @@
 // HiddenLayer: the local-reparameterisation draw against weight-space sampling, the KL and
-// log_prob against the closed form, the ones column, named errors; and the engine around it
-// where Pyro's own class fails: the ELBO recomputed by hand from the same noise (value and
-// gradients), a site inside a subsampled data plate, a site in both model and guide,
-// TraceMeanField_ELBO, Predictive, and no warning for the intended usage.
+// log_prob against the closed form, the prior scale's broadcasting, the ones column, named
+// options and errors; and the engine around it where Pyro's own class fails: the ELBO
+// recomputed by hand from the same noise (value and gradients), a site inside a subsampled
+// (and masked) data plate where the KL counts once, an empty batch, a site in both model and
+// guide, TraceMeanField_ELBO, Predictive, and no warning for the intended usage.
 #include <unistd.h>
 
 #include <cmath>
@@ -78,8 +79,7 @@ TEST_CASE("local reparameterisation and weight-space sampling give the same outp
           "[nn][hidden_layer]") {
   const Layer l(3, 4, 2, 11);
   const HiddenLayer local(Tensor(l.X), Tensor(l.mean), Tensor(l.scale));
-  const HiddenLayer weights(Tensor(l.X), Tensor(l.mean), Tensor(l.scale), HiddenLayer::relu_nonlinearity(), 1,
-                            Scalar(1), true, true);
+  const HiddenLayer weights(l.X, l.mean, l.scale, {.weight_space_sampling = true});
   const int n = 40000;
   Rng ra(1), rb(2);
   Running a, b, a4, b4;
@@ -112,21 +112,27 @@ TEST_CASE("HiddenLayer's log_prob is minus KL_factor times the closed-form KL, w
   const double kl = kl_by_hand(l.mean, l.scale, Matrix::Ones(1, 1));
   const HiddenLayer h(Tensor(l.X), Tensor(l.mean), Tensor(l.scale));
   CHECK(h.kl().item() == Approx(kl).epsilon(1e-5));
+  // One number: a global term, whatever the value and the batch.
   const Tensor lp = h.log_prob(Tensor(Matrix::Zero(5, 5)));
-  REQUIRE(lp.rows() == 5);
+  REQUIRE(lp.rows() == 1);
   REQUIRE(lp.cols() == 1);
-  CHECK(sum(lp).item() == Approx(-kl).epsilon(1e-5));
-  CHECK(lp.value().isApprox(Matrix::Constant(5, 1, Scalar(-kl / 5)), 1e-5));
-  CHECK(sum(h.log_prob(Tensor(Matrix::Constant(5, 5, 7)))).item() == Approx(-kl).epsilon(1e-5));
+  CHECK(lp.item() == Approx(-kl).epsilon(1e-5));
+  CHECK(h.log_prob(Tensor(Matrix::Constant(5, 5, 7))).item() == Approx(-kl).epsilon(1e-5));
+  CHECK(h.log_prob_is_global_term());
   // Scaled by KL_factor; the prior scale enters as the formula says, scalar or per weight.
-  const HiddenLayer scaled(Tensor(l.X), Tensor(l.mean), Tensor(l.scale), HiddenLayer::relu_nonlinearity(), 0.25,
-                           Scalar(2));
-  CHECK(sum(scaled.log_prob(Tensor())).item() ==
+  const HiddenLayer scaled(l.X, l.mean, l.scale, {.A_prior_scale = Scalar(2), .KL_factor = 0.25});
+  CHECK(scaled.log_prob(Tensor()).item() ==
         Approx(-0.25 * kl_by_hand(l.mean, l.scale, Matrix::Constant(1, 1, 2))).epsilon(1e-5));
   const Matrix prior = (Rng(3).uniform(3, 4).array() + 0.5).matrix();
-  const HiddenLayer per_weight(Tensor(l.X), Tensor(l.mean), Tensor(l.scale), HiddenLayer::relu_nonlinearity(), 3,
-                               Tensor(prior));
-  CHECK(sum(per_weight.log_prob(Tensor())).item() == Approx(-3 * kl_by_hand(l.mean, l.scale, prior)).epsilon(1e-5));
+  const HiddenLayer per_weight(l.X, l.mean, l.scale, {.A_prior_scale = prior, .KL_factor = 3});
+  CHECK(per_weight.log_prob(Tensor()).item() == Approx(-3 * kl_by_hand(l.mean, l.scale, prior)).epsilon(1e-5));
+  // A prior scale per output unit (1 x H) or per input (D x 1) broadcasts over the weights.
+  const Matrix per_unit = (Rng(4).uniform(1, 4).array() + 0.5).matrix();
+  const Matrix per_input = (Rng(5).uniform(3, 1).array() + 0.5).matrix();
+  CHECK(HiddenLayer(l.X, l.mean, l.scale, {.A_prior_scale = per_unit}).kl().item() ==
+        Approx(kl_by_hand(l.mean, l.scale, per_unit.replicate(3, 1))).epsilon(1e-5));
+  CHECK(HiddenLayer(l.X, l.mean, l.scale, {.A_prior_scale = per_input}).kl().item() ==
+        Approx(kl_by_hand(l.mean, l.scale, per_input.replicate(1, 4))).epsilon(1e-5));
   // The KL is computed once per object.
   CHECK(&h.kl() == &h.kl());
   // Against the registered Normal-Normal KL too.
@@ -144,10 +150,15 @@ TEST_CASE("include_hidden_bias appends exactly one column of ones", "[nn][hidden
   CHECK(out.col(5) == Matrix::Ones(4, 1));
   CHECK((out.leftCols(5).array() >= 0).all());  // relu
   CHECK(with.cols() == 6);
-  const HiddenLayer without(Tensor(l.X), Tensor(l.mean), Tensor(l.scale), [](const Tensor& x) { return x; }, 1,
-                            Scalar(1), false);
-  CHECK(without.rsample(rng).cols() == 5);
+  // Options by name; identity keeps the pre-activations (negative ones too).
+  const HiddenLayer without(l.X, l.mean, l.scale, {.include_hidden_bias = false, .non_linearity = identity});
+  const Matrix linear = without.rsample(rng).matrix();
+  CHECK(linear.cols() == 5);
   CHECK(without.cols() == 5);
+  CHECK((linear.array() < 0).any());
+  // Plain matrices are constants: no Tensor(...) wrappers, and no function declaration.
+  HiddenLayer h(l.X, l.mean, l.scale);
+  CHECK(h.rows() == 4);
 }
 
 TEST_CASE("HiddenLayer names bad shapes and values", "[nn][hidden_layer]") {
@@ -158,11 +169,14 @@ TEST_CASE("HiddenLayer names bad shapes and values", "[nn][hidden_layer]") {
                     Contains("A_scale") && Contains("5x3") && Contains("3x5"));
   Matrix bad = l.scale;
   bad(1, 2) = -0.5;
-  CHECK_THROWS_WITH(HiddenLayer(Tensor(l.X), Tensor(l.mean), Tensor(bad)), Contains("A_scale") && Contains("-0.5"));
-  CHECK_THROWS_WITH(HiddenLayer(Tensor(l.X), Tensor(l.mean), Tensor(l.scale), HiddenLayer::relu_nonlinearity(), 1,
-                                Tensor(Matrix::Ones(2, 2))),
+  CHECK_THROWS_WITH(HiddenLayer(l.X, l.mean, bad), Contains("A_scale") && Contains("-0.5"));
+  // Inside a model run the site that uses the layer names itself.
+  CHECK_THROWS_WITH(trace([&] { sample("h", HiddenLayer(l.X, l.mean, bad)); }).get_trace(),
+                    Contains("sample 'h': HiddenLayer: A_scale[1, 2] is -0.5"));
+  CHECK_THROWS_WITH(HiddenLayer(l.X, l.mean, l.scale, {.A_prior_scale = Matrix::Ones(2, 2)}),
                     Contains("A_prior_scale") && Contains("2x2"));
-  const HiddenLayer reducing(Tensor(l.X), Tensor(l.mean), Tensor(l.scale), [](const Tensor& x) { return sum(x); });
+  CHECK_THROWS_WITH(HiddenLayer(l.X, l.mean, l.scale, {.KL_factor = -0.5}), Contains("KL_factor") && Contains("-0.5"));
+  const HiddenLayer reducing(l.X, l.mean, l.scale, {.non_linearity = [](const Tensor& x) { return sum(x); }});
   Rng rng(1);
   CHECK_THROWS_WITH(reducing.rsample(rng), Contains("non_linearity") && Contains("4x5"));
 }
@@ -188,9 +202,9 @@ void bnn_model(const TinyBnn& net) {
   const Tensor s1 = param("a1_scale", Matrix::Constant(2, 3, 0.2), constraints::positive());
   const Tensor m2 = param("a2_mean", Rng(2).normal(4, 1) * 0.5);
   const Tensor s2 = param("a2_scale", Matrix::Constant(4, 1, 0.3), constraints::positive());
-  const Tensor h1 = sample("h1", HiddenLayer(Tensor(net.X), m1, s1, HiddenLayer::relu_nonlinearity(), net.kl_factor));
-  const Tensor out = sample("h2", HiddenLayer(h1, m2, s2, [](const Tensor& x) { return x; }, net.kl_factor,
-                                              Scalar(1), false));
+  const Tensor h1 = sample("h1", HiddenLayer(net.X, m1, s1, {.KL_factor = net.kl_factor}));
+  const Tensor out = sample("h2", HiddenLayer(h1, m2, s2,
+                                              {.KL_factor = net.kl_factor, .include_hidden_bias = false, .non_linearity = identity}));
   auto data = plate("data", net.X.rows());
   sample("y", Normal(out, 0.5), Tensor(net.y));
 }
@@ -250,36 +264,74 @@ TEST_CASE("with HiddenLayer sites in the model the ELBO is the log-likelihood mi
   }
 }
 
-TEST_CASE("a HiddenLayer site inside a subsampled data plate counts its KL once, scaled like the data",
+TEST_CASE("a HiddenLayer site inside a subsampled, masked data plate counts its KL once, with KL_factor 1",
           "[nn][hidden_layer][inference]") {
   FreshParams fresh;
-  const Index N = 12, B = 4;
+  const Index N = 12;
   Rng rng(5);
   Matrix X = Matrix::Ones(N, 2);
   X.col(0) = rng.normal(N, 1);
   const Matrix y = rng.normal(N, 1);
-  // KL_factor = B / N inside the plate, whose scale is N / B: the KL counts exactly once.
+  // The global-term rule: the plate's N / B scale and its mask apply to the likelihood only,
+  // so KL_factor = 1 gives the unbiased full-data ELBO, for a full batch, a short last batch
+  // or a masked one.
+  std::vector<Index> indices;
+  Matrix keep;  // per row of the batch: 1 keep, 0 drop
   auto model = [&] {
-    auto p = plate("data", N, B);
+    auto p = plate("data", N, indices);
+    auto m = mask(Tensor(keep));
     const Tensor Xb = gather_rows(Tensor(X), p.indices());
-    const Tensor m = param("a_mean", Rng(1).normal(2, 1));
-    const Tensor s = param("a_scale", Matrix::Constant(2, 1, 0.3), constraints::positive());
-    const Tensor out = sample("h", HiddenLayer(Xb, m, s, [](const Tensor& x) { return x; }, Scalar(B) / Scalar(N),
-                                               Scalar(1), false));
+    const Tensor mean = param("a_mean", Rng(1).normal(2, 1));
+    const Tensor scale = param("a_scale", Matrix::Constant(2, 1, 0.3), constraints::positive());
+    const Tensor out = sample("h", HiddenLayer(Xb, mean, scale, {.include_hidden_bias = false, .non_linearity = identity}));
     sample("y", Normal(out, 1), gather_rows(Tensor(y), p.indices()));
   };
   auto guide = [] {};
-  Trace_ELBO elbo;
-  set_rng_seed(9);
-  auto [model_trace, guide_trace] = elbo.traces(model, guide);
-  const Site& h = model_trace["h"];
-  CHECK(h.scale == Approx(double(N) / B));
+  for (const auto& [batch, kept] : std::vector<std::pair<std::vector<Index>, std::vector<Scalar>>>{
+           {{3, 7, 0, 11}, {1, 1, 1, 1}}, {{5, 2}, {1, 1}}, {{1, 4, 6, 9}, {1, 0, 1, 0}}}) {
+    indices = batch;
+    keep = Eigen::Map<const Matrix>(kept.data(), Index(kept.size()), 1);
+    const auto b = double(batch.size());
+    INFO("batch of " << b);
+    Trace_ELBO elbo;
+    set_rng_seed(9);
+    auto [model_trace, guide_trace] = elbo.traces(model, guide);
+    const Site& h = model_trace["h"];
+    CHECK(term_scale(h) == 1);
+    CHECK(term_scale(model_trace["y"]) == Approx(double(N) / b));
+    const double kl = kl_by_hand(param("a_mean").matrix(), param("a_scale").matrix(), Matrix::Ones(1, 1));
+    CHECK(model_trace.scaled_log_prob_sum(h).item() == Approx(-kl).epsilon(1e-5));
+    // The loss: N/b times the kept rows' negative log-likelihood plus the KL, once.
+    const double nll_kept = -(model_trace.log_prob("y").value().array() * keep.array()).sum();
+    set_rng_seed(9);
+    CHECK(elbo.differentiable_loss(model, guide).item() == Approx(double(N) / b * nll_kept + kl).epsilon(1e-5));
+    tape().reset();
+  }
+  // A scale handler (KL annealing) and a 1x1 mask still reach the KL.
+  indices = {0, 1, 2, 3};
+  keep = Matrix::Ones(4, 1);
+  Trace annealed, dropped;
+  {
+    auto s = scale(0.25);
+    annealed = trace(model).get_trace();
+  }
+  {
+    auto m = mask(false);
+    dropped = trace(model).get_trace();
+  }
   const double kl = kl_by_hand(param("a_mean").matrix(), param("a_scale").matrix(), Matrix::Ones(1, 1));
-  CHECK(model_trace.scaled_log_prob_sum(h).item() == Approx(-kl).epsilon(1e-5));
-  // The loss: N/B times the batch's negative log-likelihood plus the KL, once.
-  const double nll_batch = -model_trace.log_prob("y").value().sum();
-  set_rng_seed(9);
-  CHECK(elbo.differentiable_loss(model, guide).item() == Approx(double(N) / B * nll_batch + kl).epsilon(1e-5));
+  CHECK(annealed.scaled_log_prob_sum(annealed["h"]).item() == Approx(-0.25 * kl).epsilon(1e-5));
+  CHECK(dropped.scaled_log_prob_sum(dropped["h"]).item() == 0);
+  tape().reset();
+}
+
+TEST_CASE("a HiddenLayer with an empty batch keeps its KL", "[nn][hidden_layer]") {
+  FreshParams fresh;
+  const Layer l(3, 3, 2, 15);
+  const double kl = kl_by_hand(l.mean, l.scale, Matrix::Ones(1, 1));
+  const Trace t = trace([&] { sample("h", HiddenLayer(Matrix(0, 3), l.mean, l.scale)); }).get_trace();
+  CHECK(t["h"].value.rows() == 0);
+  CHECK(t.log_prob_sum().item() == Approx(-kl).epsilon(1e-5));
 }
 
 TEST_CASE("a HiddenLayer site in model and guide: the guide's draw is replayed and the KL counts once",
@@ -290,7 +342,7 @@ TEST_CASE("a HiddenLayer site in model and guide: the guide's draw is replayed a
   auto guide = [](const TinyBnn& n) {
     const Tensor m1 = param("a1_mean", Rng(1).normal(2, 3) * 0.5);
     const Tensor s1 = param("a1_scale", Matrix::Constant(2, 3, 0.2), constraints::positive());
-    sample("h1", HiddenLayer(Tensor(n.X), m1, s1, HiddenLayer::relu_nonlinearity(), n.kl_factor));
+    sample("h1", HiddenLayer(n.X, m1, s1, {.KL_factor = n.kl_factor}));
   };
   Trace_ELBO elbo;
   set_rng_seed(4);
@@ -328,9 +380,9 @@ TEST_CASE("TraceMeanField_ELBO and Predictive work with HiddenLayer sites, and t
   for (int t = 0; t < 20; ++t) svi.step(net);
   CHECK(captured.text().empty());  // no "not in the guide" warning
   const SiteSamples s = Predictive(bnn_model, empty_guide, 50, {"h1", "h2"})(net);
-  CHECK(s.at("h1").rows() == 50);
-  CHECK(s.at("h1").cols() == 6 * 4);  // 6 x (3 + ones), row after row
-  CHECK(s.at("h2").cols() == 6);
-  // The ones column of every draw: entries 3, 7, 11, ... of each row.
-  for (Index i = 0; i < 6; ++i) CHECK(s.at("h1").col(4 * i + 3) == Matrix::Ones(50, 1));
+  CHECK(s.num_samples() == 50);
+  CHECK(s.rows("h1") == 6);
+  CHECK(s.cols("h1") == 4);  // 3 + ones
+  CHECK(s.cols("h2") == 1);
+  for (Index k = 0; k < 50; ++k) CHECK(s.draw("h1", k).col(3) == Matrix::Ones(6, 1));
 }
