@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include <vesta/core/error.hpp>
@@ -14,8 +16,8 @@ namespace {
 // The state of one progress line: what is on screen and when it was last drawn.
 class ProgressLine {
  public:
-  ProgressLine(std::FILE* out, double min_interval_seconds, double quiet_seconds)
-      : out_(out), min_interval_(min_interval_seconds), quiet_(quiet_seconds) {}
+  ProgressLine(std::FILE* out, double min_interval_seconds, double quiet_seconds, bool terminal)
+      : out_(out), min_interval_(min_interval_seconds), quiet_(quiet_seconds), terminal_(terminal) {}
 
   void operator()(const Progress& p) {
     if (p.stopped) {
@@ -25,7 +27,7 @@ class ProgressLine {
     if (p.step <= last_step_) finish();  // a new loop: the old one ended without a last step
     last_step_ = p.step;
     if (p.step >= p.num_steps) {
-      if (printed_ || p.seconds >= quiet_) {
+      if (printed_ || logged_ || p.seconds >= quiet_) {
         draw(fmt::format("{} steps in {} ({} steps/s)  final loss {:#.5g} (avg {:#.5g})", p.step,
                          format_duration(p.seconds), format_rate(p.steps_per_second), p.loss,
                          p.smoothed_loss));
@@ -34,7 +36,7 @@ class ProgressLine {
       return;
     }
     if (p.seconds < quiet_) return;
-    if (printed_ && p.seconds - last_draw_ < min_interval_) return;
+    if ((printed_ || logged_) && p.seconds - last_draw_ < min_interval_) return;
     draw(fmt::format("step {}/{}  loss {:#.5g} (avg {:#.5g})  {} steps/s  ETA {}", p.step, p.num_steps,
                      p.loss, p.smoothed_loss, format_rate(p.steps_per_second),
                      format_duration(p.eta_seconds)));
@@ -42,8 +44,16 @@ class ProgressLine {
   }
 
  private:
-  // Replaces the line on screen by `text`, blanking what is left of a longer previous one.
+  // Replaces the line on screen by `text`, blanking what is left of a longer previous one; in
+  // a log, writes it as a line of its own.
   void draw(const std::string& text) {
+    if (!terminal_) {
+      std::fputs(text.c_str(), out_);
+      std::fputc('\n', out_);
+      std::fflush(out_);
+      logged_ = true;
+      return;
+    }
     if (printed_) std::fputc('\r', out_);
     std::fputs(text.c_str(), out_);
     for (std::size_t i = text.size(); i < width_; ++i) std::fputc(' ', out_);
@@ -59,6 +69,7 @@ class ProgressLine {
       std::fflush(out_);
     }
     printed_ = false;
+    logged_ = false;
     width_ = 0;
     last_step_ = 0;
   }
@@ -66,7 +77,9 @@ class ProgressLine {
   std::FILE* out_;
   double min_interval_;
   double quiet_;
-  bool printed_ = false;  // this loop has a line on screen
+  bool terminal_;
+  bool printed_ = false;  // this loop has a line on screen (terminal)
+  bool logged_ = false;   // this loop has written a line (log)
   std::size_t width_ = 0;
   long last_step_ = 0;
   double last_draw_ = 0;
@@ -80,11 +93,18 @@ void check_interval(const char* name, double seconds) {
 
 }  // namespace
 
+ProgressCallback progress_line(const ProgressLineOptions& o) {
+  if (o.out == nullptr) throw ValueError("progress_line: out is null, but must be an open FILE*");
+  check_interval("min_interval_seconds", o.min_interval_seconds);
+  check_interval("quiet_seconds", o.quiet_seconds);
+  check_interval("log_interval_seconds", o.log_interval_seconds);
+  const bool terminal = o.terminal.value_or(::isatty(::fileno(o.out)) == 1);
+  return ProgressLine(o.out, terminal ? o.min_interval_seconds : o.log_interval_seconds, o.quiet_seconds, terminal);
+}
+
 ProgressCallback progress_line(std::FILE* out, double min_interval_seconds, double quiet_seconds) {
-  if (out == nullptr) throw ValueError("progress_line: out is null, but must be an open FILE*");
-  check_interval("min_interval_seconds", min_interval_seconds);
-  check_interval("quiet_seconds", quiet_seconds);
-  return ProgressLine(out, min_interval_seconds, quiet_seconds);
+  return progress_line(ProgressLineOptions{
+      .out = out, .min_interval_seconds = min_interval_seconds, .quiet_seconds = quiet_seconds});
 }
 
 std::string format_rate(double per_second) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace vesta {
@@ -29,20 +30,37 @@ struct Progress {
 /// Called by a loop after every step; it decides itself how often to show anything.
 using ProgressCallback = std::function<void(const Progress&)>;
 
-/// A progress line on `out`: nothing while the loop has run less than `quiet_seconds`, then
-/// one line redrawn in place (with a carriage return) at most every `min_interval_seconds`
-/// (losses with five significant digits, trailing zeros kept so the line does not jitter),
+/// Where a progress line goes and how it behaves.
+struct ProgressLineOptions {
+  std::FILE* out = stderr;
+  /// On a terminal: the line is redrawn at most this often.
+  double min_interval_seconds = 0.25;
+  /// Nothing is shown while the loop has run less than this.
+  double quiet_seconds = 1.0;
+  /// Not on a terminal (a log file, a CI log, a pipe): no redrawing; a whole line is written at
+  /// most this often.
+  double log_interval_seconds = 5.0;
+  /// Whether `out` is a terminal; unset: asked of the system (isatty).
+  std::optional<bool> terminal = std::nullopt;
+};
+
+/// A progress line: nothing while the loop has run less than `quiet_seconds`. Then, on a
+/// terminal, one line redrawn in place (with a carriage return) at most every
+/// `min_interval_seconds` (losses with five significant digits, trailing zeros kept so the
+/// line does not jitter),
 ///
 ///     step 1200/5000  loss 103.24 (avg 104.91)  12.3k steps/s  ETA 0.30 s
 ///
-/// replaced at the last step (if the loop ran for quiet_seconds or more) by a summary ending
-/// in a newline,
+/// and elsewhere (a log) the same text as a line of its own every `log_interval_seconds`. At
+/// the last step (if the loop ran for quiet_seconds or more) a summary ends it,
 ///
 ///     5000 steps in 0.41 s (12.2k steps/s)  final loss 101.73 (avg 102.41)
 ///
 /// A loop that stops early gets its line finished by a newline. The callback can be reused:
 /// a report whose step is not after the previous one's starts a new loop. Throws ValueError
 /// if `out` is null or an interval is negative or not finite.
+ProgressCallback progress_line(const ProgressLineOptions& options);
+/// The same with the other options at their defaults.
 ProgressCallback progress_line(std::FILE* out = stderr, double min_interval_seconds = 0.25,
                                double quiet_seconds = 1.0);
 

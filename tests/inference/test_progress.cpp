@@ -122,7 +122,7 @@ TEST_CASE("progress_line is quiet for a quick loop and draws a line otherwise", 
   }
   {
     TempFile out;
-    svi.set_progress(progress_line(out.f, 0, 0));
+    svi.set_progress(progress_line({.out = out.f, .min_interval_seconds = 0, .quiet_seconds = 0, .terminal = true}));
     svi.run(100, data10());
     const std::string text = contents(out.f);
     INFO(text);
@@ -130,6 +130,32 @@ TEST_CASE("progress_line is quiet for a quick loop and draws a line otherwise", 
     CHECK_THAT(text, Contains("100 steps in") && Contains("final loss"));
     CHECK(text.back() == '\n');
     CHECK(std::count(text.begin(), text.end(), '\n') == 1);  // one line, redrawn in place
+  }
+}
+
+TEST_CASE("in a log, progress_line writes whole lines every few seconds, never redraws", "[inference][progress]") {
+  Fresh fresh;
+  Adam adam(0.01);
+  SVI svi(model, guide, adam);
+  {
+    // A file is not a terminal: one line per report that the interval lets through.
+    TempFile out;
+    svi.set_progress(progress_line({.out = out.f, .quiet_seconds = 0, .log_interval_seconds = 0}));
+    svi.run(20, data10());
+    const std::string text = contents(out.f);
+    INFO(text);
+    CHECK(text.find('\r') == std::string::npos);
+    CHECK(std::count(text.begin(), text.end(), '\n') == 20);  // 19 progress lines and the summary
+    CHECK_THAT(text, Contains("step 1/20") && Contains("\nstep 2/20") && Contains("\n20 steps in"));
+  }
+  {
+    // The default interval, 5 s, lets through only the first line and the summary.
+    TempFile out;
+    svi.set_progress(progress_line({.out = out.f, .quiet_seconds = 0}));
+    svi.run(200, data10());
+    const std::string text = contents(out.f);
+    INFO(text);
+    CHECK(std::count(text.begin(), text.end(), '\n') == 2);
   }
 }
 
@@ -145,7 +171,7 @@ TEST_CASE("progress_line shows human-friendly units", "[inference][progress]") {
   CHECK(format_duration(65) == "1 min 05 s");
   CHECK(format_duration(7380) == "2 h 03 min");
   TempFile out;
-  ProgressCallback line = progress_line(out.f, 0, 0);
+  ProgressCallback line = progress_line({.out = out.f, .min_interval_seconds = 0, .quiet_seconds = 0, .terminal = true});
   line(Progress{1200, 5000, 103.24, 104.91, 0.1, 12345, 65});
   line(Progress{2400, 5000, 102.1, 103.5, 0.2, 12000, 3.2});
   line(Progress{5000, 5000, 101.73, 102.41, 0.41, 12195, 0});
@@ -168,7 +194,7 @@ TEST_CASE("a step that throws stops the loop and finishes the line", "[inference
   SVI svi(model, failing_guide, adam);
   std::vector<Progress> seen;
   TempFile out;
-  ProgressCallback line = progress_line(out.f, 0, 0);
+  ProgressCallback line = progress_line({.out = out.f, .min_interval_seconds = 0, .quiet_seconds = 0, .terminal = true});
   svi.set_progress([&](const Progress& p) {
     seen.push_back(p);
     line(p);
@@ -195,5 +221,6 @@ TEST_CASE("invalid run and progress_line arguments are named", "[inference][prog
   CHECK_THROWS_WITH(progress_line(nullptr), Contains("out is null"));
   CHECK_THROWS_WITH(progress_line(stderr, -1), Contains("min_interval_seconds is -1"));
   CHECK_THROWS_WITH(progress_line(stderr, 0.25, std::nan("")), Contains("quiet_seconds is nan"));
+  CHECK_THROWS_WITH(progress_line({.log_interval_seconds = -2}), Contains("log_interval_seconds is -2"));
   CHECK_THROWS_WITH(ProgressMeter(10, 1.0), Contains("decay is 1"));
 }
