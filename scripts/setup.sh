@@ -4,10 +4,11 @@
 # Run as root to install; otherwise it prints the exact command to run.
 set -euo pipefail
 
-# Build and test: compiler, CMake, Eigen, Boost.Math, fmt, Catch2. Examples: zlib (reading
-# the gzipped Fashion-MNIST files), the Fashion-MNIST data set, gnuplot (plots as PNG) and
-# stb (writing pixel images as PNG).
-packages=(g++ cmake make libeigen3-dev libboost-dev libfmt-dev catch2
+# Build and test: compiler, CMake, ccache (the build uses it when present, so rebuilds and CI
+# runs on the same machine reuse earlier compilations), Eigen, Boost.Math, fmt, Catch2.
+# Examples: zlib (reading the gzipped Fashion-MNIST files), the Fashion-MNIST data set,
+# gnuplot (plots as PNG) and stb (writing pixel images as PNG).
+packages=(g++ cmake make ccache libeigen3-dev libboost-dev libfmt-dev catch2
           zlib1g-dev dataset-fashion-mnist gnuplot-nox libstb-dev)
 
 missing=()

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 dir=${1:-build}
 shift || true
 bash scripts/setup.sh
-cmake -S . -B "$dir" "$@" > /dev/null
+# Tests are built only when asked: this turns them on (a plain configure leaves them off).
+cmake -S . -B "$dir" -DVESTA_BUILD_TESTS=ON "$@" > /dev/null
 cmake --build "$dir" -j"$(nproc)"
 ctest --test-dir "$dir" --output-on-failure -j"$(nproc)"
