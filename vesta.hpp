@@ -66,10 +66,10 @@
 #include <vesta/inference/svi.hpp>
 
 // nn: HiddenLayer, modules, layers, Bayesian layers
-#include <vesta/nn/hidden_layer.hpp>
-#include <vesta/nn/local_reparameterization.hpp>
 #include <vesta/nn/dense_variational.hpp>
+#include <vesta/nn/hidden_layer.hpp>
 #include <vesta/nn/linear.hpp>
+#include <vesta/nn/local_reparameterization.hpp>
 #include <vesta/nn/module.hpp>
 #include <vesta/nn/scale_tril.hpp>
 #include <vesta/nn/weight_prior.hpp>

@@ -35,8 +35,9 @@ struct Bnn {
     const Tensor a2_mean = param("a2_mean"), a2_scale = param("a2_scale");
     auto data = plate("data", kTrainSize, rows);
     const Tensor h1 = sample("h1", HiddenLayer(X, a1_mean, a1_scale));
-    const Tensor logits = sample(
-        "logits", HiddenLayer(h1, a2_mean, a2_scale, {.include_hidden_bias = false, .non_linearity = identity}));
+    const Tensor logits =
+        sample("logits", HiddenLayer(h1, a2_mean, a2_scale,
+                                     {.include_hidden_bias = false, .non_linearity = identity}));
     sample("label", Categorical::from_logits(logits), labels);
   }
 };

@@ -39,10 +39,12 @@ int main() {
 
   const double gflops = flops / step * 1e-9;
   const double eigen_gflops = flops / gemm * 1e-9;
-  fmt::print("step {:.1f} us ({:.1f} GFLOP/s); bare Eigen GEMMs {:.1f} us ({:.1f} GFLOP/s); threads {}\n",
-             step * 1e6, gflops, gemm * 1e6, eigen_gflops, Eigen::nbThreads());
-  fmt::print(R"({{"bench": "dense_layer", "scalar": "{}", "us_per_step": {:.1f}, "gflops": {:.2f}, "eigen_gemm_gflops": {:.2f}, "ratio": {:.3f}, "threads": {}, "checksum": {:.6g}}})"
-             "\n",
-             bench::scalar_name(), step * 1e6, gflops, eigen_gflops, gflops / eigen_gflops,
-             Eigen::nbThreads(), static_cast<double>(W.grad().sum() + Y.sum() + dW.sum()));
+  fmt::print(
+      "step {:.1f} us ({:.1f} GFLOP/s); bare Eigen GEMMs {:.1f} us ({:.1f} GFLOP/s); threads {}\n",
+      step * 1e6, gflops, gemm * 1e6, eigen_gflops, Eigen::nbThreads());
+  fmt::print(
+      R"({{"bench": "dense_layer", "scalar": "{}", "us_per_step": {:.1f}, "gflops": {:.2f}, "eigen_gemm_gflops": {:.2f}, "ratio": {:.3f}, "threads": {}, "checksum": {:.6g}}})"
+      "\n",
+      bench::scalar_name(), step * 1e6, gflops, eigen_gflops, gflops / eigen_gflops,
+      Eigen::nbThreads(), static_cast<double>(W.grad().sum() + Y.sum() + dW.sum()));
 }

@@ -24,9 +24,11 @@ int main() {
       },
       200, 15);
   const double per_s = double(R * C) / seconds;
-  fmt::print("Normal log_prob {}x{} forward+backward: {:.1f} us, {:.3g} elements/s (validation on)\n",
-             R, C, seconds * 1e6, per_s);
-  fmt::print(R"({{"bench": "normal_log_prob", "scalar": "{}", "rows": {}, "cols": {}, "us_per_call": {:.2f}, "elements_per_s": {:.4g}, "checksum": {:.6g}}})"
-             "\n",
-             bench::scalar_name(), R, C, seconds * 1e6, per_s, sink + loc.grad()(0, 0));
+  fmt::print(
+      "Normal log_prob {}x{} forward+backward: {:.1f} us, {:.3g} elements/s (validation on)\n", R,
+      C, seconds * 1e6, per_s);
+  fmt::print(
+      R"({{"bench": "normal_log_prob", "scalar": "{}", "rows": {}, "cols": {}, "us_per_call": {:.2f}, "elements_per_s": {:.4g}, "checksum": {:.6g}}})"
+      "\n",
+      bench::scalar_name(), R, C, seconds * 1e6, per_s, sink + loc.grad()(0, 0));
 }

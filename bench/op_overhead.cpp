@@ -37,7 +37,8 @@ int main() {
   const double ns_per_op = seconds * 1e9 / static_cast<double>(ops);
   fmt::print("graph of {} scalar ops: {:.0f} ns forward+backward+reset, {:.1f} ns per op\n", ops,
              seconds * 1e9, ns_per_op);
-  fmt::print(R"({{"bench": "op_overhead", "scalar": "{}", "ops_per_graph": {}, "ns_per_graph": {:.1f}, "ns_per_op": {:.2f}, "checksum": {:.6g}}})"
-             "\n",
-             bench::scalar_name(), ops, seconds * 1e9, ns_per_op, sink + a.grad()(0, 0));
+  fmt::print(
+      R"({{"bench": "op_overhead", "scalar": "{}", "ops_per_graph": {}, "ns_per_graph": {:.1f}, "ns_per_op": {:.2f}, "checksum": {:.6g}}})"
+      "\n",
+      bench::scalar_name(), ops, seconds * 1e9, ns_per_op, sink + a.grad()(0, 0));
 }

@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
   if (only > 0) sizes = {Index(only)};
   for (const Index K : sizes) {
     param_store().clear();
-    std::vector<std::string> z(static_cast<std::size_t>(K)), x(z.size()), loc(z.size()), scale(z.size());
+    std::vector<std::string> z(static_cast<std::size_t>(K)), x(z.size()), loc(z.size()),
+        scale(z.size());
     for (Index k = 0; k < K; ++k) {
       const auto i = static_cast<std::size_t>(k);
       z[i] = fmt::format("z_{}", k);
@@ -52,10 +53,11 @@ int main(int argc, char** argv) {
     // About a tenth of a second per batch at every K.
     const int calls = static_cast<int>(std::max<Index>(1, 20000 / K));
     const bench::StepTiming t = bench::time_steps([&] { loss = svi.step(); }, calls, 9);
-    fmt::print(R"({{"bench": "site_overhead", "scalar": "{}", "sites": {}, "us_per_step": {:.2f}, )"
-               R"("us_per_site": {:.3f}, "cpu_us_per_site": {:.3f}, "page_faults_per_step": {:.2f}, "loss": {:.6g}}})"
-               "\n",
-               bench::scalar_name(), K, t.wall * 1e6, t.wall * 1e6 / double(K), t.cpu * 1e6 / double(K), t.faults,
-               loss);
+    fmt::print(
+        R"({{"bench": "site_overhead", "scalar": "{}", "sites": {}, "us_per_step": {:.2f}, )"
+        R"("us_per_site": {:.3f}, "cpu_us_per_site": {:.3f}, "page_faults_per_step": {:.2f}, "loss": {:.6g}}})"
+        "\n",
+        bench::scalar_name(), K, t.wall * 1e6, t.wall * 1e6 / double(K), t.cpu * 1e6 / double(K),
+        t.faults, loss);
   }
 }

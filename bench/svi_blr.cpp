@@ -20,7 +20,8 @@ int main() {
   const Matrix X = data_rng.normal(n, d);
   const Matrix w_true = data_rng.normal(1, d);
   const Scalar b_true = 0.5, sigma_true = 0.5;
-  const Matrix y = (X * w_true.transpose()).array() + b_true + (sigma_true * data_rng.normal(n, 1)).array();
+  const Matrix y =
+      (X * w_true.transpose()).array() + b_true + (sigma_true * data_rng.normal(n, 1)).array();
   const Tensor X_t(X), y_t(y);
 
   auto model = [&] {
@@ -38,8 +39,10 @@ int main() {
   const double seconds = bench::median_seconds_per_call([&] { svi.step(); }, 100, steps / 100 - 1);
   const Matrix w_fit = guide.median().at("w");
   const double max_err = (w_fit - w_true).cwiseAbs().maxCoeff();
-  fmt::print(R"({{"bench": "svi_blr", "scalar": "{}", "n": {}, "d": {}, "steps": {}, "us_per_step": {:.2f}, )"
-             R"("max_weight_error": {:.4f}, "sigma": {:.4f}, "true_sigma": {}}})"
-             "\n",
-             bench::scalar_name(), n, d, steps, seconds * 1e6, max_err, guide.median().at("sigma")(0, 0), sigma_true);
+  fmt::print(
+      R"({{"bench": "svi_blr", "scalar": "{}", "n": {}, "d": {}, "steps": {}, "us_per_step": {:.2f}, )"
+      R"("max_weight_error": {:.4f}, "sigma": {:.4f}, "true_sigma": {}}})"
+      "\n",
+      bench::scalar_name(), n, d, steps, seconds * 1e6, max_err, guide.median().at("sigma")(0, 0),
+      sigma_true);
 }

@@ -43,9 +43,11 @@ int main(int argc, char** argv) {
     double loss = 0;
     const int calls = static_cast<int>(std::max<Index>(2, 2000000 / (N + 2000)));
     const bench::StepTiming t = bench::time_steps([&] { loss = svi.step(x); }, calls, 7);
-    fmt::print(R"({{"bench": "svi_size_sweep", "scalar": "{}", "n": {}, "us_per_step": {:.2f}, "ns_per_point": {:.2f}, )"
-               R"("cpu_us_per_step": {:.2f}, "page_faults_per_step": {:.2f}, "loss": {:.6g}}})"
-               "\n",
-               bench::scalar_name(), N, t.wall * 1e6, t.wall * 1e9 / double(N), t.cpu * 1e6, t.faults, loss);
+    fmt::print(
+        R"({{"bench": "svi_size_sweep", "scalar": "{}", "n": {}, "us_per_step": {:.2f}, "ns_per_point": {:.2f}, )"
+        R"("cpu_us_per_step": {:.2f}, "page_faults_per_step": {:.2f}, "loss": {:.6g}}})"
+        "\n",
+        bench::scalar_name(), N, t.wall * 1e6, t.wall * 1e9 / double(N), t.cpu * 1e6, t.faults,
+        loss);
   }
 }

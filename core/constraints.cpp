@@ -49,7 +49,8 @@ class Discrete : public Elementwise {
 
  private:
   ValueError no_bijection() const {
-    return ValueError(fmt::format("constraint {} is discrete: it has no bijection to unconstrained reals", name()));
+    return ValueError(fmt::format(
+        "constraint {} is discrete: it has no bijection to unconstrained reals", name()));
   }
 };
 
@@ -63,8 +64,9 @@ class IntegerInterval final : public Discrete {
  public:
   IntegerInterval(Scalar lo, Scalar hi) : lo_(lo), hi_(hi) {}
   std::string name() const override {
-    return std::isinf(hi_) ? (lo_ == 0 ? "nonnegative_integer" : fmt::format("integer_interval({}, inf)", lo_))
-                           : fmt::format("integer_interval({}, {})", lo_, hi_);
+    return std::isinf(hi_)
+               ? (lo_ == 0 ? "nonnegative_integer" : fmt::format("integer_interval({}, inf)", lo_))
+               : fmt::format("integer_interval({}, {})", lo_, hi_);
   }
   bool contains(Scalar v) const override { return v >= lo_ && v <= hi_ && v == std::floor(v); }
 
@@ -92,7 +94,9 @@ class Real final : public Elementwise {
   bool contains(Scalar v) const override { return !std::isnan(v); }
   Tensor transform(const Tensor& x) const override { return x; }
   Matrix inverse(const Matrix& y) const override { return y; }
-  Tensor log_abs_det_jacobian(const Tensor& x) const override { return Tensor::zeros(x.rows(), x.cols()); }
+  Tensor log_abs_det_jacobian(const Tensor& x) const override {
+    return Tensor::zeros(x.rows(), x.cols());
+  }
 };
 
 class GreaterThan final : public Elementwise {
@@ -104,9 +108,7 @@ class GreaterThan final : public Elementwise {
     return positive_ ? "positive" : fmt::format("greater_than({})", c_);
   }
   bool contains(Scalar v) const override { return inclusive_ ? v >= c_ : v > c_; }
-  Tensor transform(const Tensor& x) const override {
-    return positive_ ? exp(x) : exp(x) + c_;
-  }
+  Tensor transform(const Tensor& x) const override { return positive_ ? exp(x) : exp(x) + c_; }
   Matrix inverse(const Matrix& y) const override { return (y.array() - c_).log().matrix(); }
   Tensor log_abs_det_jacobian(const Tensor& x) const override { return x; }
 
@@ -273,10 +275,13 @@ ConstraintPtr boolean() {
   return c;
 }
 ConstraintPtr nonnegative_integer() {
-  static const ConstraintPtr c = std::make_shared<IntegerInterval>(0, std::numeric_limits<Scalar>::infinity());
+  static const ConstraintPtr c =
+      std::make_shared<IntegerInterval>(0, std::numeric_limits<Scalar>::infinity());
   return c;
 }
-ConstraintPtr integer_interval(Scalar lo, Scalar hi) { return std::make_shared<IntegerInterval>(lo, hi); }
+ConstraintPtr integer_interval(Scalar lo, Scalar hi) {
+  return std::make_shared<IntegerInterval>(lo, hi);
+}
 ConstraintPtr one_hot() {
   static const ConstraintPtr c = std::make_shared<OneHot>();
   return c;
@@ -320,7 +325,8 @@ ConstraintPtr from_name(const std::string& spec) {
   };
   double v[2];
   if (args("greater_than", 1, v)) return greater_than(static_cast<Scalar>(v[0]));
-  if (args("integer_interval", 2, v)) return integer_interval(static_cast<Scalar>(v[0]), static_cast<Scalar>(v[1]));
+  if (args("integer_interval", 2, v))
+    return integer_interval(static_cast<Scalar>(v[0]), static_cast<Scalar>(v[1]));
   if (args("interval", 2, v)) return interval(static_cast<Scalar>(v[0]), static_cast<Scalar>(v[1]));
   throw ValueError(fmt::format("unknown constraint '{}'", spec));
 }

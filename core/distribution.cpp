@@ -34,7 +34,9 @@ Tensor sum_event_dims(const Tensor& t, int from_dim, int to_dim) {
   return rowwise_sum(t);  // from event_dim 0 to 1: sum each row
 }
 
-Tensor Independent::reduce(const Tensor& t) const { return sum_event_dims(t, base_->event_dim(), event_dim()); }
+Tensor Independent::reduce(const Tensor& t) const {
+  return sum_event_dims(t, base_->event_dim(), event_dim());
+}
 
 DistributionPtr Distribution::to_event(int n) const {
   if (n == 0) return clone();

@@ -174,7 +174,9 @@ Tensor sum_event_dims(const Tensor& t, int from_dim, int to_dim);
 template <class D>
 class Family : public Distribution {
  public:
-  DistributionPtr clone() const override { return std::make_shared<D>(static_cast<const D&>(*this)); }
+  DistributionPtr clone() const override {
+    return std::make_shared<D>(static_cast<const D&>(*this));
+  }
 };
 
 /// Pyro's Independent, made by to_event(n): the base distribution with `n` more of its batch
@@ -202,7 +204,9 @@ class Independent final : public Family<Independent> {
  protected:
   Tensor rsample_impl(Rng& rng) const override { return base_->rsample(rng); }
   Tensor sample_impl(Rng& rng) const override { return base_->sample(rng); }
-  Tensor log_prob_impl(const Tensor& value) const override { return reduce(base_->log_prob(value)); }
+  Tensor log_prob_impl(const Tensor& value) const override {
+    return reduce(base_->log_prob(value));
+  }
   Tensor mean_impl() const override { return base_->mean(); }
   Tensor variance_impl() const override { return base_->variance(); }
   Tensor entropy_impl() const override { return reduce(base_->entropy()); }

@@ -13,7 +13,6 @@
 
 namespace vesta {
 
-
 namespace {
 
 using Column = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
@@ -60,8 +59,7 @@ Broadcast broadcast(const char* op, const Operand& a, const Operand& b) {
   };
   Broadcast bc{};
   if (!dim(a.rows, b.rows, bc.rows) || !dim(a.cols, b.cols, bc.cols)) {
-    throw_shape_mismatch(op, a, b,
-                                 "do not broadcast (each dimension must be equal or 1)");
+    throw_shape_mismatch(op, a, b, "do not broadcast (each dimension must be equal or 1)");
   }
   auto full_or_scalar = [&](const Operand& o) {
     return (o.rows == bc.rows && o.cols == bc.cols) || o.size() == 1;
@@ -167,11 +165,13 @@ Tensor binary_op(const char* name, const Tensor& a, const Tensor& b, F f, DA da,
 
   const Source sa = source(A.stable(), A.rows, A.cols, bc);
   const Source sb = source(B.stable(), B.rows, B.cols, bc);
-  return recorded_result(
-      bc.rows, bc.cols, fill, [an = A.node, bn = B.node, bc, sa, sb, da, db](Node& y) {
-        if (an != nullptr) accumulate_broadcast(an, bc, sa, sb, y.adj, y.value, da);
-        if (bn != nullptr) accumulate_broadcast(bn, bc, sa, sb, y.adj, y.value, db);
-      });
+  return recorded_result(bc.rows, bc.cols, fill,
+                         [an = A.node, bn = B.node, bc, sa, sb, da, db](Node& y) {
+                           if (an != nullptr)
+                             accumulate_broadcast(an, bc, sa, sb, y.adj, y.value, da);
+                           if (bn != nullptr)
+                             accumulate_broadcast(bn, bc, sa, sb, y.adj, y.value, db);
+                         });
 }
 
 // Boost.Math special functions returning NaN or infinity like <cmath> instead of throwing,
@@ -248,7 +248,8 @@ Tensor exp(const Tensor& x) {
 
 Tensor log(const Tensor& x) {
   return unary_op(
-      x, [](const auto& v) { return v.log(); }, [](const auto& v, const auto&) { return v.inverse(); });
+      x, [](const auto& v) { return v.log(); },
+      [](const auto& v, const auto&) { return v.inverse(); });
 }
 
 Tensor log1p(const Tensor& x) {
@@ -277,7 +278,8 @@ Tensor square(const Tensor& x) {
 
 Tensor abs(const Tensor& x) {
   return unary_op(
-      x, [](const auto& v) { return v.abs(); }, [](const auto& v, const auto&) { return v.sign(); });
+      x, [](const auto& v) { return v.abs(); },
+      [](const auto& v, const auto&) { return v.sign(); });
 }
 
 namespace {
@@ -301,8 +303,8 @@ void tanh_values(const Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, Eigen::D
         ys[i] = v * (1 + v2 * (-1.0 / 3 +
                                v2 * (2.0 / 15 +
                                      v2 * (-17.0 / 315 +
-                                           v2 * (62.0 / 2835 +
-                                                 v2 * (-1382.0 / 155925 + v2 * (21844.0 / 6081075)))))));
+                                           v2 * (62.0 / 2835 + v2 * (-1382.0 / 155925 +
+                                                                     v2 * (21844.0 / 6081075)))))));
       }
     }
   } else {
@@ -438,29 +440,29 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
     for (Index j = 0; j < C; ++j) {
       for (Index i = 0; i < R; ++i) {
         const bool pick_a = M.value[bindex(M.rows, M.cols, i, j)] != Scalar(0);
-        out[i + j * R] = pick_a ? A.value[bindex(A.rows, A.cols, i, j)]
-                                : B.value[bindex(B.rows, B.cols, i, j)];
+        out[i + j * R] =
+            pick_a ? A.value[bindex(A.rows, A.cols, i, j)] : B.value[bindex(B.rows, B.cols, i, j)];
       }
     }
   };
   if (!A.requires_grad() && !B.requires_grad()) return constant_result(R, C, fill);
   const Scalar* m = M.stable();
-  return recorded_result(
-      R, C, fill, [m, mr = M.rows, mc = M.cols, an = A.node, bn = B.node](Node& y) {
-        // Entries where the condition holds go to a, the others to b.
-        auto scatter = [&](Node* t, bool to_a) {
-          t->touch();
-          for (Index j = 0; j < y.cols; ++j) {
-            for (Index i = 0; i < y.rows; ++i) {
-              if ((m[bindex(mr, mc, i, j)] != Scalar(0)) == to_a) {
-                t->adj[bindex(t->rows, t->cols, i, j)] += y.adj[i + j * y.rows];
-              }
-            }
-          }
-        };
-        if (an != nullptr) scatter(an, true);
-        if (bn != nullptr) scatter(bn, false);
-      });
+  return recorded_result(R, C, fill,
+                         [m, mr = M.rows, mc = M.cols, an = A.node, bn = B.node](Node& y) {
+                           // Entries where the condition holds go to a, the others to b.
+                           auto scatter = [&](Node* t, bool to_a) {
+                             t->touch();
+                             for (Index j = 0; j < y.cols; ++j) {
+                               for (Index i = 0; i < y.rows; ++i) {
+                                 if ((m[bindex(mr, mc, i, j)] != Scalar(0)) == to_a) {
+                                   t->adj[bindex(t->rows, t->cols, i, j)] += y.adj[i + j * y.rows];
+                                 }
+                               }
+                             }
+                           };
+                           if (an != nullptr) scatter(an, true);
+                           if (bn != nullptr) scatter(bn, false);
+                         });
 }
 
 }  // namespace vesta

@@ -13,12 +13,12 @@
 
 namespace vesta {
 
-
 Tensor matmul(const Tensor& a, const Tensor& b) {
   const Operand A = Operand::of(a);
   const Operand B = Operand::of(b);
   if (A.cols != B.rows) {
-    throw_shape_mismatch("matmul", A, B, "do not multiply (columns of the first must equal rows of the second)");
+    throw_shape_mismatch("matmul", A, B,
+                         "do not multiply (columns of the first must equal rows of the second)");
   }
   const Index R = A.rows;
   const Index K = A.cols;
@@ -143,8 +143,8 @@ Tensor solve_triangular(const Tensor& l, const Tensor& b, bool lower) {
   }
   if (B.rows != L.rows) {
     throw_shape_mismatch("solve_triangular", L, B,
-                                 "do not fit (the right-hand side must have as many rows as the "
-                                 "triangular matrix)");
+                         "do not fit (the right-hand side must have as many rows as the "
+                         "triangular matrix)");
   }
   const Index n = L.rows;
   const Index m = B.cols;
@@ -157,21 +157,21 @@ Tensor solve_triangular(const Tensor& l, const Tensor& b, bool lower) {
   // X = L^-1 B, so dX = L^-1 (dB - dL X): B's adjoint is H = L^-T G and L's is -H X^T,
   // kept on the triangle the op reads.
   return recorded_result(n, m, fill,
-                                 [ln = L.node, bn = B.node, lv = L.stable(), n, m, lower](Node& y) {
-                                   const ConstMatrixMap lm(lv, n, n);
-                                   Matrix h = ConstMatrixMap(y.adj, n, m);
-                                   triangular_solve_in_place(lm, lower, true, h);
-                                   if (bn != nullptr) bn->accumulate(h.array());
-                                   if (ln != nullptr) {
-                                     Matrix dl = -h * ConstMatrixMap(y.value, n, m).transpose();
-                                     if (lower) {
-                                       dl.triangularView<Eigen::StrictlyUpper>().setZero();
-                                     } else {
-                                       dl.triangularView<Eigen::StrictlyLower>().setZero();
-                                     }
-                                     ln->accumulate(dl.array());
-                                   }
-                                 });
+                         [ln = L.node, bn = B.node, lv = L.stable(), n, m, lower](Node& y) {
+                           const ConstMatrixMap lm(lv, n, n);
+                           Matrix h = ConstMatrixMap(y.adj, n, m);
+                           triangular_solve_in_place(lm, lower, true, h);
+                           if (bn != nullptr) bn->accumulate(h.array());
+                           if (ln != nullptr) {
+                             Matrix dl = -h * ConstMatrixMap(y.value, n, m).transpose();
+                             if (lower) {
+                               dl.triangularView<Eigen::StrictlyUpper>().setZero();
+                             } else {
+                               dl.triangularView<Eigen::StrictlyLower>().setZero();
+                             }
+                             ln->accumulate(dl.array());
+                           }
+                         });
 }
 
 Tensor diagonal(const Tensor& x) {

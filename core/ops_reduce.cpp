@@ -8,7 +8,6 @@
 
 namespace vesta {
 
-
 namespace {
 
 using Column = Eigen::Array<Scalar, Eigen::Dynamic, 1>;

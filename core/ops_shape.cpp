@@ -5,17 +5,15 @@
 
 namespace vesta {
 
-
 Tensor reshape(const Tensor& x, Index rows, Index cols) {
   if (rows < 0 || cols < 0 || rows * cols != x.size()) {
-    throw ShapeError(fmt::format("reshape: cannot view {} ({} elements) as {}", x.shape(),
-                                 x.size(), shape_str(rows, cols)));
+    throw ShapeError(fmt::format("reshape: cannot view {} ({} elements) as {}", x.shape(), x.size(),
+                                 shape_str(rows, cols)));
   }
   const Operand X = Operand::of(x);
   if (!X.requires_grad()) {
-    return constant_result(rows, cols, [&](Scalar* out) {
-      std::copy(X.value, X.value + X.size(), out);
-    });
+    return constant_result(rows, cols,
+                           [&](Scalar* out) { std::copy(X.value, X.value + X.size(), out); });
   }
   // Same column-major order: the result shares the input's values.
   Node* y = tape().record_alias(X.value, rows, cols, [xn = X.node](Node& self) {
@@ -40,8 +38,7 @@ Tensor stack(const char* name, const std::vector<Tensor>& parts, bool horizontal
     const Operand& o = ops[k];
     const Index fixed = horizontal ? o.rows : o.cols;
     if (fixed != (horizontal ? rows : cols)) {
-      throw_shape_mismatch(name, ops[0], o,
-                                   horizontal ? "differ in rows" : "differ in columns");
+      throw_shape_mismatch(name, ops[0], o, horizontal ? "differ in rows" : "differ in columns");
     }
     (horizontal ? cols : rows) += horizontal ? o.cols : o.rows;
     any_grad = any_grad || o.requires_grad();
@@ -111,8 +108,9 @@ Tensor gather_rows(const Tensor& x, const std::vector<Index>& indices) {
   for (Index k = 0; k < n; ++k) {
     const Index i = indices[static_cast<std::size_t>(k)];
     if (i < 0 || i >= X.rows) {
-      throw ShapeError(fmt::format("gather_rows: indices[{}] is {}, but the Tensor is {} (rows 0..{})",
-                                   k, i, shape_str(X.rows, X.cols), X.rows - 1));
+      throw ShapeError(
+          fmt::format("gather_rows: indices[{}] is {}, but the Tensor is {} (rows 0..{})", k, i,
+                      shape_str(X.rows, X.cols), X.rows - 1));
     }
   }
   auto fill = [&](Scalar* out) {

@@ -23,9 +23,9 @@ const ParamStore::Entry& ParamStore::get_or_create(const std::string& name, cons
   if (auto it = index_.find(name); it != index_.end()) {
     const Entry& e = entries_[it->second].second;
     if (constraint && e.constraint->name() != constraint->name()) {
-      throw ValueError(fmt::format(
-          "param '{}' exists with constraint {} but was asked for with constraint {}", name,
-          e.constraint->name(), constraint->name()));
+      throw ValueError(
+          fmt::format("param '{}' exists with constraint {} but was asked for with constraint {}",
+                      name, e.constraint->name(), constraint->name()));
     }
     const Index rows = e.unconstrained.rows();
     const Index cols = e.constraint->constrained_cols(e.unconstrained.cols());
@@ -70,7 +70,8 @@ Tensor ParamStore::get(const std::string& name) const {
   return e.constraint->transform(e.unconstrained);
 }
 
-void ParamStore::set(const std::string& name, const Matrix& value, const ConstraintPtr& constraint) {
+void ParamStore::set(const std::string& name, const Matrix& value,
+                     const ConstraintPtr& constraint) {
   if (auto it = index_.find(name); it != index_.end()) {
     Entry& e = entries_[it->second].second;
     if (constraint && constraint->name() != e.constraint->name()) {
@@ -179,7 +180,8 @@ class Reader {
  private:
   void need(std::size_t n, const char* what) {
     if (end_ - pos_ < n) {
-      throw ValueError(fmt::format("param store file '{}' is corrupt: it ends inside {}", path_, what));
+      throw ValueError(
+          fmt::format("param store file '{}' is corrupt: it ends inside {}", path_, what));
     }
   }
   const std::vector<char>& bytes_;
@@ -214,7 +216,8 @@ void ParamStore::save(const std::string& path) const {
   // target: rename is atomic, so readers see the old file or the whole new one.
   const std::string tmp = fmt::format("{}.tmp-{}", path, static_cast<long>(::getpid()));
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) throw Error(fmt::format("cannot write param store file '{}': {}", tmp, std::strerror(errno)));
+  if (fd < 0)
+    throw Error(fmt::format("cannot write param store file '{}': {}", tmp, std::strerror(errno)));
   std::size_t done = 0;
   while (done < w.bytes.size()) {
     const ssize_t n = ::write(fd, w.bytes.data() + done, w.bytes.size() - done);
@@ -240,8 +243,10 @@ void ParamStore::save(const std::string& path) const {
 void ParamStore::load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(fmt::format("cannot open param store file '{}'", path));
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (bytes.size() < sizeof(kMagic) + 16 || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                                std::istreambuf_iterator<char>());
+  if (bytes.size() < sizeof(kMagic) + 16 ||
+      std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
     throw ValueError(fmt::format("'{}' is not a vesta param store file (or is truncated)", path));
   }
   const std::size_t body = bytes.size() - sizeof(std::uint64_t);
@@ -263,19 +268,21 @@ void ParamStore::load(const std::string& path) {
     const auto rows = r.get<std::int64_t>("a shape");
     const auto cols = r.get<std::int64_t>("a shape");
     if (rows < 0 || cols < 0 || rows * cols > std::int64_t{1} << 40) {
-      throw ValueError(fmt::format("param store file '{}' is corrupt: param '{}' has shape {}", path,
-                                   p.name, shape_str(rows, cols)));
+      throw ValueError(fmt::format("param store file '{}' is corrupt: param '{}' has shape {}",
+                                   path, p.name, shape_str(rows, cols)));
     }
     p.unconstrained.resize(rows, cols);
     for (Index e = 0; e < p.unconstrained.size(); ++e) {
       p.unconstrained.data()[e] = static_cast<Scalar>(r.get<double>("parameter values"));
     }
     if (!p.unconstrained.allFinite()) {
-      throw ValueError(fmt::format("param store file '{}': param '{}' has a value that is not finite", path, p.name));
+      throw ValueError(fmt::format(
+          "param store file '{}': param '{}' has a value that is not finite", path, p.name));
     }
     loaded.push_back(std::move(p));
   }
-  if (!r.at_end()) throw ValueError(fmt::format("param store file '{}' is corrupt: trailing data", path));
+  if (!r.at_end())
+    throw ValueError(fmt::format("param store file '{}' is corrupt: trailing data", path));
 
   // Check everything before changing anything.
   for (const Loaded& p : loaded) {
@@ -298,7 +305,8 @@ void ParamStore::load(const std::string& path) {
       entries_[it->second].second.unconstrained.set_value(p.unconstrained);
     } else {
       index_.emplace(p.name, entries_.size());
-      entries_.emplace_back(p.name, Entry{Tensor::variable(std::move(p.unconstrained)), p.constraint});
+      entries_.emplace_back(p.name,
+                            Entry{Tensor::variable(std::move(p.unconstrained)), p.constraint});
     }
   }
 }

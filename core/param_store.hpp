@@ -22,7 +22,8 @@ class ParamStore {
   /// The parameter `name`, created from `init` (a constrained value) on first use. A later
   /// call with a different constraint, or with a non-empty `init` of another shape, is an
   /// error naming the parameter and both.
-  const Entry& get_or_create(const std::string& name, const Matrix& init, const ConstraintPtr& constraint);
+  const Entry& get_or_create(const std::string& name, const Matrix& init,
+                             const ConstraintPtr& constraint);
 
   bool contains(const std::string& name) const { return index_.count(name) != 0; }
   /// The entry of an existing parameter; throws naming the parameter if there is none.
@@ -30,8 +31,7 @@ class ParamStore {
   /// The constrained value, as a Tensor on the tape (differentiable in the leaf).
   Tensor get(const std::string& name) const;
   /// Sets an existing parameter to a constrained value (or creates it, real-valued).
-  void set(const std::string& name, const Matrix& value,
-           const ConstraintPtr& constraint = nullptr);
+  void set(const std::string& name, const Matrix& value, const ConstraintPtr& constraint = nullptr);
   /// Names in creation order.
   std::vector<std::string> names() const;
   std::size_t size() const { return entries_.size(); }

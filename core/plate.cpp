@@ -17,7 +17,8 @@ PlateDim default_dim(const Plate* self) {
   bool rows_taken = false;
   for (Messenger* m : handler_stack()) {
     if (m == self) break;
-    if (const auto* p = dynamic_cast<const Plate*>(m); p && p->dim() == PlateDim::rows) rows_taken = true;
+    if (const auto* p = dynamic_cast<const Plate*>(m); p && p->dim() == PlateDim::rows)
+      rows_taken = true;
   }
   return rows_taken ? PlateDim::cols : PlateDim::rows;
 }
@@ -46,7 +47,8 @@ std::vector<Index> subsample_indices(Index size, Index n, Rng& rng) {
 void plate_default(Site& site) {
   if (!site.indices.empty()) return;
   if (site.subsample_size < site.plate_size) {
-    site.indices = subsample_indices(site.plate_size, site.subsample_size, site.rng ? *site.rng : thread_rng());
+    site.indices = subsample_indices(site.plate_size, site.subsample_size,
+                                     site.rng ? *site.rng : thread_rng());
   } else {
     site.indices.resize(static_cast<std::size_t>(site.plate_size));
     std::iota(site.indices.begin(), site.indices.end(), Index{0});
@@ -60,7 +62,8 @@ Plate::Plate(std::string name, Index size, std::optional<Index> subsample_size,
   enter(std::move(name), size, subsample_size.value_or(size), dim, {});
 }
 
-Plate::Plate(std::string name, Index size, std::vector<Index> subsample, std::optional<PlateDim> dim) {
+Plate::Plate(std::string name, Index size, std::vector<Index> subsample,
+             std::optional<PlateDim> dim) {
   for (std::size_t k = 0; k < subsample.size(); ++k) {
     if (subsample[k] < 0 || subsample[k] >= size) {
       throw ValueError(fmt::format("plate '{}': subsample[{}] is {}, but must be in 0..{}", name, k,
@@ -73,7 +76,8 @@ Plate::Plate(std::string name, Index size, std::vector<Index> subsample, std::op
 
 void Plate::enter(std::string name, Index size, Index n, std::optional<PlateDim> dim,
                   std::vector<Index> given) {
-  if (name.empty()) throw ValueError("plate: the name is empty; every plate needs a name of its own");
+  if (name.empty())
+    throw ValueError("plate: the name is empty; every plate needs a name of its own");
   if (size < 1 || n < 1 || n > size) {
     throw ValueError(fmt::format(
         "plate '{}': size is {} and subsample_size {}; need 1 <= subsample_size <= size", name,
@@ -90,8 +94,9 @@ void Plate::enter(std::string name, Index size, Index n, std::optional<PlateDim>
           frame_.name));
     }
     if (p->dim() == frame_.dim) {
-      throw ValueError(fmt::format("plate '{}' would index {} inside plate '{}', which already does",
-                                   frame_.name, dim_name(frame_.dim), p->name()));
+      throw ValueError(
+          fmt::format("plate '{}' would index {} inside plate '{}', which already does",
+                      frame_.name, dim_name(frame_.dim), p->name()));
     }
   }
   // Send the plate's own site, so that outer handlers (trace, replay, seed) see it.
@@ -104,8 +109,8 @@ void Plate::enter(std::string name, Index size, Index n, std::optional<PlateDim>
   site.indices = std::move(given);
   apply_stack(site);
   if (static_cast<Index>(site.indices.size()) != n) {
-    throw ShapeError(fmt::format("plate '{}': {} replayed indices for a subsample of {}", frame_.name,
-                                 site.indices.size(), n));
+    throw ShapeError(fmt::format("plate '{}': {} replayed indices for a subsample of {}",
+                                 frame_.name, site.indices.size(), n));
   }
   indices_ = std::move(site.indices);
 }
@@ -122,9 +127,11 @@ void Plate::process(Site& site) {
     if (frame_.subsample_size > 1 && (rows ? d.batch_rows() : d.batch_cols()) == 1 &&
         (rows || d.event_dim() == 0)) {
       try {
-        site.dist = d.expand(rows ? frame_.subsample_size : d.rows(), rows ? d.cols() : frame_.subsample_size);
+        site.dist = d.expand(rows ? frame_.subsample_size : d.rows(),
+                             rows ? d.cols() : frame_.subsample_size);
       } catch (const Error&) {
-        rethrow_with_context(fmt::format("sample site '{}' inside plate '{}'", site.name, frame_.name));
+        rethrow_with_context(
+            fmt::format("sample site '{}' inside plate '{}'", site.name, frame_.name));
       }
       frame.broadcast = true;
     }
@@ -153,7 +160,8 @@ void Plate::postprocess(Site& site) {
           "run sees {} of its {} entries, so the value needs {} {}{}",
           site.name, frame_.name, site.value.shape(), dim_name(frame_.dim), n, frame_.size, n,
           dim_name(frame_.dim),
-          along == 1 && site.value.size() == n ? " (is it a row of data where a column was meant?)" : ""));
+          along == 1 && site.value.size() == n ? " (is it a row of data where a column was meant?)"
+                                               : ""));
     }
   }
   if (site.is_global_term()) return;  // one number wherever it sits

@@ -40,7 +40,8 @@ class Plate : public Messenger {
   void postprocess(Site& site) override;
 
  private:
-  void enter(std::string name, Index size, Index n, std::optional<PlateDim> dim, std::vector<Index> given);
+  void enter(std::string name, Index size, Index n, std::optional<PlateDim> dim,
+             std::vector<Index> given);
 
   PlateFrame frame_;
   std::vector<Index> indices_;
@@ -59,8 +60,9 @@ inline Plate plate(std::string name, Index size, std::vector<Index> subsample,
 
 /// The plate as a callable form: runs fn(indices) inside it and returns its result.
 template <class F>
-  requires std::invocable<F&, const std::vector<Index>&>
-decltype(auto) plate(std::string name, Index size, std::optional<Index> subsample_size, F&& fn) {
+requires std::invocable < F&, const std::vector<Index>
+& > decltype(auto) plate(std::string name, Index size, std::optional<Index> subsample_size,
+                         F&& fn) {
   Plate p(std::move(name), size, subsample_size);
   return std::forward<F>(fn)(p.indices());
 }

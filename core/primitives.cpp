@@ -189,10 +189,14 @@ Tensor deterministic(const std::string& name, const Tensor& value) {
 
 const char* to_string(SiteKind kind) {
   switch (kind) {
-    case SiteKind::sample: return "sample";
-    case SiteKind::param: return "param";
-    case SiteKind::plate: return "plate";
-    case SiteKind::deterministic: return "deterministic";
+    case SiteKind::sample:
+      return "sample";
+    case SiteKind::param:
+      return "param";
+    case SiteKind::plate:
+      return "plate";
+    case SiteKind::deterministic:
+      return "deterministic";
   }
   return "?";
 }

@@ -20,11 +20,12 @@ namespace vesta {
 /// A random variable named `name` distributed as `dist`: drawn (by rsample when the
 /// distribution is reparameterisable), or, when `obs` is given, observed to be `obs`.
 /// Handlers may replay, condition, block, scale, mask or seed it. The name must not be empty.
-Tensor sample(const std::string& name, DistributionPtr dist, std::optional<Tensor> obs = std::nullopt);
+Tensor sample(const std::string& name, DistributionPtr dist,
+              std::optional<Tensor> obs = std::nullopt);
 
 template <class D>
-  requires std::is_base_of_v<Distribution, std::decay_t<D>>
-Tensor sample(const std::string& name, D&& dist, std::optional<Tensor> obs = std::nullopt) {
+requires std::is_base_of_v<Distribution, std::decay_t<D>> Tensor
+sample(const std::string& name, D&& dist, std::optional<Tensor> obs = std::nullopt) {
   if (handler_stack().empty()) [[likely]] {  // nothing to record: no Site at all
     if (name.empty()) return sample(name, nullptr, std::move(obs));  // throws, naming the fault
     if (obs) {

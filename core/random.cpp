@@ -268,9 +268,12 @@ void box_muller_block(Lanes& lanes, float* out) {
     // Minimax polynomials for sine and cosine on [-pi/4, pi/4], accurate to float precision
     // (the coefficients of Cephes' sinf and cosf).
     const float p = psi[i], p2 = p * p;
-    const float sin_psi = p + p * p2 * (-1.6666654611e-1f + p2 * (8.3321608736e-3f + p2 * -1.9515295891e-4f));
-    const float cos_psi = 1.0f - 0.5f * p2 +
-                          p2 * p2 * (4.166664568298827e-2f + p2 * (-1.388731625493765e-3f + p2 * 2.443315711809948e-5f));
+    const float sin_psi =
+        p + p * p2 * (-1.6666654611e-1f + p2 * (8.3321608736e-3f + p2 * -1.9515295891e-4f));
+    const float cos_psi =
+        1.0f - 0.5f * p2 +
+        p2 * p2 *
+            (4.166664568298827e-2f + p2 * (-1.388731625493765e-3f + p2 * 2.443315711809948e-5f));
     const float x = swap[i] != 0 ? sin_psi : cos_psi;
     const float y = swap[i] != 0 ? cos_psi : sin_psi;
     out[i] = radius[i] * x_sign[i] * x;

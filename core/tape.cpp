@@ -44,8 +44,8 @@ Node* Tape::leaf_node(const std::shared_ptr<detail::Storage>& storage) {
     s.grad_live = false;
   }
   void* mem = arena_.allocate(sizeof(detail::LeafNode), alignof(detail::LeafNode));
-  auto* node = new (mem)
-      detail::LeafNode(s.value.data(), s.grad.data(), s.value.rows(), s.value.cols(), nodes_.size());
+  auto* node = new (mem) detail::LeafNode(s.value.data(), s.grad.data(), s.value.rows(),
+                                          s.value.cols(), nodes_.size());
   nodes_.push_back(node);
   leaves_.push_back(storage);
   s.node = node;

@@ -16,9 +16,10 @@
 
 namespace vesta {
 
-/// One recorded op (ops are written with <vesta/core/op_support.hpp>): its output value and adjoint (rows x cols), and how to pass the adjoint
-/// back to its inputs. `touched` says whether `adj` holds a gradient yet; the first
-/// contribution assigns instead of adding, so adjoints never need zero-filling.
+/// One recorded op (ops are written with <vesta/core/op_support.hpp>): its output value and adjoint
+/// (rows x cols), and how to pass the adjoint back to its inputs. `touched` says whether `adj`
+/// holds a gradient yet; the first contribution assigns instead of adding, so adjoints never need
+/// zero-filling.
 struct Node {
   Scalar* value;
   Scalar* adj;

@@ -46,9 +46,7 @@ Node* Tensor::live_node() const {
   return node_;
 }
 
-const Scalar* Tensor::data_ptr() const {
-  return storage_ ? storage_->value.data() : &scalar_;
-}
+const Scalar* Tensor::data_ptr() const { return storage_ ? storage_->value.data() : &scalar_; }
 
 bool Tensor::requires_grad() const { return node_ != nullptr || is_leaf(); }
 

@@ -27,14 +27,16 @@ class Tensor {
   /// An empty 0x0 constant.
   Tensor() = default;
   /// A 1x1 constant. Implicit, so that `2.0 * x` and `x - 1` read naturally.
-  Tensor(Scalar value) : scalar_(value), rows_(1), cols_(1) {}  // NOLINT(google-explicit-constructor)
+  Tensor(Scalar value)
+      : scalar_(value), rows_(1), cols_(1) {}  // NOLINT(google-explicit-constructor)
   /// A constant holding a copy of `m` (or taking it over, when moved in). Implicit, so that
   /// data goes wherever a constant Tensor is expected: `sample("y", Normal(f, 0.1), y)`.
   Tensor(Matrix m);  // NOLINT(google-explicit-constructor)
   /// A constant with the values of any Eigen matrix expression (Matrix::Ones(2, 3), a block,
   /// a Map), evaluated once.
   template <class Derived>
-  Tensor(const Eigen::MatrixBase<Derived>& m) : Tensor(Matrix(m)) {}  // NOLINT(google-explicit-constructor)
+  Tensor(const Eigen::MatrixBase<Derived>& m)
+      : Tensor(Matrix(m)) {}  // NOLINT(google-explicit-constructor)
 
   /// A constant with the values of `m`.
   static Tensor constant(Matrix m) { return Tensor(std::move(m)); }
@@ -98,13 +100,13 @@ class Tensor {
   friend struct Operand;
 
   const Scalar* data_ptr() const;  // values of a non-recorded Tensor
-  Node* live_node() const;  // the recorded node, checked against the tape generation
+  Node* live_node() const;         // the recorded node, checked against the tape generation
   detail::Storage& leaf_storage(const char* what) const;
 
-  Node* node_ = nullptr;               // recorded value
-  std::uint64_t generation_ = 0;               // tape generation of node_
-  std::shared_ptr<detail::Storage> storage_;   // constant or leaf
-  Scalar scalar_ = 0;                          // a 1x1 constant, held inline
+  Node* node_ = nullptr;                      // recorded value
+  std::uint64_t generation_ = 0;              // tape generation of node_
+  std::shared_ptr<detail::Storage> storage_;  // constant or leaf
+  Scalar scalar_ = 0;                         // a 1x1 constant, held inline
   Index rows_ = 0;
   Index cols_ = 0;
 };

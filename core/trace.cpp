@@ -15,17 +15,18 @@ const char* dim_name(PlateDim d) { return d == PlateDim::rows ? "rows" : "column
 void check_plate_sizes(const Site& site, const Tensor& term, const char* what) {
   if (site.is_global_term()) {
     if (term.rows() != 1 || term.cols() != 1) {
-      throw ShapeError(fmt::format("sample site '{}': {} is {}, but a global term is one number (1x1)",
-                                   site.name, what, term.shape()));
+      throw ShapeError(
+          fmt::format("sample site '{}': {} is {}, but a global term is one number (1x1)",
+                      site.name, what, term.shape()));
     }
     return;
   }
   for (const PlateFrame& f : site.frames) {
     const Index along = f.dim == PlateDim::rows ? term.rows() : term.cols();
     if (along != f.subsample_size) {
-      throw ShapeError(fmt::format(
-          "sample site '{}': {} has shape {} but plate '{}' needs {} along its {}", site.name, what,
-          term.shape(), f.name, f.subsample_size, dim_name(f.dim)));
+      throw ShapeError(
+          fmt::format("sample site '{}': {} has shape {} but plate '{}' needs {} along its {}",
+                      site.name, what, term.shape(), f.name, f.subsample_size, dim_name(f.dim)));
     }
   }
 }
@@ -106,7 +107,8 @@ const Site& Trace::site(const std::string& name) const {
 
 const Tensor& Trace::log_prob(const Site& site) const {
   if (!site.is_sample()) {
-    throw ValueError(fmt::format("site '{}' is a {} site, not a sample site", site.name, to_string(site.kind)));
+    throw ValueError(
+        fmt::format("site '{}' is a {} site, not a sample site", site.name, to_string(site.kind)));
   }
   if (!site.log_prob) {
     try {

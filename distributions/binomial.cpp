@@ -176,7 +176,9 @@ DistributionPtr Binomial::expand(Index rows, Index cols) const {
                                     detail::broadcast_to(probs_, rows, cols));
 }
 
-Tensor Binomial::mean_impl() const { return detail::broadcast_to(total_count_ * probs_, rows_, cols_); }
+Tensor Binomial::mean_impl() const {
+  return detail::broadcast_to(total_count_ * probs_, rows_, cols_);
+}
 
 Tensor Binomial::variance_impl() const {
   return detail::broadcast_to(total_count_ * probs_ * (Scalar(1) - probs_), rows_, cols_);

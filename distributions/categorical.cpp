@@ -14,7 +14,6 @@ namespace vesta {
 
 namespace {
 
-
 // How far a row of probabilities may sum from 1: a few roundings per entry, but no less
 // than the simplex constraint's tolerance.
 Scalar sum_tolerance(Index k) {

@@ -257,7 +257,9 @@ DistributionPtr Gamma::expand(Index rows, Index cols) const {
                                  detail::broadcast_to(rate_, rows, cols));
 }
 
-Tensor Gamma::mean_impl() const { return detail::broadcast_to(concentration_ / rate_, rows_, cols_); }
+Tensor Gamma::mean_impl() const {
+  return detail::broadcast_to(concentration_ / rate_, rows_, cols_);
+}
 
 Tensor Gamma::variance_impl() const {
   return detail::broadcast_to(concentration_ / square(rate_), rows_, cols_);

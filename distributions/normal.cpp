@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include <boost/math/constants/constants.hpp>
 #include <fmt/format.h>
+#include <boost/math/constants/constants.hpp>
 
 #include <vesta/core/ops.hpp>
 #include <vesta/distributions/params.hpp>

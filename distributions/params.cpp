@@ -35,7 +35,8 @@ Tensor broadcast_to(const Tensor& t, Index rows, Index cols) {
   return t + Tensor::zeros(rows, cols);
 }
 
-void throw_invalid(const char* dist, const char* arg, const Tensor& t, Index k, const char* requirement) {
+void throw_invalid(const char* dist, const char* arg, const Tensor& t, Index k,
+                   const char* requirement) {
   const Scalar value = t.value().data()[k];
   throw ArgumentError(fmt::format("{}: {}{} is {}, but must be {}", dist, arg,
                                   entry_str(t.rows(), t.cols(), k), value, requirement),

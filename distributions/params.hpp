@@ -32,7 +32,8 @@ void check_probability(const char* dist, const char* arg, const Tensor& t);
                                 const char* requirement);
 
 template <class Ok>
-void check_each(const char* dist, const char* arg, const Tensor& t, const char* requirement, Ok ok) {
+void check_each(const char* dist, const char* arg, const Tensor& t, const char* requirement,
+                Ok ok) {
   const auto v = t.value();
   for (Index k = 0; k < v.size(); ++k) {
     if (!ok(v.data()[k])) throw_invalid(dist, arg, t, k, requirement);

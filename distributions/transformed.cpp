@@ -8,10 +8,11 @@ namespace vesta {
 
 TransformedDistribution::TransformedDistribution(DistributionPtr base, ConstraintPtr support)
     : base_(std::move(base)), support_(std::move(support)) {
-  if (!base_ || !support_) throw ValueError("TransformedDistribution: the base and the support must not be null");
+  if (!base_ || !support_)
+    throw ValueError("TransformedDistribution: the base and the support must not be null");
   if (!support_->is_continuous()) {
-    throw ValueError(fmt::format("TransformedDistribution: support {} has no bijection from the reals",
-                                 support_->name()));
+    throw ValueError(fmt::format(
+        "TransformedDistribution: support {} has no bijection from the reals", support_->name()));
   }
   if (base_->event_dim() < support_->event_dim()) {
     throw ValueError(fmt::format(
@@ -48,8 +49,8 @@ Tensor TransformedDistribution::log_prob_impl(const Tensor& value) const {
 }
 
 DistributionPtr TransformedDistribution::expand(Index rows, Index cols) const {
-  return std::make_shared<TransformedDistribution>(base_->expand(rows, cols - (this->cols() - base_->cols())),
-                                                   support_);
+  return std::make_shared<TransformedDistribution>(
+      base_->expand(rows, cols - (this->cols() - base_->cols())), support_);
 }
 
 }  // namespace vesta

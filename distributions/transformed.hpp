@@ -14,7 +14,9 @@ class TransformedDistribution final : public Family<TransformedDistribution> {
   /// values of shape rows x unconstrained_cols.
   TransformedDistribution(DistributionPtr base, ConstraintPtr support);
 
-  std::string name() const override { return "Transformed(" + base_->name() + ", " + support_->name() + ")"; }
+  std::string name() const override {
+    return "Transformed(" + base_->name() + ", " + support_->name() + ")";
+  }
   Index rows() const override { return base_->rows(); }
   Index cols() const override { return support_->constrained_cols(base_->cols()); }
   int event_dim() const override;

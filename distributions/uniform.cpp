@@ -98,6 +98,8 @@ Tensor Uniform::mean_impl() const {
 Tensor Uniform::variance_impl() const {
   return detail::broadcast_to(square(high_ - low_) / Scalar(12), rows_, cols_);
 }
-Tensor Uniform::entropy_impl() const { return detail::broadcast_to(log(high_ - low_), rows_, cols_); }
+Tensor Uniform::entropy_impl() const {
+  return detail::broadcast_to(log(high_ - low_), rows_, cols_);
+}
 
 }  // namespace vesta

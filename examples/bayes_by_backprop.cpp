@@ -111,7 +111,11 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (const int status = vesta::examples::no_options(argc, argv, "Bayes by backprop on a 1-D regression, trained by SVI and by a hand-written loop."); status >= 0) return status;
+  if (const int status = vesta::examples::no_options(
+          argc, argv,
+          "Bayes by backprop on a 1-D regression, trained by SVI and by a hand-written loop.");
+      status >= 0)
+    return status;
   const Index n_train = 256, n_test = 500;
   const int steps = 20000, draws = 400;
   const Scalar learning_rate = 0.01;

@@ -70,15 +70,19 @@ struct Options {
 // Reads the options (a ValueError names a bad or unknown one); nullopt when --help was asked
 // for (and printed).
 std::optional<Options> parse_options(int argc, char** argv) {
-  CommandLine args(argc, argv,
-                   "Trains a Bayesian neural network of HiddenLayers on Fashion-MNIST by SVI and scores its "
-                   "posterior predictive on the test images.");
+  CommandLine args(
+      argc, argv,
+      "Trains a Bayesian neural network of HiddenLayers on Fashion-MNIST by SVI and scores its "
+      "posterior predictive on the test images.");
   Options o;
-  o.epochs = static_cast<int>(args.integer("--epochs", o.epochs, "passes over the training images"));
+  o.epochs =
+      static_cast<int>(args.integer("--epochs", o.epochs, "passes over the training images"));
   o.hidden = args.integer("--hidden", o.hidden, "hidden units");
   o.batch = args.integer("--batch", o.batch, "images per minibatch");
-  o.seed = static_cast<std::uint64_t>(args.integer("--seed", static_cast<long long>(o.seed), "random seed", 0));
-  o.train_images = args.integer("--train-images", o.train_images, "training images used (the first N)");
+  o.seed = static_cast<std::uint64_t>(
+      args.integer("--seed", static_cast<long long>(o.seed), "random seed", 0));
+  o.train_images =
+      args.integer("--train-images", o.train_images, "training images used (the first N)");
   if (args.finish()) return std::nullopt;
   return o;
 }
@@ -97,8 +101,9 @@ struct Bnn {
     const Index B = X.rows();
     auto data = rows.empty() ? plate("data", B) : plate("data", data_size, rows);
     const Tensor h1 = sample("h1", HiddenLayer(X, a1_mean, a1_scale));
-    const Tensor logits = sample(
-        "logits", HiddenLayer(h1, a2_mean, a2_scale, {.include_hidden_bias = false, .non_linearity = identity}));
+    const Tensor logits =
+        sample("logits", HiddenLayer(h1, a2_mean, a2_scale,
+                                     {.include_hidden_bias = false, .non_linearity = identity}));
     sample("label", Categorical::from_logits(logits), labels);
   }
 };

@@ -67,7 +67,8 @@ Matrix truth(const Matrix& x) { return (x.array() * x.array().sin()).matrix(); }
 std::pair<Matrix, Matrix> make_data(Index n, Rng& rng) {
   const Matrix u = rng.uniform(n, 1);
   Matrix x(n, 1);
-  for (Index i = 0; i < n; ++i) x(i, 0) = u(i, 0) < 0.5 ? -4 + 6 * u(i, 0) : 1 + 6 * (u(i, 0) - 0.5);
+  for (Index i = 0; i < n; ++i)
+    x(i, 0) = u(i, 0) < 0.5 ? -4 + 6 * u(i, 0) : 1 + 6 * (u(i, 0) - 0.5);
   return {x, truth(x) + kNoise * rng.normal(n, 1)};
 }
 
@@ -82,7 +83,8 @@ const Scalar kKLFactor = 1e-3;
 
 // Weight means start small and random (scaled by 1/sqrt(fan_in)), weight scales at 0.01.
 Tensor weight_mean(const std::string& name, Index rows, Index cols, std::uint64_t seed) {
-  return param(name, [=] { return Matrix(Rng(seed).normal(rows, cols) / std::sqrt(Scalar(rows))); });
+  return param(name,
+               [=] { return Matrix(Rng(seed).normal(rows, cols) / std::sqrt(Scalar(rows))); });
 }
 Tensor weight_scale(const std::string& name, Index rows, Index cols) {
   return param(name, Matrix::Constant(rows, cols, 0.01), constraints::positive());
@@ -90,21 +92,27 @@ Tensor weight_scale(const std::string& name, Index rows, Index cols) {
 
 // X: inputs with a ones column (n x 2); y: targets, or none to predict.
 void model(const Matrix& X, const std::optional<Matrix>& y) {
-  const Tensor h1 = sample("h1", HiddenLayer(X, weight_mean("a1_mean", 2, kHidden, 1), weight_scale("a1_scale", 2, kHidden),
-                                             {.KL_factor = kKLFactor}));
-  const Tensor h2 = sample("h2", HiddenLayer(h1, weight_mean("a2_mean", kHidden + 1, kHidden, 2),
-                                             weight_scale("a2_scale", kHidden + 1, kHidden), {.KL_factor = kKLFactor}));
+  const Tensor h1 =
+      sample("h1", HiddenLayer(X, weight_mean("a1_mean", 2, kHidden, 1),
+                               weight_scale("a1_scale", 2, kHidden), {.KL_factor = kKLFactor}));
+  const Tensor h2 = sample(
+      "h2", HiddenLayer(h1, weight_mean("a2_mean", kHidden + 1, kHidden, 2),
+                        weight_scale("a2_scale", kHidden + 1, kHidden), {.KL_factor = kKLFactor}));
 
   // The output layer: prior w ~ N(0, I), posterior N(w_loc, L L^T), L lower-triangular.
   const Index d = kHidden + 1;
-  const Tensor w_loc = param("w_loc", [=] { return Matrix(Rng(3).normal(1, d) / std::sqrt(Scalar(d))); });
-  const Tensor L = param("w_scale_tril", [=] { return Matrix(0.05 * Matrix::Identity(d, d)); },
-                         constraints::lower_cholesky());
+  const Tensor w_loc =
+      param("w_loc", [=] { return Matrix(Rng(3).normal(1, d) / std::sqrt(Scalar(d))); });
+  const Tensor L = param(
+      "w_scale_tril", [=] { return Matrix(0.05 * Matrix::Identity(d, d)); },
+      constraints::lower_cholesky());
   const auto posterior = MultivariateNormal::from_scale_tril(w_loc, L);
-  const auto prior = MultivariateNormal::from_scale_tril(Matrix::Zero(1, d), Matrix::Identity(d, d));
+  const auto prior =
+      MultivariateNormal::from_scale_tril(Matrix::Zero(1, d), Matrix::Identity(d, d));
   // f = h2 w for w ~ posterior, drawn per input from its Normal marginal (local
   // reparameterisation, with the site's generator); the site adds -KL(q(w) || p(w)), once.
-  const Tensor f = sample("f", LocalReparameterizedNormal(matmul(h2, transpose(w_loc)), rowwise_sum(square(matmul(h2, L))),
+  const Tensor f = sample("f", LocalReparameterizedNormal(matmul(h2, transpose(w_loc)),
+                                                          rowwise_sum(square(matmul(h2, L))),
                                                           -kl_divergence(posterior, prior)));
 
   const Tensor sigma = param("sigma", Matrix::Constant(1, 1, 1), constraints::positive());
@@ -124,7 +132,9 @@ Band band(const Matrix& draws) {
   for (Index j = 0; j < draws.cols(); ++j) {
     for (Index i = 0; i < draws.rows(); ++i) column[static_cast<std::size_t>(i)] = draws(i, j);
     std::sort(column.begin(), column.end());
-    const auto at = [&](double q) { return column[static_cast<std::size_t>(q * double(column.size() - 1))]; };
+    const auto at = [&](double q) {
+      return column[static_cast<std::size_t>(q * double(column.size() - 1))];
+    };
     b.lo(0, j) = at(0.05);
     b.hi(0, j) = at(0.95);
   }
@@ -132,7 +142,8 @@ Band band(const Matrix& draws) {
 }
 
 // Writes the plot with gnuplot; returns the PNG's path, or "" (saying why) without gnuplot.
-std::string plot(const Matrix& x_train, const Matrix& y_train, const Matrix& grid, const Band& b, const Band& fn) {
+std::string plot(const Matrix& x_train, const Matrix& y_train, const Matrix& grid, const Band& b,
+                 const Band& fn) {
   if (std::system("command -v gnuplot > /dev/null 2>&1") != 0) {
     fmt::print("gnuplot not found (apt-get install gnuplot-nox): no plot written\n");
     return "";
@@ -141,29 +152,34 @@ std::string plot(const Matrix& x_train, const Matrix& y_train, const Matrix& gri
                     png = "bnn_regression.png";
   {
     std::FILE* f = std::fopen(data_file.c_str(), "w");
-    for (Index i = 0; i < x_train.rows(); ++i) fmt::print(f, "{} {}\n", x_train(i, 0), y_train(i, 0));
+    for (Index i = 0; i < x_train.rows(); ++i)
+      fmt::print(f, "{} {}\n", x_train(i, 0), y_train(i, 0));
     std::fclose(f);
     std::FILE* g = std::fopen(band_file.c_str(), "w");
     for (Index j = 0; j < grid.rows(); ++j) {
-      fmt::print(g, "{} {} {} {} {} {} {}\n", grid(j, 0), b.mean(0, j), b.lo(0, j), b.hi(0, j), truth(grid.row(j))(0, 0),
-                 fn.lo(0, j), fn.hi(0, j));
+      fmt::print(g, "{} {} {} {} {} {} {}\n", grid(j, 0), b.mean(0, j), b.lo(0, j), b.hi(0, j),
+                 truth(grid.row(j))(0, 0), fn.lo(0, j), fn.hi(0, j));
     }
     std::fclose(g);
   }
   std::FILE* gp = popen("gnuplot", "w");
   if (gp == nullptr) return "";
-  fmt::print(gp,
-             "set terminal pngcairo size 900,540 font 'sans,11'\n"
-             "set output '{png}'\n"
-             "set title 'Neural-linear BNN (HiddenLayers, SVI): posterior predictive with a gap in the data'\n"
-             "set xlabel 'x'; set ylabel 'y'; set key bottom center; set grid\n"
-             "set object 1 rectangle from -1, graph 0 to 1, graph 1 fillcolor rgb '#f2f2f2' behind\n"
-             "plot '{band}' using 1:3:4 with filledcurves fillcolor rgb '#c6dbff' title '90% predictive interval', \\\n"
-             "     '{band}' using 1:6:7 with filledcurves fillcolor rgb '#7fa8e8' title '90% interval of the function', \\\n"
-             "     '{band}' using 1:2 with lines lw 2 lc rgb '#1f4e9c' title 'predictive mean', \\\n"
-             "     '{band}' using 1:5 with lines dt 2 lc rgb '#444444' title 'x sin x', \\\n"
-             "     '{data}' using 1:2 with points pt 7 ps 0.5 lc rgb '#d62728' title 'training data'\n",
-             fmt::arg("png", png), fmt::arg("band", band_file), fmt::arg("data", data_file));
+  fmt::print(
+      gp,
+      "set terminal pngcairo size 900,540 font 'sans,11'\n"
+      "set output '{png}'\n"
+      "set title 'Neural-linear BNN (HiddenLayers, SVI): posterior predictive with a gap in the "
+      "data'\n"
+      "set xlabel 'x'; set ylabel 'y'; set key bottom center; set grid\n"
+      "set object 1 rectangle from -1, graph 0 to 1, graph 1 fillcolor rgb '#f2f2f2' behind\n"
+      "plot '{band}' using 1:3:4 with filledcurves fillcolor rgb '#c6dbff' title '90% predictive "
+      "interval', \\\n"
+      "     '{band}' using 1:6:7 with filledcurves fillcolor rgb '#7fa8e8' title '90% interval of "
+      "the function', \\\n"
+      "     '{band}' using 1:2 with lines lw 2 lc rgb '#1f4e9c' title 'predictive mean', \\\n"
+      "     '{band}' using 1:5 with lines dt 2 lc rgb '#444444' title 'x sin x', \\\n"
+      "     '{data}' using 1:2 with points pt 7 ps 0.5 lc rgb '#d62728' title 'training data'\n",
+      fmt::arg("png", png), fmt::arg("band", band_file), fmt::arg("data", data_file));
   const int status = pclose(gp);
   std::remove(data_file.c_str());
   std::remove(band_file.c_str());
@@ -177,7 +193,13 @@ std::string plot(const Matrix& x_train, const Matrix& y_train, const Matrix& gri
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (const int status = vesta::examples::no_options(argc, argv, "A Bayesian neural network (HiddenLayers, neural-linear) fitted by SVI to 1-D data with a gap; reports the held-out fit and the band in the gap, and writes bnn_regression.png."); status >= 0) return status;
+  if (const int status = vesta::examples::no_options(
+          argc, argv,
+          "A Bayesian neural network (HiddenLayers, neural-linear) fitted by SVI to 1-D data with "
+          "a gap; reports the held-out fit and the band in the gap, and writes "
+          "bnn_regression.png.");
+      status >= 0)
+    return status;
   set_rng_seed(2026);
   Rng data_rng(7);
   const auto [x_train, y_train] = make_data(200, data_rng);
@@ -187,24 +209,33 @@ int main(int argc, char** argv) {
   Adam adam(0.01);
   SVI svi(model, guide, adam);
   const int steps = 6000;
-  fmt::print("training a 1-{}-{}-1 neural-linear BNN (HiddenLayers, full-covariance output layer) by SVI on {} points"
-             " ({} steps)\n", kHidden, kHidden, x_train.rows(), steps);
+  fmt::print(
+      "training a 1-{}-{}-1 neural-linear BNN (HiddenLayers, full-covariance output layer) by SVI "
+      "on {} points"
+      " ({} steps)\n",
+      kHidden, kHidden, x_train.rows(), steps);
   const auto start = std::chrono::steady_clock::now();
   const std::vector<double> losses = svi.run(steps, X_train, std::optional<Matrix>(y_train));
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  for (int step : {1, 1000, 2000, 4000, steps}) fmt::print("step {:5d}  loss {:9.2f}\n", step, losses[std::size_t(step - 1)]);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (int step : {1, 1000, 2000, 4000, steps})
+    fmt::print("step {:5d}  loss {:9.2f}\n", step, losses[std::size_t(step - 1)]);
 
   // Held-out data: rmse of the predictive mean and coverage of the 90% interval.
   const Index draws = 1000;
-  const Band test = band(Predictive(model, guide, draws, {"y"})(X_test, std::optional<Matrix>()).flat("y"));
+  const Band test =
+      band(Predictive(model, guide, draws, {"y"})(X_test, std::optional<Matrix>()).flat("y"));
   Index covered = 0;
-  for (Index i = 0; i < x_test.rows(); ++i) covered += (y_test(i, 0) >= test.lo(0, i) && y_test(i, 0) <= test.hi(0, i));
+  for (Index i = 0; i < x_test.rows(); ++i)
+    covered += (y_test(i, 0) >= test.lo(0, i) && y_test(i, 0) <= test.hi(0, i));
   const double coverage = double(covered) / double(x_test.rows());
-  const double rmse = std::sqrt((test.mean.transpose() - y_test).squaredNorm() / double(x_test.rows()));
+  const double rmse =
+      std::sqrt((test.mean.transpose() - y_test).squaredNorm() / double(x_test.rows()));
 
   // The band on a grid, and its width in the gap against outside it.
   const Matrix grid = Vector::LinSpaced(241, -5, 5);
-  const SiteSamples grid_draws = Predictive(model, guide, draws, {"y", "f"})(with_ones(grid), std::optional<Matrix>());
+  const SiteSamples grid_draws =
+      Predictive(model, guide, draws, {"y", "f"})(with_ones(grid), std::optional<Matrix>());
   const Band g = band(grid_draws.flat("y"));
   const Band gf = band(grid_draws.flat("f"));
   // Mean width of a band in the gap and where there is data.
@@ -227,18 +258,22 @@ int main(int argc, char** argv) {
   const auto [f_width_gap, f_width_data] = widths(gf);
   const double sigma = param_store().get("sigma").item();
   tape().reset();
-  fmt::print("held-out rmse {:.3f} (noise sd {}), 90% interval covers {:.1f}% of held-out points\n", rmse, kNoise,
-             100 * coverage);
-  fmt::print("fitted noise sd {:.3f}; mean 90% interval width {:.2f} in the gap vs {:.2f} where there is data\n",
-             sigma, width_gap, width_data);
-  fmt::print("the function's own (epistemic) 90% band: {:.3f} in the gap vs {:.3f} where there is data\n",
-             f_width_gap, f_width_data);
+  fmt::print("held-out rmse {:.3f} (noise sd {}), 90% interval covers {:.1f}% of held-out points\n",
+             rmse, kNoise, 100 * coverage);
+  fmt::print(
+      "fitted noise sd {:.3f}; mean 90% interval width {:.2f} in the gap vs {:.2f} where there is "
+      "data\n",
+      sigma, width_gap, width_data);
+  fmt::print(
+      "the function's own (epistemic) 90% band: {:.3f} in the gap vs {:.3f} where there is data\n",
+      f_width_gap, f_width_data);
   const std::string png = plot(x_train, y_train, grid, g, gf);
   if (!png.empty()) fmt::print("plot written to {}\n", png);
   fmt::print("{:.2f} s of training, {:.1f} us per step\n", seconds, seconds / steps * 1e6);
-  fmt::print(R"({{"example": "bnn_regression", "rmse": {:.4f}, "coverage_90": {:.3f}, "noise_sd": {:.4f}, )"
-             R"("width_gap": {:.3f}, "width_data": {:.3f}, "f_width_gap": {:.3f}, "f_width_data": {:.3f}, "plot": {}, "steps": {}, "seconds": {:.2f}, "us_per_step": {:.1f}}})"
-             "\n",
-             rmse, coverage, sigma, width_gap, width_data, f_width_gap, f_width_data, png.empty() ? "null" : "\"" + png + "\"", steps, seconds,
-             seconds / steps * 1e6);
+  fmt::print(
+      R"({{"example": "bnn_regression", "rmse": {:.4f}, "coverage_90": {:.3f}, "noise_sd": {:.4f}, )"
+      R"("width_gap": {:.3f}, "width_data": {:.3f}, "f_width_gap": {:.3f}, "f_width_data": {:.3f}, "plot": {}, "steps": {}, "seconds": {:.2f}, "us_per_step": {:.1f}}})"
+      "\n",
+      rmse, coverage, sigma, width_gap, width_data, f_width_gap, f_width_data,
+      png.empty() ? "null" : "\"" + png + "\"", steps, seconds, seconds / steps * 1e6);
 }

@@ -41,7 +41,11 @@ double log_beta_fn(double a, double b) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (const int status = vesta::examples::no_options(argc, argv, "Is the coin fair? Pyro's first SVI tutorial: a Beta guide fitted to the exact posterior."); status >= 0) return status;
+  if (const int status = vesta::examples::no_options(argc, argv,
+                                                     "Is the coin fair? Pyro's first SVI tutorial: "
+                                                     "a Beta guide fitted to the exact posterior.");
+      status >= 0)
+    return status;
   Matrix tosses(10, 1);
   tosses << 1, 1, 1, 1, 1, 1, 0, 0, 0, 0;
   const int steps = 20000;

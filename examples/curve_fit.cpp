@@ -36,7 +36,10 @@ Layer make_layer(Rng& rng, Index in, Index out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (const int status = vesta::examples::no_options(argc, argv, "Fits a curve by gradient descent with vesta's autodiff."); status >= 0) return status;
+  if (const int status = vesta::examples::no_options(
+          argc, argv, "Fits a curve by gradient descent with vesta's autodiff.");
+      status >= 0)
+    return status;
   const Index n_train = 256;
   const Index hidden = 32;
   const int steps = 3000;
@@ -85,9 +88,11 @@ int main(int argc, char** argv) {
       }
     }
     tape().reset();
-    if (step == 1 || step % 500 == 0) fmt::print("step {:5d}  train mse {:.4f}\n", step, loss_value);
+    if (step == 1 || step % 500 == 0)
+      fmt::print("step {:5d}  train mse {:.4f}\n", step, loss_value);
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   // Held-out error against the noiseless curve on a grid over the training range.
   const Matrix x_test = Vector::LinSpaced(200, -3, 3);
@@ -95,9 +100,11 @@ int main(int argc, char** argv) {
   const double test_rmse = std::sqrt((fit - truth(x_test)).squaredNorm() / 200.0);
   tape().reset();
 
-  fmt::print("test rmse against the true curve {:.4f} (noise sd {}); {:.2f} s, {:.1f} us per step\n",
-             test_rmse, noise_sd, seconds, seconds / steps * 1e6);
-  fmt::print(R"({{"example": "curve_fit", "train_mse": {:.5f}, "test_rmse": {:.5f}, "noise_sd": {}, "steps": {}, "seconds": {:.3f}, "us_per_step": {:.1f}}})"
-             "\n",
-             loss_value, test_rmse, noise_sd, steps, seconds, seconds / steps * 1e6);
+  fmt::print(
+      "test rmse against the true curve {:.4f} (noise sd {}); {:.2f} s, {:.1f} us per step\n",
+      test_rmse, noise_sd, seconds, seconds / steps * 1e6);
+  fmt::print(
+      R"({{"example": "curve_fit", "train_mse": {:.5f}, "test_rmse": {:.5f}, "noise_sd": {}, "steps": {}, "seconds": {:.3f}, "us_per_step": {:.1f}}})"
+      "\n",
+      loss_value, test_rmse, noise_sd, steps, seconds, seconds / steps * 1e6);
 }

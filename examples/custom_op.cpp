@@ -1,4 +1,5 @@
-// Writing your own differentiable op, the way vesta's own are written (<vesta/core/op_support.hpp>).
+// Writing your own differentiable op, the way vesta's own are written
+// (<vesta/core/op_support.hpp>).
 //
 // The op here is SiLU (swish), x * sigmoid(x), a common activation that vesta does not ship.
 // Composed from vesta's ops it records three nodes (sigmoid, a product, and the matrices
@@ -70,7 +71,8 @@ double seconds_per_pass(F f, const Tensor& x, int reps) {
 
 int main(int argc, char** argv) {
   if (const int status = vesta::examples::no_options(
-          argc, argv, "Writes a fused differentiable op (SiLU), checks its gradient and uses it in a model.");
+          argc, argv,
+          "Writes a fused differentiable op (SiLU), checks its gradient and uses it in a model.");
       status >= 0) {
     return status;
   }
@@ -82,7 +84,8 @@ int main(int argc, char** argv) {
   {
     TapeStep step;
     const Tensor a = silu(x), b = silu_composed(x);
-    fmt::print("largest difference of the values: {:.3g}\n", (a.value() - b.value()).cwiseAbs().maxCoeff());
+    fmt::print("largest difference of the values: {:.3g}\n",
+               (a.value() - b.value()).cwiseAbs().maxCoeff());
     sum(a).backward();
     grad_fused = x.grad();
     x.zero_grad();
@@ -103,8 +106,9 @@ int main(int argc, char** argv) {
     const double fd = (silu(Tensor(up)).value().sum() - silu(Tensor(down)).value().sum()) / (2 * h);
     vs_fd = std::max(vs_fd, std::abs(fd - double(grad_fused.data()[k])));
   }
-  fmt::print("gradient: largest difference {:.3g} from the composed op, {:.3g} from finite differences\n",
-             vs_composed, vs_fd);
+  fmt::print(
+      "gradient: largest difference {:.3g} from the composed op, {:.3g} from finite differences\n",
+      vs_composed, vs_fd);
 
   // Speed: one node against three.
   const Tensor big = Tensor::variable(rng.normal(256, 256));
@@ -112,21 +116,23 @@ int main(int argc, char** argv) {
   seconds_per_pass(silu, big, 20);  // warm up the tape's arena
   const double fused = seconds_per_pass(silu, big, reps);
   const double composed = seconds_per_pass(silu_composed, big, reps);
-  fmt::print("forward + backward on 256x256: fused {:.1f} us, composed {:.1f} us ({:.2f}x)\n", fused * 1e6,
-             composed * 1e6, composed / fused);
+  fmt::print("forward + backward on 256x256: fused {:.1f} us, composed {:.1f} us ({:.2f}x)\n",
+             fused * 1e6, composed * 1e6, composed / fused);
 
   // In a model: the fused op is a HiddenLayer's non-linearity like any other.
   const Matrix X = rng.normal(8, 3);
   const Trace t = trace([&] {
-                    sample("h", HiddenLayer(X, Matrix::Constant(3, 4, 0.2), Matrix::Constant(3, 4, 0.1),
-                                            {.non_linearity = silu}));
+                    sample("h", HiddenLayer(X, Matrix::Constant(3, 4, 0.2),
+                                            Matrix::Constant(3, 4, 0.1), {.non_linearity = silu}));
                   }).get_trace();
   fmt::print("a HiddenLayer with SiLU draws {} activations\n", t["h"].value.shape());
 
-  const bool ok = vs_composed < (sizeof(Scalar) == 4 ? 1e-4 : 1e-12) && vs_fd < (sizeof(Scalar) == 4 ? 5e-2 : 1e-6);
-  fmt::print(R"({{"example": "custom_op", "grad_vs_composed": {:.3g}, "grad_vs_finite_differences": {:.3g}, )"
-             R"("fused_us": {:.2f}, "composed_us": {:.2f}, "speedup": {:.2f}, "ok": {}}})"
-             "\n",
-             vs_composed, vs_fd, fused * 1e6, composed * 1e6, composed / fused, ok ? "true" : "false");
+  const bool ok = vs_composed < (sizeof(Scalar) == 4 ? 1e-4 : 1e-12) &&
+                  vs_fd < (sizeof(Scalar) == 4 ? 5e-2 : 1e-6);
+  fmt::print(
+      R"({{"example": "custom_op", "grad_vs_composed": {:.3g}, "grad_vs_finite_differences": {:.3g}, )"
+      R"("fused_us": {:.2f}, "composed_us": {:.2f}, "speedup": {:.2f}, "ok": {}}})"
+      "\n",
+      vs_composed, vs_fd, fused * 1e6, composed * 1e6, composed / fused, ok ? "true" : "false");
   return ok ? 0 : 1;
 }

@@ -34,7 +34,10 @@ Tensor model(const Matrix& x) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (const int status = vesta::examples::no_options(argc, argv, "A tour of the effect handlers on one small model."); status >= 0) return status;
+  if (const int status = vesta::examples::no_options(
+          argc, argv, "A tour of the effect handlers on one small model.");
+      status >= 0)
+    return status;
   const Matrix x = scores();
 
   // 1. Plainly: with no handler active, sample() just draws and returns the observation.
@@ -63,7 +66,8 @@ int main(int argc, char** argv) {
   const Trace replayed = trace(replay(model, guide_trace)).get_trace(x);
   fmt::print("4. under replay of a guide's trace (z from Normal(1, 0.2)):\n{}", replayed.format());
   const double guide_z = guide_trace["z"].value.item();
-  fmt::print("   the model's z is the guide's: {:.4f} == {:.4f}\n", replayed["z"].value.item(), guide_z);
+  fmt::print("   the model's z is the guide's: {:.4f} == {:.4f}\n", replayed["z"].value.item(),
+             guide_z);
   // The ELBO's integrand at this draw: log p(z, x) - log q(z).
   const double elbo_term = replayed.log_prob_sum().item() - guide_trace.log_prob_sum().item();
   fmt::print("   log p(z, x) - log q(z) = {:.4f}\n\n", elbo_term);
@@ -79,12 +83,18 @@ int main(int argc, char** argv) {
     }
     blocked = outer.get_trace();
   }
-  fmt::print("5. under block_hide(x), the outer trace sees: {}\n", fmt::join(blocked.stochastic_nodes(), ", "));
-  const double scaled = trace(scale(condition(model, {{"z", Tensor(Scalar(1.0))}}), 2.0)).get_trace(x).log_prob_sum().item();
-  fmt::print("   under scale(2), log p(z = 1, x) doubles: {:.4f} = 2 x {:.4f}\n\n", scaled, log_joint_at_1);
+  fmt::print("5. under block_hide(x), the outer trace sees: {}\n",
+             fmt::join(blocked.stochastic_nodes(), ", "));
+  const double scaled = trace(scale(condition(model, {{"z", Tensor(Scalar(1.0))}}), 2.0))
+                            .get_trace(x)
+                            .log_prob_sum()
+                            .item();
+  fmt::print("   under scale(2), log p(z = 1, x) doubles: {:.4f} = 2 x {:.4f}\n\n", scaled,
+             log_joint_at_1);
   tape().reset();
 
-  fmt::print(R"({{"example": "handlers_tour", "plain_z": {:.6f}, "log_joint": {:.6f}, "log_joint_at_z1": {:.6f}, "replayed_z": {:.6f}, "elbo_term": {:.6f}, "scaled_log_joint_at_z1": {:.6f}, "outer_trace_sites_when_blocked": {}}})"
-             "\n",
-             plain_z, log_joint, log_joint_at_1, guide_z, elbo_term, scaled, blocked.size());
+  fmt::print(
+      R"({{"example": "handlers_tour", "plain_z": {:.6f}, "log_joint": {:.6f}, "log_joint_at_z1": {:.6f}, "replayed_z": {:.6f}, "elbo_term": {:.6f}, "scaled_log_joint_at_z1": {:.6f}, "outer_trace_sites_when_blocked": {}}})"
+      "\n",
+      plain_z, log_joint, log_joint_at_1, guide_z, elbo_term, scaled, blocked.size());
 }

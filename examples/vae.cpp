@@ -87,18 +87,24 @@ struct Options {
 // Reads the options (a ValueError names a bad or unknown one); nullopt when --help was asked
 // for (and printed).
 std::optional<Options> parse_options(int argc, char** argv) {
-  CommandLine args(argc, argv,
-                   "Trains Pyro's tutorial variational autoencoder on Fashion-MNIST and reports its test ELBO "
-                   "and an importance-weighted log-likelihood.");
+  CommandLine args(
+      argc, argv,
+      "Trains Pyro's tutorial variational autoencoder on Fashion-MNIST and reports its test ELBO "
+      "and an importance-weighted log-likelihood.");
   Options o;
-  o.epochs = static_cast<int>(args.integer("--epochs", o.epochs, "passes over the training images"));
+  o.epochs =
+      static_cast<int>(args.integer("--epochs", o.epochs, "passes over the training images"));
   o.latent = args.integer("--latent", o.latent, "dimension of z");
   o.batch = args.integer("--batch", o.batch, "images per minibatch");
-  o.seed = static_cast<std::uint64_t>(args.integer("--seed", static_cast<long long>(o.seed), "random seed", 0));
-  o.elbo = args.choice("--elbo", o.elbo, {"trace", "meanfield"}, "Trace_ELBO, or the KL in closed form");
-  o.train_images = args.integer("--train-images", o.train_images, "training images used (the first N)");
+  o.seed = static_cast<std::uint64_t>(
+      args.integer("--seed", static_cast<long long>(o.seed), "random seed", 0));
+  o.elbo =
+      args.choice("--elbo", o.elbo, {"trace", "meanfield"}, "Trace_ELBO, or the KL in closed form");
+  o.train_images =
+      args.integer("--train-images", o.train_images, "training images used (the first N)");
   o.test_images = args.integer("--test-images", o.test_images, "test images scored");
-  o.iwae_samples = static_cast<int>(args.integer("--iwae-samples", o.iwae_samples, "draws per image of the IWAE bound"));
+  o.iwae_samples = static_cast<int>(
+      args.integer("--iwae-samples", o.iwae_samples, "draws per image of the IWAE bound"));
   if (args.finish()) return std::nullopt;
   return o;
 }
@@ -265,9 +271,16 @@ std::string write_samples(const Model& model, Rng& rng) {
 // legend. The axes span the 0.5% to 99.5% quantiles of each coordinate, padded by 5%.
 std::string write_latent(const Guide& guide, const Dataset& test) {
   // The ten "tab10" colours, one per class.
-  static constexpr std::array<Rgb, kFashionMnistClasses> colours = {{
-      {31, 119, 180}, {255, 127, 14}, {44, 160, 44}, {214, 39, 40}, {148, 103, 189},  //
-      {140, 86, 75}, {227, 119, 194}, {127, 127, 127}, {188, 189, 34}, {23, 190, 207}}};
+  static constexpr std::array<Rgb, kFashionMnistClasses> colours = {{{31, 119, 180},
+                                                                     {255, 127, 14},
+                                                                     {44, 160, 44},
+                                                                     {214, 39, 40},
+                                                                     {148, 103, 189},  //
+                                                                     {140, 86, 75},
+                                                                     {227, 119, 194},
+                                                                     {127, 127, 127},
+                                                                     {188, 189, 34},
+                                                                     {23, 190, 207}}};
   auto frozen = substitute(frozen_params());
   const Matrix loc = guide.loc(Tensor(Matrix(test.images))).matrix();
   double lo[2], hi[2];

@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include <boost/math/special_functions/erf.hpp>
 #include <fmt/format.h>
+#include <boost/math/special_functions/erf.hpp>
 
 #include <vesta/core/ops.hpp>
 #include <vesta/core/param_store.hpp>
@@ -41,13 +41,16 @@ AutoGuide::AutoGuide(std::string family, AutoGuideOptions options)
   if (options_.prefix.empty()) options_.prefix = family_;
   if (!options_.init) throw ValueError(family_ + ": the init strategy is empty");
   if (!(options_.init_scale > 0)) {
-    throw ValueError(fmt::format("{}: init_scale is {}, but must be positive", family_, options_.init_scale));
+    throw ValueError(
+        fmt::format("{}: init_scale is {}, but must be positive", family_, options_.init_scale));
   }
 }
 
 const std::vector<LatentSite>& AutoGuide::latents() const {
   if (!ready_) {
-    throw ValueError(family_ + ": the guide has not run yet, so it knows no sites; call it (or SVI::step) first");
+    throw ValueError(
+        family_ +
+        ": the guide has not run yet, so it knows no sites; call it (or SVI::step) first");
   }
   return latents_;
 }
@@ -88,8 +91,9 @@ void AutoGuide::setup(const std::function<void()>& run_model) {
     const Matrix value = site.value.matrix();
     const Matrix u = s.support->inverse(value);
     if (!u.allFinite()) {
-      throw ValueError(fmt::format("{}: the initial value of site '{}' is on the edge of its support {}",
-                                   family_, site.name, s.support->name()));
+      throw ValueError(
+          fmt::format("{}: the initial value of site '{}' is on the edge of its support {}",
+                      family_, site.name, s.support->name()));
     }
     const PlateFrame* sub = s.subsampled_rows();
     s.urows = sub != nullptr ? sub->size : s.rows;
@@ -111,11 +115,13 @@ Matrix AutoGuide::param_value(const std::string& name) {
 }
 
 Scalar AutoGuide::normal_quantile(Scalar q) {
-  if (!(q > 0 && q < 1)) throw ValueError(fmt::format("quantiles: q is {}, but must be in (0, 1)", q));
+  if (!(q > 0 && q < 1))
+    throw ValueError(fmt::format("quantiles: q is {}, but must be in (0, 1)", q));
   return Scalar(std::sqrt(2.0) * boost::math::erf_inv(2.0 * double(q) - 1.0));
 }
 
-AutoGuide::PlateScope::PlateScope(const LatentSite& site, std::map<std::string, std::vector<Index>>& chosen) {
+AutoGuide::PlateScope::PlateScope(const LatentSite& site,
+                                  std::map<std::string, std::vector<Index>>& chosen) {
   for (auto it = site.frames.rbegin(); it != site.frames.rend(); ++it) {
     const PlateFrame& f = *it;
     if (f.subsample_size == f.size) {
@@ -144,7 +150,8 @@ void AutoNormalGuide::draw() {
   std::map<std::string, std::vector<Index>> chosen;
   for (const LatentSite& s : latents_) {
     PlateScope plates(s, chosen);
-    Tensor loc = param(loc_name(s), [&] { return s.init_unconstrained; }, constraints::real());
+    Tensor loc = param(
+        loc_name(s), [&] { return s.init_unconstrained; }, constraints::real());
     Tensor scale = param(
         scale_name(s), [&] { return Matrix::Constant(s.urows, s.ucols, options_.init_scale); },
         constraints::positive());
@@ -183,7 +190,8 @@ void AutoDeltaGuide::draw() {
   std::map<std::string, std::vector<Index>> chosen;
   for (const LatentSite& s : latents_) {
     PlateScope plates(s, chosen);
-    Tensor value = param(value_name(s), [&] { return s.init; }, s.support);
+    Tensor value = param(
+        value_name(s), [&] { return s.init; }, s.support);
     if (!plates.row_indices().empty()) value = gather_rows(value, plates.row_indices());
     sample(s.name, std::make_shared<Delta>(value, Scalar(0), s.event_dim));
   }
@@ -276,17 +284,21 @@ SiteValues AutoContinuousGuide::quantiles(Scalar q) const {
 
 DistributionPtr AutoDiagonalNormalGuide::joint() const {
   const Index d = dimension();
-  const Tensor loc = param(prefix() + ".loc", [&] { return packed_init(); }, constraints::real());
+  const Tensor loc = param(
+      prefix() + ".loc", [&] { return packed_init(); }, constraints::real());
   const Tensor scale = param(
-      prefix() + ".scale", [&] { return Matrix::Constant(1, d, options_.init_scale); }, constraints::positive());
+      prefix() + ".scale", [&] { return Matrix::Constant(1, d, options_.init_scale); },
+      constraints::positive());
   return Normal(loc, scale).to_event(1);
 }
 
 DistributionPtr AutoMultivariateNormalGuide::joint() const {
   const Index d = dimension();
-  const Tensor loc = param(prefix() + ".loc", [&] { return packed_init(); }, constraints::real());
+  const Tensor loc = param(
+      prefix() + ".loc", [&] { return packed_init(); }, constraints::real());
   const Tensor scale_tril = param(
-      prefix() + ".scale_tril", [&] { return Matrix(options_.init_scale * Matrix::Identity(d, d)); },
+      prefix() + ".scale_tril",
+      [&] { return Matrix(options_.init_scale * Matrix::Identity(d, d)); },
       constraints::lower_cholesky());
   return std::make_shared<MultivariateNormal>(MultivariateNormal::from_scale_tril(loc, scale_tril));
 }

@@ -42,12 +42,12 @@ struct AutoGuideOptions {
 struct LatentSite {
   std::string name;
   ConstraintPtr support;
-  int event_dim = 0;          // of the model's distribution
-  Index rows = 0, cols = 0;   // a draw's shape in the prototype run
-  Index urows = 0, ucols = 0; // the fitted (unconstrained) shape: all of a subsampled plate's rows
+  int event_dim = 0;           // of the model's distribution
+  Index rows = 0, cols = 0;    // a draw's shape in the prototype run
+  Index urows = 0, ucols = 0;  // the fitted (unconstrained) shape: all of a subsampled plate's rows
   std::vector<PlateFrame> frames;  // enclosing plates, innermost first
-  Matrix init;                // constrained starting value, urows x constrained cols
-  Matrix init_unconstrained;  // urows x ucols
+  Matrix init;                     // constrained starting value, urows x constrained cols
+  Matrix init_unconstrained;       // urows x ucols
   /// The plate over rows that this site sees a subsample of, if any.
   const PlateFrame* subsampled_rows() const;
 };
@@ -112,7 +112,8 @@ namespace detail {
 
 class AutoNormalGuide final : public AutoGuide {
  public:
-  explicit AutoNormalGuide(AutoGuideOptions options) : AutoGuide("AutoNormal", std::move(options)) {}
+  explicit AutoNormalGuide(AutoGuideOptions options)
+      : AutoGuide("AutoNormal", std::move(options)) {}
   void draw() override;
   SiteValues median() const override;
   SiteValues quantiles(Scalar q) const override;
@@ -239,13 +240,21 @@ class AutoMultivariateNormal : public AutoGuideHandle<Model, detail::AutoMultiva
   using AutoGuideHandle<Model, detail::AutoMultivariateNormalGuide>::AutoGuideHandle;
 };
 
-template <class Model> AutoNormal(Model) -> AutoNormal<Model>;
-template <class Model> AutoNormal(Model, AutoGuideOptions) -> AutoNormal<Model>;
-template <class Model> AutoDelta(Model) -> AutoDelta<Model>;
-template <class Model> AutoDelta(Model, AutoGuideOptions) -> AutoDelta<Model>;
-template <class Model> AutoDiagonalNormal(Model) -> AutoDiagonalNormal<Model>;
-template <class Model> AutoDiagonalNormal(Model, AutoGuideOptions) -> AutoDiagonalNormal<Model>;
-template <class Model> AutoMultivariateNormal(Model) -> AutoMultivariateNormal<Model>;
-template <class Model> AutoMultivariateNormal(Model, AutoGuideOptions) -> AutoMultivariateNormal<Model>;
+template <class Model>
+AutoNormal(Model) -> AutoNormal<Model>;
+template <class Model>
+AutoNormal(Model, AutoGuideOptions) -> AutoNormal<Model>;
+template <class Model>
+AutoDelta(Model) -> AutoDelta<Model>;
+template <class Model>
+AutoDelta(Model, AutoGuideOptions) -> AutoDelta<Model>;
+template <class Model>
+AutoDiagonalNormal(Model) -> AutoDiagonalNormal<Model>;
+template <class Model>
+AutoDiagonalNormal(Model, AutoGuideOptions) -> AutoDiagonalNormal<Model>;
+template <class Model>
+AutoMultivariateNormal(Model) -> AutoMultivariateNormal<Model>;
+template <class Model>
+AutoMultivariateNormal(Model, AutoGuideOptions) -> AutoMultivariateNormal<Model>;
 
 }  // namespace vesta

@@ -37,7 +37,8 @@ Trace_ELBO::Trace_ELBO(const char* name, int num_particles, Scalar baseline_deca
 
 bool Trace_ELBO::scores_draw(const Site& site) { return !site.dist->log_prob_is_folded_term(); }
 
-void Trace_ELBO::terms(const Trace& model_trace, const Trace& guide_trace, std::vector<ElboTerm>& out) {
+void Trace_ELBO::terms(const Trace& model_trace, const Trace& guide_trace,
+                       std::vector<ElboTerm>& out) {
   // A folded term (HiddenLayer's -KL) counts once, where the model has it; in the guide it
   // only supplies the value replayed into the model.
   for (const Site& s : guide_trace.sites()) {
@@ -99,15 +100,18 @@ Tensor Trace_ELBO::particle_loss(const Trace& model_trace, const Trace& guide_tr
   rows_.clear();
   terms(model_trace, guide_trace, rows_);
   Tensor elbo(Scalar(0));
-  for (std::size_t i = 0; i < rows_.size(); ++i) elbo = i == 0 ? rows_[i].value : elbo + rows_[i].value;
+  for (std::size_t i = 0; i < rows_.size(); ++i)
+    elbo = i == 0 ? rows_[i].value : elbo + rows_[i].value;
   if (!std::isfinite(elbo.item())) {
     for (const ElboTerm& row : rows_) {
       if (!std::isfinite(row.value.item())) {
-        throw ValueError(fmt::format("{}: the ELBO is {}: {}", name_, elbo.item(), describe_row(row)));
+        throw ValueError(
+            fmt::format("{}: the ELBO is {}: {}", name_, elbo.item(), describe_row(row)));
       }
     }
-    throw ValueError(fmt::format(
-        "{}: the ELBO is {}, though every term is finite (their sum overflows)", name_, elbo.item()));
+    throw ValueError(
+        fmt::format("{}: the ELBO is {}, though every term is finite (their sum overflows)", name_,
+                    elbo.item()));
   }
   // Score-function terms for guide sites drawn without a pathwise gradient.
   Tensor surrogate = elbo;
@@ -148,10 +152,11 @@ const Site* TraceMeanField_ELBO::kl_partner(const Site& model_site,
   // The KL term takes the model site's mask; a guide that masks the site must mask it alike.
   if (!g->mask.empty() || !g->keep) {
     const Tensor& m = model_site.mask;
-    const bool same = g->keep == model_site.keep &&
-                      (g->mask.empty() ? m.empty()
-                                       : !m.empty() && m.rows() == g->mask.rows() && m.cols() == g->mask.cols() &&
-                                             ((m.value().array() != 0) == (g->mask.value().array() != 0)).all());
+    const bool same =
+        g->keep == model_site.keep &&
+        (g->mask.empty() ? m.empty()
+                         : !m.empty() && m.rows() == g->mask.rows() && m.cols() == g->mask.cols() &&
+                               ((m.value().array() != 0) == (g->mask.value().array() != 0)).all());
     if (!same) {
       throw ValueError(fmt::format(
           "{}: site '{}' is masked differently in the guide ({}) and the model ({}); its KL "
@@ -186,7 +191,8 @@ void TraceMeanField_ELBO::check_order(const Trace& model_trace, const Trace& gui
   }
 }
 
-void TraceMeanField_ELBO::terms(const Trace& model_trace, const Trace& guide_trace, std::vector<ElboTerm>& out) {
+void TraceMeanField_ELBO::terms(const Trace& model_trace, const Trace& guide_trace,
+                                std::vector<ElboTerm>& out) {
   check_order(model_trace, guide_trace);
   // Trace_ELBO's rows, with the pairs that have a KL formula counted as one row, -KL.
   std::unordered_set<std::string> by_kl;
@@ -200,7 +206,8 @@ void TraceMeanField_ELBO::terms(const Trace& model_trace, const Trace& guide_tra
     }
   }
   for (const Site& g : guide_trace.sites()) {
-    if (g.is_sample() && scores_draw(g) && by_kl.count(g.name) == 0) out.push_back(guide_term(guide_trace, g));
+    if (g.is_sample() && scores_draw(g) && by_kl.count(g.name) == 0)
+      out.push_back(guide_term(guide_trace, g));
   }
   for (const Site& s : model_trace.sites()) {
     if (s.is_sample() && by_kl.count(s.name) == 0) out.push_back(model_term(model_trace, s));

@@ -81,7 +81,8 @@ class Trace_ELBO {
   /// The rows of one particle's ELBO: the policy that estimators derived from this one
   /// override. Trace_ELBO: each guide sample site's -log q (folded terms, which score no
   /// draw, excepted), then each model sample site's log p.
-  virtual void terms(const Trace& model_trace, const Trace& guide_trace, std::vector<ElboTerm>& out);
+  virtual void terms(const Trace& model_trace, const Trace& guide_trace,
+                     std::vector<ElboTerm>& out);
 
   /// Why a loss that should be differentiated depends on no parameter, in words (the last
   /// particle's traces): a guide that samples nothing while the model has latents, or no
@@ -134,7 +135,8 @@ class TraceMeanField_ELBO : public Trace_ELBO {
   explicit TraceMeanField_ELBO(int num_particles = 1, Scalar baseline_decay = Scalar(0.9))
       : Trace_ELBO("TraceMeanField_ELBO", num_particles, baseline_decay) {}
 
-  void terms(const Trace& model_trace, const Trace& guide_trace, std::vector<ElboTerm>& out) override;
+  void terms(const Trace& model_trace, const Trace& guide_trace,
+             std::vector<ElboTerm>& out) override;
 
  private:
   // The guide site whose KL to `model_site` replaces the pair's log-probabilities, or null

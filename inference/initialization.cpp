@@ -15,7 +15,8 @@ Matrix draw(const Site& site, Rng& rng) { return site.dist->sample(rng).matrix()
 
 InitStrategy init_to_median(int num_samples) {
   if (num_samples < 1) {
-    throw ValueError(fmt::format("init_to_median: num_samples is {}, but must be at least 1", num_samples));
+    throw ValueError(
+        fmt::format("init_to_median: num_samples is {}, but must be at least 1", num_samples));
   }
   return [num_samples](const Site& site, Rng& rng) -> Matrix {
     std::vector<Matrix> draws;
@@ -55,7 +56,8 @@ InitStrategy init_to_value(std::unordered_map<std::string, Matrix> values, InitS
   std::vector<std::string> names = fallback.named_sites();
   for (const auto& [name, value] : values) names.push_back(name);
   return InitStrategy(
-      [values = std::move(values), fallback = std::move(fallback)](const Site& site, Rng& rng) -> Matrix {
+      [values = std::move(values), fallback = std::move(fallback)](const Site& site,
+                                                                   Rng& rng) -> Matrix {
         if (auto it = values.find(site.name); it != values.end()) return it->second;
         return fallback(site, rng);
       },
@@ -68,13 +70,16 @@ InitMessenger::InitMessenger(InitStrategy strategy)
 InitMessenger::~InitMessenger() noexcept(false) { names_.check("init_to_value", "latent sample"); }
 
 void InitMessenger::process(Site& site) {
-  if (!site.is_sample() || site.observed || !site.value.empty() || site.dist->log_prob_is_folded_term()) return;
+  if (!site.is_sample() || site.observed || !site.value.empty() ||
+      site.dist->log_prob_is_folded_term())
+    return;
   names_.seen(site.name);
   Matrix v = strategy_(site, site.rng ? *site.rng : thread_rng());
   const Distribution& d = *site.dist;
   if (v.rows() != d.rows() || v.cols() != d.cols()) {
-    throw ShapeError(fmt::format("init of site '{}': the value is {}, but a draw of {} is {}", site.name,
-                                 shape_str(v.rows(), v.cols()), d.describe(), shape_str(d.rows(), d.cols())));
+    throw ShapeError(fmt::format("init of site '{}': the value is {}, but a draw of {} is {}",
+                                 site.name, shape_str(v.rows(), v.cols()), d.describe(),
+                                 shape_str(d.rows(), d.cols())));
   }
   const ConstraintPtr support = d.support();
   if (const Index k = support->first_violation(v); k >= 0) {

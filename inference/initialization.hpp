@@ -23,8 +23,8 @@ class InitStrategy {
   using Fn = std::function<Matrix(const Site& site, Rng& rng)>;
   InitStrategy() = default;
   template <class F>
-    requires std::is_invocable_r_v<Matrix, F&, const Site&, Rng&>
-  InitStrategy(F fn, std::vector<std::string> named_sites = {})  // NOLINT(google-explicit-constructor)
+  requires std::is_invocable_r_v<Matrix, F&, const Site&, Rng&> InitStrategy(
+      F fn, std::vector<std::string> named_sites = {})  // NOLINT(google-explicit-constructor)
       : fn_(std::move(fn)), named_sites_(std::move(named_sites)) {}
 
   Matrix operator()(const Site& site, Rng& rng) const { return fn_(site, rng); }

@@ -10,7 +10,8 @@ namespace vesta {
 
 namespace schedules {
 LearningRateSchedule step_decay(Scalar lr, std::int64_t step_size, Scalar gamma) {
-  if (step_size < 1) throw ValueError(fmt::format("step_decay: step_size is {}, but must be at least 1", step_size));
+  if (step_size < 1)
+    throw ValueError(fmt::format("step_decay: step_size is {}, but must be at least 1", step_size));
   return [=](std::int64_t step) { return lr * std::pow(gamma, Scalar(step / step_size)); };
 }
 LearningRateSchedule exponential_decay(Scalar lr, Scalar gamma) {
@@ -87,12 +88,14 @@ void Optimizer::step(ParamStore& store) {
         if (!c.out.allFinite()) {
           for (Index k = 0; k < len; ++k) {
             if (std::isfinite(c.out(k))) continue;
-            throw ValueError(fmt::format(
-                "optimizer: the update of param '{}' ({}) would make entry {} {} (its gradient there "
-                "is {}, the learning rate {}); the run diverges: lower the learning rate or clip the "
-                "gradients. The param keeps its last finite values",
-                *it.name, it.leaf.shape(), entry_str(x.rows(), x.cols(), first + k), c.out(k),
-                c.g(k), lr));
+            throw ValueError(
+                fmt::format("optimizer: the update of param '{}' ({}) would make entry {} {} (its "
+                            "gradient there "
+                            "is {}, the learning rate {}); the run diverges: lower the learning "
+                            "rate or clip the "
+                            "gradients. The param keeps its last finite values",
+                            *it.name, it.leaf.shape(), entry_str(x.rows(), x.cols(), first + k),
+                            c.out(k), c.g(k), lr));
           }
         }
         Eigen::Map<Column>(x.data() + first, len) = c.out;
@@ -127,7 +130,8 @@ void Adam::update(State& s, Chunk& c, Scalar lr) {
   c.out = c.x - step * m / (v.sqrt() * inv_sqrt_c2 + eps_);
 }
 
-ClippedAdam::ClippedAdam(Scalar lr, Scalar clip_norm, Scalar lrd, Scalar beta1, Scalar beta2, Scalar eps)
+ClippedAdam::ClippedAdam(Scalar lr, Scalar clip_norm, Scalar lrd, Scalar beta1, Scalar beta2,
+                         Scalar eps)
     : Adam(lr, beta1, beta2, eps), clip_norm_(clip_norm), lrd_(lrd) {
   set_schedule([lr, lrd](std::int64_t step) { return lr * std::pow(lrd, Scalar(step)); });
 }

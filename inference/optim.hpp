@@ -124,7 +124,8 @@ class SGD : public Optimizer {
 /// RMSProp (Tieleman & Hinton 2012), as torch.optim.RMSprop.
 class RMSProp : public Optimizer {
  public:
-  explicit RMSProp(Scalar lr = Scalar(1e-2), Scalar alpha = Scalar(0.99), Scalar eps = Scalar(1e-8));
+  explicit RMSProp(Scalar lr = Scalar(1e-2), Scalar alpha = Scalar(0.99),
+                   Scalar eps = Scalar(1e-8));
 
  protected:
   void init_state(State& s, Index size) override;

@@ -14,17 +14,20 @@ void SampleCollector::collect(const Trace& model_trace) {
     first_ = false;
     if (return_sites_.empty()) {
       for (const Site& s : model_trace.sites()) {
-        if ((s.is_sample() && !s.auxiliary) || s.kind == SiteKind::deterministic) return_sites_.push_back(s.name);
+        if ((s.is_sample() && !s.auxiliary) || s.kind == SiteKind::deterministic)
+          return_sites_.push_back(s.name);
       }
     }
     for (const std::string& name : return_sites_) {
       const Site* s = model_trace.find(name);
       if (s == nullptr) {
-        throw ValueError(fmt::format("Predictive: return site '{}' is not a site of the model", name));
+        throw ValueError(
+            fmt::format("Predictive: return site '{}' is not a site of the model", name));
       }
       if (s->kind != SiteKind::sample && s->kind != SiteKind::deterministic) {
-        throw ValueError(fmt::format("Predictive: return site '{}' is a {} site, not a sample or deterministic one",
-                                     name, to_string(s->kind)));
+        throw ValueError(fmt::format(
+            "Predictive: return site '{}' is a {} site, not a sample or deterministic one", name,
+            to_string(s->kind)));
       }
     }
   }
@@ -49,24 +52,29 @@ void PosteriorDraw::postprocess(Site& site) {
   const Distribution& d = *site.dist;
   const Index rows = samples_->rows(site.name), cols = samples_->cols(site.name);
   if (rows != d.rows() || cols != d.cols()) {
-    throw ShapeError(fmt::format("posterior samples: draws of site '{}' are {}, but a draw of its distribution {} is {}",
-                                 site.name, shape_str(rows, cols), d.describe(), shape_str(d.rows(), d.cols())));
+    throw ShapeError(fmt::format(
+        "posterior samples: draws of site '{}' are {}, but a draw of its distribution {} is {}",
+        site.name, shape_str(rows, cols), d.describe(), shape_str(d.rows(), d.cols())));
   }
 }
 
 void check_num_samples(Index num_samples) {
-  if (num_samples < 1) throw ValueError(fmt::format("Predictive: num_samples is {}, but must be at least 1", num_samples));
+  if (num_samples < 1)
+    throw ValueError(
+        fmt::format("Predictive: num_samples is {}, but must be at least 1", num_samples));
 }
 
-void collect_log_likelihood(const Trace& t, Index k, Index num_samples, std::map<std::string, Matrix>& out) {
+void collect_log_likelihood(const Trace& t, Index k, Index num_samples,
+                            std::map<std::string, Matrix>& out) {
   for (const Site& s : t.sites()) {
     if (!s.is_sample() || !s.observed || s.dist->log_prob_is_folded_term()) continue;
     const ConstMatrixMap lp = t.log_prob(s).value();
     Matrix& m = out[s.name];
     if (k == 0) m.resize(num_samples, lp.size());
     if (m.cols() != lp.size()) {
-      throw ShapeError(fmt::format("log_likelihood: site '{}' has {} entries under draw {} but {} under the first",
-                                   s.name, lp.size(), k, m.cols()));
+      throw ShapeError(fmt::format(
+          "log_likelihood: site '{}' has {} entries under draw {} but {} under the first", s.name,
+          lp.size(), k, m.cols()));
     }
     for (Index r = 0; r < lp.rows(); ++r) {
       for (Index c = 0; c < lp.cols(); ++c) m(k, r * lp.cols() + c) = lp(r, c);
@@ -83,7 +91,8 @@ double log_pointwise_predictive_density(const Matrix& log_likelihood) {
   for (Index i = 0; i < log_likelihood.cols(); ++i) {
     const double top = double(log_likelihood.col(i).maxCoeff());
     double acc = 0;
-    for (Index k = 0; k < log_likelihood.rows(); ++k) acc += std::exp(double(log_likelihood(k, i)) - top);
+    for (Index k = 0; k < log_likelihood.rows(); ++k)
+      acc += std::exp(double(log_likelihood(k, i)) - top);
     total += top + std::log(acc) - log_s;
   }
   return total;

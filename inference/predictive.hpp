@@ -29,7 +29,8 @@ namespace detail {
 /// Collects the chosen sites of each model trace into SiteSamples.
 class SampleCollector {
  public:
-  explicit SampleCollector(std::vector<std::string> return_sites) : return_sites_(std::move(return_sites)) {}
+  explicit SampleCollector(std::vector<std::string> return_sites)
+      : return_sites_(std::move(return_sites)) {}
   void collect(const Trace& model_trace);
   SiteSamples take() { return std::move(out_); }
 
@@ -72,25 +73,33 @@ class Predictive {
   /// The posterior predictive through a fitted guide: `num_samples` draws.
   /// `return_sites`: the sites to return (default: every sample and deterministic site of the
   /// model — latents and observations alike).
-  Predictive(Model model, Guide guide, Index num_samples, std::vector<std::string> return_sites = {})
-      : model_(std::move(model)), guide_(std::move(guide)), num_samples_(num_samples),
-        use_guide_(true), return_sites_(std::move(return_sites)) {
+  Predictive(Model model, Guide guide, Index num_samples,
+             std::vector<std::string> return_sites = {})
+      : model_(std::move(model)),
+        guide_(std::move(guide)),
+        num_samples_(num_samples),
+        use_guide_(true),
+        return_sites_(std::move(return_sites)) {
     detail::check_num_samples(num_samples_);
   }
 
   /// The prior predictive: `num_samples` runs of the model alone.
-  Predictive(Model model, Index num_samples, std::vector<std::string> return_sites = {})
-    requires std::is_same_v<Guide, NoGuide>
-      : model_(std::move(model)), num_samples_(num_samples), return_sites_(std::move(return_sites)) {
+  Predictive(Model model, Index num_samples,
+             std::vector<std::string> return_sites = {}) requires std::is_same_v<Guide, NoGuide>
+      : model_(std::move(model)),
+        num_samples_(num_samples),
+        return_sites_(std::move(return_sites)) {
     detail::check_num_samples(num_samples_);
   }
 
   /// The model run at given posterior samples (from MCMC, or an earlier Predictive): one draw
   /// per posterior draw, the latents fixed to its values.
-  Predictive(Model model, SiteSamples posterior_samples, std::vector<std::string> return_sites = {})
-    requires std::is_same_v<Guide, NoGuide>
-      : model_(std::move(model)), num_samples_(posterior_samples.num_samples()),
-        posterior_(std::move(posterior_samples)), return_sites_(std::move(return_sites)) {
+  Predictive(Model model, SiteSamples posterior_samples,
+             std::vector<std::string> return_sites = {}) requires std::is_same_v<Guide, NoGuide>
+      : model_(std::move(model)),
+        num_samples_(posterior_samples.num_samples()),
+        posterior_(std::move(posterior_samples)),
+        return_sites_(std::move(return_sites)) {
     if (posterior_.empty()) throw ValueError("Predictive: no posterior samples given");
     detail::check_num_samples(num_samples_);
   }
@@ -144,7 +153,8 @@ Predictive(Model, SiteSamples) -> Predictive<Model, NoGuide>;
 namespace detail {
 /// Appends, for each observed sample site of `t` that scores a draw, its log_prob flattened
 /// row-major as row `k` of out[site] (sized on the first draw).
-void collect_log_likelihood(const Trace& t, Index k, Index num_samples, std::map<std::string, Matrix>& out);
+void collect_log_likelihood(const Trace& t, Index k, Index num_samples,
+                            std::map<std::string, Matrix>& out);
 }  // namespace detail
 
 /// The log-likelihood of every observation of `model` under each draw of `samples`
@@ -153,7 +163,8 @@ void collect_log_likelihood(const Trace& t, Index k, Index num_samples, std::map
 /// point). NumPyro's log_likelihood. The log pointwise predictive density of the data is
 /// log_pointwise_predictive_density of it.
 template <class Model, class... Args>
-std::map<std::string, Matrix> log_likelihood(const Model& model, const SiteSamples& samples, const Args&... args) {
+std::map<std::string, Matrix> log_likelihood(const Model& model, const SiteSamples& samples,
+                                             const Args&... args) {
   const Index n = samples.num_samples();
   detail::check_num_samples(n);
   std::map<std::string, Matrix> out;

@@ -17,7 +17,10 @@ namespace {
 class ProgressLine {
  public:
   ProgressLine(std::FILE* out, double min_interval_seconds, double quiet_seconds, bool terminal)
-      : out_(out), min_interval_(min_interval_seconds), quiet_(quiet_seconds), terminal_(terminal) {}
+      : out_(out),
+        min_interval_(min_interval_seconds),
+        quiet_(quiet_seconds),
+        terminal_(terminal) {}
 
   void operator()(const Progress& p) {
     if (p.stopped) {
@@ -37,8 +40,8 @@ class ProgressLine {
     }
     if (p.seconds < quiet_) return;
     if ((printed_ || logged_) && p.seconds - last_draw_ < min_interval_) return;
-    draw(fmt::format("step {}/{}  loss {:#.5g} (avg {:#.5g})  {} steps/s  ETA {}", p.step, p.num_steps,
-                     p.loss, p.smoothed_loss, format_rate(p.steps_per_second),
+    draw(fmt::format("step {}/{}  loss {:#.5g} (avg {:#.5g})  {} steps/s  ETA {}", p.step,
+                     p.num_steps, p.loss, p.smoothed_loss, format_rate(p.steps_per_second),
                      format_duration(p.eta_seconds)));
     last_draw_ = p.seconds;
   }
@@ -87,7 +90,8 @@ class ProgressLine {
 
 void check_interval(const char* name, double seconds) {
   if (!(seconds >= 0) || !std::isfinite(seconds)) {
-    throw ValueError(fmt::format("progress_line: {} is {}, but must be finite and non-negative", name, seconds));
+    throw ValueError(
+        fmt::format("progress_line: {} is {}, but must be finite and non-negative", name, seconds));
   }
 }
 
@@ -99,7 +103,8 @@ ProgressCallback progress_line(const ProgressLineOptions& o) {
   check_interval("quiet_seconds", o.quiet_seconds);
   check_interval("log_interval_seconds", o.log_interval_seconds);
   const bool terminal = o.terminal.value_or(::isatty(::fileno(o.out)) == 1);
-  return ProgressLine(o.out, terminal ? o.min_interval_seconds : o.log_interval_seconds, o.quiet_seconds, terminal);
+  return ProgressLine(o.out, terminal ? o.min_interval_seconds : o.log_interval_seconds,
+                      o.quiet_seconds, terminal);
 }
 
 ProgressCallback progress_line(std::FILE* out, double min_interval_seconds, double quiet_seconds) {
@@ -137,7 +142,9 @@ std::string format_duration(double seconds) {
 
 ProgressMeter::ProgressMeter(long num_steps, double decay)
     : start_(Clock::now()), num_steps_(num_steps), decay_(decay) {
-  if (num_steps < 1) throw ValueError(fmt::format("ProgressMeter: num_steps is {}, but must be at least 1", num_steps));
+  if (num_steps < 1)
+    throw ValueError(
+        fmt::format("ProgressMeter: num_steps is {}, but must be at least 1", num_steps));
   if (!(decay >= 0 && decay < 1)) {
     throw ValueError(fmt::format("ProgressMeter: decay is {}, but must be in [0, 1)", decay));
   }

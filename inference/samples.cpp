@@ -9,7 +9,8 @@
 
 namespace vesta {
 
-SiteSamples::SiteSamples(std::initializer_list<std::pair<const std::string, std::vector<Matrix>>> draws) {
+SiteSamples::SiteSamples(
+    std::initializer_list<std::pair<const std::string, std::vector<Matrix>>> draws) {
   for (const auto& [name, ds] : draws) {
     for (const Matrix& d : ds) add(name, d);
   }
@@ -18,9 +19,9 @@ SiteSamples::SiteSamples(std::initializer_list<std::pair<const std::string, std:
 void SiteSamples::add(const std::string& name, Matrix draw) {
   std::vector<Matrix>& ds = draws_[name];
   if (!ds.empty() && (draw.rows() != ds.front().rows() || draw.cols() != ds.front().cols())) {
-    throw ShapeError(fmt::format("SiteSamples: draw {} of site '{}' is {}, but its first draw is {}",
-                                 ds.size(), name, shape_str(draw.rows(), draw.cols()),
-                                 shape_str(ds.front().rows(), ds.front().cols())));
+    throw ShapeError(fmt::format(
+        "SiteSamples: draw {} of site '{}' is {}, but its first draw is {}", ds.size(), name,
+        shape_str(draw.rows(), draw.cols()), shape_str(ds.front().rows(), ds.front().cols())));
   }
   ds.push_back(std::move(draw));
 }
@@ -54,8 +55,8 @@ const std::vector<Matrix>& SiteSamples::draws(const std::string& name) const {
 const Matrix& SiteSamples::draw(const std::string& name, Index k) const {
   const std::vector<Matrix>& ds = draws(name);
   if (k < 0 || k >= static_cast<Index>(ds.size())) {
-    throw ValueError(fmt::format("SiteSamples: draw {} of site '{}' is asked for, but it has {}", k, name,
-                                 ds.size()));
+    throw ValueError(fmt::format("SiteSamples: draw {} of site '{}' is asked for, but it has {}", k,
+                                 name, ds.size()));
   }
   return ds[static_cast<std::size_t>(k)];
 }
@@ -68,7 +69,8 @@ Matrix SiteSamples::mean(const std::string& name) const {
 }
 
 Matrix SiteSamples::quantile(const std::string& name, double q) const {
-  if (!(q >= 0 && q <= 1)) throw ValueError(fmt::format("SiteSamples::quantile: q is {}, but must be in [0, 1]", q));
+  if (!(q >= 0 && q <= 1))
+    throw ValueError(fmt::format("SiteSamples::quantile: q is {}, but must be in [0, 1]", q));
   const std::vector<Matrix>& ds = draws(name);
   Matrix out(ds.front().rows(), ds.front().cols());
   std::vector<Scalar> column(ds.size());

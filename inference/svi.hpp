@@ -21,7 +21,10 @@ template <class Model, class Guide, class Loss = Trace_ELBO>
 class SVI {
  public:
   SVI(Model model, Guide guide, Optimizer& optimizer, Loss loss = Loss())
-      : model_(std::move(model)), guide_(std::move(guide)), optimizer_(optimizer), loss_(std::move(loss)) {}
+      : model_(std::move(model)),
+        guide_(std::move(guide)),
+        optimizer_(optimizer),
+        loss_(std::move(loss)) {}
 
   /// One step: returns the loss (minus the ELBO estimate) before the update.
   template <class... Args>
@@ -41,7 +44,8 @@ class SVI {
   /// `stopped` and the exception propagates. Throws ValueError if num_steps < 1.
   template <class... Args>
   std::vector<double> run(long num_steps, const Args&... args) {
-    if (num_steps < 1) throw ValueError(fmt::format("SVI::run: num_steps is {}, but must be at least 1", num_steps));
+    if (num_steps < 1)
+      throw ValueError(fmt::format("SVI::run: num_steps is {}, but must be at least 1", num_steps));
     std::vector<double> losses;
     losses.reserve(static_cast<std::size_t>(num_steps));
     ProgressMeter meter(num_steps);

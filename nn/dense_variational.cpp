@@ -163,17 +163,20 @@ class DenseOutput final : public Family<DenseOutput> {
     if (losses_.empty()) {
       const bool monte_carlo = !has_analytic_kl(layer_->options_.prior);
       if (monte_carlo && !draw_) {
-        throw ValueError(fmt::format(
-            "{}: the Monte Carlo KL of its scale-mixture prior needs the layer's own weight sample, "
-            "but its site '{}' was given a value by a handler (replay or condition) instead of drawing",
-            layer_->describe(), layer_->prefix()));
+        throw ValueError(
+            fmt::format("{}: the Monte Carlo KL of its scale-mixture prior needs the layer's own "
+                        "weight sample, "
+                        "but its site '{}' was given a value by a handler (replay or condition) "
+                        "instead of drawing",
+                        layer_->describe(), layer_->prefix()));
       }
       const DenseVariational::Draw none;
       const DenseVariational::Draw& d = draw_ ? *draw_ : none;
       auto scaled = [this](const Tensor& kl) {
         return layer_->options_.kl_factor == 1 ? kl : kl * layer_->options_.kl_factor;
       };
-      losses_.push_back(scaled(layer_->part_kl(q_.kernel_loc, q_.kernel_scale, d.kernel, d.kernel_eps)));
+      losses_.push_back(
+          scaled(layer_->part_kl(q_.kernel_loc, q_.kernel_scale, d.kernel, d.kernel_eps)));
       if (layer_->has_bias()) {
         losses_.push_back(scaled(layer_->part_kl(q_.bias_loc, q_.bias_scale, d.bias, d.bias_eps)));
       }
@@ -298,20 +301,22 @@ DenseVariational::Draw DenseFlipout::draw(const Tensor& x, const Posterior& q,
   return d;
 }
 
-std::unique_ptr<DenseVariational> make_dense_variational(DenseEstimator estimator, std::string prefix,
-                                                         Index in_features, Index out_features,
-                                                         DenseOptions options) {
+std::unique_ptr<DenseVariational> make_dense_variational(DenseEstimator estimator,
+                                                         std::string prefix, Index in_features,
+                                                         Index out_features, DenseOptions options) {
   switch (estimator) {
     case DenseEstimator::reparameterization:
       return std::make_unique<DenseReparameterization>(std::move(prefix), in_features, out_features,
                                                        std::move(options));
     case DenseEstimator::local_reparameterization:
-      return std::make_unique<DenseLocalReparameterization>(std::move(prefix), in_features, out_features,
-                                                            std::move(options));
+      return std::make_unique<DenseLocalReparameterization>(std::move(prefix), in_features,
+                                                            out_features, std::move(options));
     case DenseEstimator::flipout:
-      return std::make_unique<DenseFlipout>(std::move(prefix), in_features, out_features, std::move(options));
+      return std::make_unique<DenseFlipout>(std::move(prefix), in_features, out_features,
+                                            std::move(options));
   }
-  throw ValueError(fmt::format("make_dense_variational: unknown estimator {}", static_cast<int>(estimator)));
+  throw ValueError(
+      fmt::format("make_dense_variational: unknown estimator {}", static_cast<int>(estimator)));
 }
 
 }  // namespace vesta

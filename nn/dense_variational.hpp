@@ -200,8 +200,9 @@ class DenseFlipout : public DenseVariational {
 
 /// A Bayesian dense layer with the given estimator, for choosing it at run time (an option,
 /// or a table comparing the three).
-std::unique_ptr<DenseVariational> make_dense_variational(DenseEstimator estimator, std::string prefix,
-                                                         Index in_features, Index out_features,
+std::unique_ptr<DenseVariational> make_dense_variational(DenseEstimator estimator,
+                                                         std::string prefix, Index in_features,
+                                                         Index out_features,
                                                          DenseOptions options = {});
 
 }  // namespace vesta

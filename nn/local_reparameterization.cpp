@@ -25,8 +25,9 @@ Tensor local_reparameterized_draw(const Tensor& mean, const Tensor& variance, Rn
     Matrix eps = rng.normal(M.rows, M.cols);
     eps.array() = M.array() + (V.array() + kTiny).sqrt() * eps.array();
     if (!M.requires_grad()) return Tensor(std::move(eps));
-    return recorded_result(M.rows, M.cols, [&](Scalar* out) { ArrayMap(out, M.rows, M.cols) = eps.array(); },
-                                   [mn = M.node](Node& y) { mn->accumulate(y.adj_array()); });
+    return recorded_result(
+        M.rows, M.cols, [&](Scalar* out) { ArrayMap(out, M.rows, M.cols) = eps.array(); },
+        [mn = M.node](Node& y) { mn->accumulate(y.adj_array()); });
   }
   // The backward step needs d out / d variance = ε / (2 sd): drawn into tape memory, so the
   // forward pass allocates nothing else, and turned into that ratio in place.
@@ -42,22 +43,25 @@ Tensor local_reparameterized_draw(const Tensor& mean, const Tensor& variance, Rn
     }
   };
   return recorded_result(M.rows, M.cols, fill,
-                                 [mn = M.node, vn = V.node, ratio, rows = M.rows, cols = M.cols](Node& y) {
-    if (mn != nullptr) mn->accumulate(y.adj_array());
-    vn->accumulate(y.adj_array() * ConstArrayMap(ratio, rows, cols));
-  });
+                         [mn = M.node, vn = V.node, ratio, rows = M.rows, cols = M.cols](Node& y) {
+                           if (mn != nullptr) mn->accumulate(y.adj_array());
+                           vn->accumulate(y.adj_array() * ConstArrayMap(ratio, rows, cols));
+                         });
 }
 
 }  // namespace vesta
 
 namespace vesta {
 
-LocalReparameterizedNormal::LocalReparameterizedNormal(Tensor mean, Tensor variance, Tensor global_term)
-    : mean_(std::move(mean)), variance_(std::move(variance)),
+LocalReparameterizedNormal::LocalReparameterizedNormal(Tensor mean, Tensor variance,
+                                                       Tensor global_term)
+    : mean_(std::move(mean)),
+      variance_(std::move(variance)),
       global_term_(global_term.size() == 1 ? std::move(global_term) : sum(global_term)) {
   if (mean_.rows() != variance_.rows() || mean_.cols() != variance_.cols()) {
-    throw ShapeError(fmt::format("LocalReparameterizedNormal: mean is {} but variance is {}; they must be equal",
-                                 mean_.shape(), variance_.shape()));
+    throw ShapeError(
+        fmt::format("LocalReparameterizedNormal: mean is {} but variance is {}; they must be equal",
+                    mean_.shape(), variance_.shape()));
   }
   validate_args([&] {
     detail::check_each("LocalReparameterizedNormal", "variance", variance_, "nonnegative",

@@ -28,7 +28,9 @@ class BlockMessenger : public Messenger {
 };
 
 /// Hides every site, or those `hide` accepts.
-inline BlockMessenger block(SitePredicate hide = nullptr) { return BlockMessenger(std::move(hide)); }
+inline BlockMessenger block(SitePredicate hide = nullptr) {
+  return BlockMessenger(std::move(hide));
+}
 /// Hides the named sites only.
 inline BlockMessenger block_hide(std::vector<std::string> names) {
   return BlockMessenger([names = std::move(names)](const Site& s) {
@@ -44,7 +46,8 @@ inline BlockMessenger block_expose(std::vector<std::string> names) {
 
 template <class F>
 auto block(F&& fn, SitePredicate hide) {
-  return detail::wrap(std::forward<F>(fn), [hide = std::move(hide)] { return BlockMessenger(hide); });
+  return detail::wrap(std::forward<F>(fn),
+                      [hide = std::move(hide)] { return BlockMessenger(hide); });
 }
 
 }  // namespace vesta

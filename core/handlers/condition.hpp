@@ -19,7 +19,8 @@ using ValueMap = std::unordered_map<std::string, Tensor>;
 
 class ConditionMessenger : public Messenger {
  public:
-  explicit ConditionMessenger(ValueMap data) : data_(std::move(data)), names_(detail::GivenNames::keys(data_)) {}
+  explicit ConditionMessenger(ValueMap data)
+      : data_(std::move(data)), names_(detail::GivenNames::keys(data_)) {}
   ~ConditionMessenger() noexcept(false) override { names_.check("condition", "sample"); }
 
   void process(Site& site) override {
@@ -39,9 +40,10 @@ class ConditionMessenger : public Messenger {
     const Distribution& d = *site.dist;
     const Tensor& v = it->second;
     if (v.rows() != d.rows() || v.cols() != d.cols()) {
-      throw ShapeError(fmt::format(
-          "condition: sample site '{}' is given a {} value, but a draw of its distribution {} is {}",
-          site.name, v.shape(), d.describe(), shape_str(d.rows(), d.cols())));
+      throw ShapeError(
+          fmt::format("condition: sample site '{}' is given a {} value, but a draw of its "
+                      "distribution {} is {}",
+                      site.name, v.shape(), d.describe(), shape_str(d.rows(), d.cols())));
     }
   }
 
@@ -54,7 +56,8 @@ inline ConditionMessenger condition(ValueMap data) { return ConditionMessenger(s
 
 template <class F>
 auto condition(F&& fn, ValueMap data) {
-  return detail::wrap(std::forward<F>(fn), [data = std::move(data)] { return ConditionMessenger(data); });
+  return detail::wrap(std::forward<F>(fn),
+                      [data = std::move(data)] { return ConditionMessenger(data); });
 }
 
 }  // namespace vesta

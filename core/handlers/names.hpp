@@ -18,7 +18,9 @@ namespace vesta::detail {
 class GivenNames {
  public:
   explicit GivenNames(std::vector<std::string> names)
-      : names_(std::move(names)), seen_(names_.size(), false), uncaught_(std::uncaught_exceptions()) {}
+      : names_(std::move(names)),
+        seen_(names_.size(), false),
+        uncaught_(std::uncaught_exceptions()) {}
   /// The keys of a map from names to values.
   template <class Map>
   static std::vector<std::string> keys(const Map& values) {

@@ -14,7 +14,8 @@ namespace vesta {
 
 class SubstituteMessenger : public Messenger {
  public:
-  explicit SubstituteMessenger(ValueMap values) : values_(std::move(values)), names_(detail::GivenNames::keys(values_)) {
+  explicit SubstituteMessenger(ValueMap values)
+      : values_(std::move(values)), names_(detail::GivenNames::keys(values_)) {
     for (const auto& [name, value] : values_) {
       if (param_store().contains(name)) names_.seen(name);
     }
@@ -37,8 +38,8 @@ class SubstituteMessenger : public Messenger {
       cols = site.init->cols();
     }
     if (rows >= 0 && (v.rows() != rows || v.cols() != cols)) {
-      throw ShapeError(fmt::format("substitute: param '{}' is {}, but is given a {} value", site.name,
-                                   shape_str(rows, cols), v.shape()));
+      throw ShapeError(fmt::format("substitute: param '{}' is {}, but is given a {} value",
+                                   site.name, shape_str(rows, cols), v.shape()));
     }
     site.value = v;
   }
@@ -48,7 +49,9 @@ class SubstituteMessenger : public Messenger {
   detail::GivenNames names_;
 };
 
-inline SubstituteMessenger substitute(ValueMap values) { return SubstituteMessenger(std::move(values)); }
+inline SubstituteMessenger substitute(ValueMap values) {
+  return SubstituteMessenger(std::move(values));
+}
 
 template <class F>
 auto substitute(F&& fn, ValueMap values) {

@@ -31,7 +31,8 @@ inline TraceMessenger trace(std::string program = {}) { return TraceMessenger(st
 template <class F>
 class Traced {
  public:
-  explicit Traced(F fn, std::string program = {}) : fn_(std::move(fn)), program_(std::move(program)) {}
+  explicit Traced(F fn, std::string program = {})
+      : fn_(std::move(fn)), program_(std::move(program)) {}
   template <class... Args>
   Trace get_trace(Args&&... args) const {
     TraceMessenger tr(program_);
@@ -52,8 +53,8 @@ class Traced {
 
 /// `trace(model).get_trace(args...)`; `program` names the trace in messages.
 template <class F>
-  requires(!std::is_convertible_v<F, std::string>)
-Traced<std::decay_t<F>> trace(F&& fn, std::string program = {}) {
+requires(!std::is_convertible_v<F, std::string>) Traced<std::decay_t<F>> trace(
+    F&& fn, std::string program = {}) {
   return Traced<std::decay_t<F>>(std::forward<F>(fn), std::move(program));
 }
 

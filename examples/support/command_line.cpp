@@ -12,14 +12,16 @@ namespace vesta::examples {
 
 CommandLine::CommandLine(int argc, char** argv, std::string summary)
     : program_(argc > 0 ? argv[0] : "example"), summary_(std::move(summary)) {
-  if (auto slash = program_.rfind('/'); slash != std::string::npos) program_ = program_.substr(slash + 1);
+  if (auto slash = program_.rfind('/'); slash != std::string::npos)
+    program_ = program_.substr(slash + 1);
   for (int i = 1; i < argc; ++i) {
     const std::string name = argv[i];
     if (name == "--help" || name == "-h") {
       help_ = true;
       continue;
     }
-    if (name.rfind("--", 0) != 0) throw ValueError(fmt::format("\"{}\" is not an option (--name value)", name));
+    if (name.rfind("--", 0) != 0)
+      throw ValueError(fmt::format("\"{}\" is not an option (--name value)", name));
     // A value follows unless the next word is another option (then this is a flag).
     if (i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0) {
       pairs_.emplace_back(name, argv[i + 1]);
@@ -30,8 +32,10 @@ CommandLine::CommandLine(int argc, char** argv, std::string summary)
   }
 }
 
-void CommandLine::describe(const std::string& name, const std::string& value, const std::string& help) {
-  help_lines_.push_back(fmt::format("  {:<24} {}", value.empty() ? name : name + " " + value, help));
+void CommandLine::describe(const std::string& name, const std::string& value,
+                           const std::string& help) {
+  help_lines_.push_back(
+      fmt::format("  {:<24} {}", value.empty() ? name : name + " " + value, help));
 }
 
 const std::string* CommandLine::find(const std::string& name, bool takes_value) {
@@ -40,36 +44,42 @@ const std::string* CommandLine::find(const std::string& name, bool takes_value) 
   for (const auto& [n, text] : pairs_) {
     if (n != name) continue;
     if (takes_value && text.empty()) throw ValueError(fmt::format("option {} needs a value", name));
-    if (!takes_value && !text.empty()) throw ValueError(fmt::format("option {} takes no value (\"{}\")", name, text));
+    if (!takes_value && !text.empty())
+      throw ValueError(fmt::format("option {} takes no value (\"{}\")", name, text));
     found = &text;  // the last one given wins, as in most tools
   }
   return found;
 }
 
-long long CommandLine::integer(const std::string& name, long long fallback, const std::string& help, long long min) {
+long long CommandLine::integer(const std::string& name, long long fallback, const std::string& help,
+                               long long min) {
   describe(name, "N", fmt::format("{} (default {})", help, fallback));
   const std::string* text = find(name, true);
   if (text == nullptr) return fallback;
   char* end = nullptr;
   const long long value = std::strtoll(text->c_str(), &end, 10);
   if (text->empty() || *end != '\0' || value < min) {
-    throw ValueError(fmt::format("option {}: \"{}\" is not an integer of at least {}", name, *text, min));
+    throw ValueError(
+        fmt::format("option {}: \"{}\" is not an integer of at least {}", name, *text, min));
   }
   return value;
 }
 
 std::string CommandLine::choice(const std::string& name, const std::string& fallback,
                                 const std::vector<std::string>& allowed, const std::string& help) {
-  describe(name, fmt::format("{}", fmt::join(allowed, "|")), fmt::format("{} (default {})", help, fallback));
+  describe(name, fmt::format("{}", fmt::join(allowed, "|")),
+           fmt::format("{} (default {})", help, fallback));
   const std::string* text = find(name, true);
   if (text == nullptr) return fallback;
   for (const std::string& a : allowed) {
     if (*text == a) return a;
   }
-  throw ValueError(fmt::format("option {}: \"{}\" is not one of {}", name, *text, fmt::join(allowed, ", ")));
+  throw ValueError(
+      fmt::format("option {}: \"{}\" is not one of {}", name, *text, fmt::join(allowed, ", ")));
 }
 
-std::string CommandLine::text(const std::string& name, const std::string& fallback, const std::string& help) {
+std::string CommandLine::text(const std::string& name, const std::string& fallback,
+                              const std::string& help) {
   describe(name, "TEXT", fallback.empty() ? help : fmt::format("{} (default {})", help, fallback));
   const std::string* text = find(name, true);
   return text == nullptr ? fallback : *text;

@@ -4,8 +4,9 @@
 //
 //   CommandLine args(argc, argv, "Trains a VAE on Fashion-MNIST.");
 //   const int epochs = static_cast<int>(args.integer("--epochs", 5, "passes over the data"));
-//   const std::string elbo = args.choice("--elbo", "trace", {"trace", "meanfield"}, "the estimator");
-//   if (args.finish()) return 0;  // --help was asked for (and printed); unknown options throw
+//   const std::string elbo = args.choice("--elbo", "trace", {"trace", "meanfield"}, "the
+//   estimator"); if (args.finish()) return 0;  // --help was asked for (and printed); unknown
+//   options throw
 //
 // main() bodies go through run_example, which turns these errors into a message and exit
 // status 2 instead of an abort.
@@ -26,12 +27,14 @@ class CommandLine {
   CommandLine(int argc, char** argv, std::string summary = {});
 
   /// The integer after `name` (at least `min`), or `fallback` when the option is absent.
-  long long integer(const std::string& name, long long fallback, const std::string& help = {}, long long min = 1);
+  long long integer(const std::string& name, long long fallback, const std::string& help = {},
+                    long long min = 1);
   /// The word after `name` (one of `allowed`), or `fallback` when the option is absent.
-  std::string choice(const std::string& name, const std::string& fallback, const std::vector<std::string>& allowed,
-                     const std::string& help = {});
+  std::string choice(const std::string& name, const std::string& fallback,
+                     const std::vector<std::string>& allowed, const std::string& help = {});
   /// The text after `name`, or `fallback`.
-  std::string text(const std::string& name, const std::string& fallback, const std::string& help = {});
+  std::string text(const std::string& name, const std::string& fallback,
+                   const std::string& help = {});
   /// Whether the flag `name` (an option without a value) was given.
   bool flag(const std::string& name, const std::string& help = {});
 

@@ -19,9 +19,12 @@ struct Row {
 
 std::vector<Row> rows() {
   return {
-      {constraints::real(), 2, 3},         {constraints::positive(), 2, 3},
-      {constraints::greater_than(-1.5), 2, 3}, {constraints::interval(-2, 5), 2, 3},
-      {constraints::unit_interval(), 2, 3}, {constraints::simplex(), 2, 3},
+      {constraints::real(), 2, 3},
+      {constraints::positive(), 2, 3},
+      {constraints::greater_than(-1.5), 2, 3},
+      {constraints::interval(-2, 5), 2, 3},
+      {constraints::unit_interval(), 2, 3},
+      {constraints::simplex(), 2, 3},
       {constraints::lower_cholesky(), 3, 3},
   };
 }
@@ -38,7 +41,8 @@ TEST_CASE("constraint transforms map into the set and invert", "[core][constrain
     CHECK(r.c->unconstrained_cols(y.cols()) == r.cols);
     CHECK(r.c->check(y));
     Matrix back = r.c->inverse(y);
-    if (r.c->name() == "lower_cholesky") back.triangularView<Eigen::StrictlyUpper>() = x.triangularView<Eigen::StrictlyUpper>();
+    if (r.c->name() == "lower_cholesky")
+      back.triangularView<Eigen::StrictlyUpper>() = x.triangularView<Eigen::StrictlyUpper>();
     CHECK((back - x).cwiseAbs().maxCoeff() < (sizeof(Scalar) == 4 ? 1e-4 : 1e-10));
     // Specs round-trip, so saved parameters find their constraint again.
     CHECK(constraints::from_name(r.c->name())->name() == r.c->name());
@@ -78,7 +82,8 @@ TEST_CASE("log_abs_det_jacobian matches a finite-difference Jacobian", "[core][c
       xm.data()[in[a]] -= h;
       const Matrix yp = r.c->transform(Tensor(xp)).matrix();
       const Matrix ym = r.c->transform(Tensor(xm)).matrix();
-      for (std::size_t b = 0; b < out.size(); ++b) J(b, a) = (yp.data()[out[b]] - ym.data()[out[b]]) / (2 * h);
+      for (std::size_t b = 0; b < out.size(); ++b)
+        J(b, a) = (yp.data()[out[b]] - ym.data()[out[b]]) / (2 * h);
     }
     const double expected = std::log(std::abs(J.determinant()));
     const Tensor ldj = r.c->log_abs_det_jacobian(Tensor(x));
@@ -94,9 +99,12 @@ TEST_CASE("constraint transforms are differentiable", "[core][constraints][gradi
   for (const Row& r : rows()) {
     const Matrix x = vesta::testing::random_matrix(r.rows, r.cols, -1.5, 1.5, gen);
     const ConstraintPtr c = r.c;
-    vesta::testing::check_gradients(c->name() + " transform", [c](const std::vector<Tensor>& v) { return c->transform(v[0]); }, {x});
-    vesta::testing::check_gradients(c->name() + " log_abs_det_jacobian",
-                                    [c](const std::vector<Tensor>& v) { return c->log_abs_det_jacobian(v[0]); }, {x});
+    vesta::testing::check_gradients(
+        c->name() + " transform", [c](const std::vector<Tensor>& v) { return c->transform(v[0]); },
+        {x});
+    vesta::testing::check_gradients(
+        c->name() + " log_abs_det_jacobian",
+        [c](const std::vector<Tensor>& v) { return c->log_abs_det_jacobian(v[0]); }, {x});
   }
 }
 #endif

@@ -82,12 +82,14 @@ TEST_CASE("trace records sites in order with values and log-probabilities", "[co
   const double z = t["z"].value.item();
   const Matrix x = t["x"].value.matrix();
   double expected = -0.5 * z * z - 0.5 * std::log(2 * M_PI);
-  for (Index i = 0; i < 5; ++i) expected += -0.5 * std::pow(x(i, 0) - z, 2) - 0.5 * std::log(2 * M_PI);
+  for (Index i = 0; i < 5; ++i)
+    expected += -0.5 * std::pow(x(i, 0) - z, 2) - 0.5 * std::log(2 * M_PI);
   CHECK(t.log_prob_sum().item() == Approx(expected));
   CHECK(t.log_prob("x").rows() == 5);
   // The table names every site.
   const std::string table = t.format();
-  CHECK_THAT(table, Contains("z") && Contains("data") && Contains("Normal(5x1)") && Contains("5 of 5"));
+  CHECK_THAT(table,
+             Contains("z") && Contains("data") && Contains("Normal(5x1)") && Contains("5 of 5"));
 }
 
 TEST_CASE("duplicate sample site names are an error naming the site", "[core][handlers]") {
@@ -213,12 +215,14 @@ TEST_CASE("scale multiplies log_prob and mask zeroes it", "[core][handlers]") {
     auto m = mask(Tensor(keep));
     sample("z", Normal(0, 1));
   };
-  CHECK_THROWS_WITH(trace(misplaced).get_trace().log_prob_sum(), Contains("'z'") && Contains("5x1") && Contains("1x1"));
+  CHECK_THROWS_WITH(trace(misplaced).get_trace().log_prob_sum(),
+                    Contains("'z'") && Contains("5x1") && Contains("1x1"));
   CHECK_THROWS_WITH(scale(-1), Contains("positive") && Contains("mask"));
   CHECK_THROWS_AS(scale(0), ValueError);
 }
 
-TEST_CASE("seed makes a model reproducible and independent of unrelated draws", "[core][handlers]") {
+TEST_CASE("seed makes a model reproducible and independent of unrelated draws",
+          "[core][handlers]") {
   FreshState fresh;
   auto model = example_models()[1].run;
   const Trace a = trace(seed(model, 11)).get_trace();
@@ -330,7 +334,8 @@ TEST_CASE("factor adds to the log-joint and deterministic records a value", "[co
   CHECK(t.log_prob_sum().item() == Approx(-0.5 * z * z - 0.5 * std::log(2 * M_PI) - 0.5 * z * z));
 }
 
-TEST_CASE("inside a plate a factor scores each entry and a global_factor counts once", "[core][handlers]") {
+TEST_CASE("inside a plate a factor scores each entry and a global_factor counts once",
+          "[core][handlers]") {
   FreshState fresh;
   auto model = [](Index subsample) {
     auto p = plate("data", 8, subsample);
@@ -378,7 +383,8 @@ TEST_CASE("inside a plate a factor scores each entry and a global_factor counts 
   CHECK(one.scaled_log_prob_sum(one["each"]).item() == Approx(-8));
 }
 
-TEST_CASE("plate broadcasts, scales by size over subsample size, and returns its indices", "[core][handlers]") {
+TEST_CASE("plate broadcasts, scales by size over subsample size, and returns its indices",
+          "[core][handlers]") {
   FreshState fresh;
   auto s = seed(4);
   auto tr = trace();
@@ -408,13 +414,13 @@ TEST_CASE("plate broadcasts, scales by size over subsample size, and returns its
     CHECK(w.cols() == 4);
   }
   // The callable form.
-  const Index n = plate("call", 50, 5, [](const std::vector<Index>& idx) {
-    return static_cast<Index>(idx.size());
-  });
+  const Index n = plate(
+      "call", 50, 5, [](const std::vector<Index>& idx) { return static_cast<Index>(idx.size()); });
   CHECK(n == 5);
 }
 
-TEST_CASE("a plate given its subsample uses those entries and scales by size over their count", "[core][handlers]") {
+TEST_CASE("a plate given its subsample uses those entries and scales by size over their count",
+          "[core][handlers]") {
   FreshState fresh;
   auto tr = trace();
   {
@@ -425,18 +431,21 @@ TEST_CASE("a plate given its subsample uses those entries and scales by size ove
   }
   CHECK(term_scale(tr.get_trace()["z"]) == Approx(100.0 / 3));
   CHECK(tr.get_trace()["data"].indices == std::vector<Index>{7, 3, 99});
-  CHECK_THROWS_WITH(plate("data", 10, std::vector<Index>{2, 10}), Contains("'data'") && Contains("subsample[1] is 10"));
+  CHECK_THROWS_WITH(plate("data", 10, std::vector<Index>{2, 10}),
+                    Contains("'data'") && Contains("subsample[1] is 10"));
   CHECK_THROWS_WITH(plate("data", 10, std::vector<Index>{}), Contains("'data'"));
 }
 
-TEST_CASE("a site whose batch shape does not fit its plate is an error naming both", "[core][handlers]") {
+TEST_CASE("a site whose batch shape does not fit its plate is an error naming both",
+          "[core][handlers]") {
   FreshState fresh;
   auto model = [] {
     auto p = plate("data", 10);
     sample("x", Normal(Tensor(Matrix::Zero(7, 1)), 1));
   };
   CHECK_THROWS_AS(model(), ShapeError);
-  CHECK_THROWS_WITH(model(), Contains("'x'") && Contains("'data'") && Contains("7x1") && Contains("10"));
+  CHECK_THROWS_WITH(model(),
+                    Contains("'x'") && Contains("'data'") && Contains("7x1") && Contains("10"));
   auto observed = [] {
     auto p = plate("data", 10);
     sample("x", Normal(0, 1), Tensor(Matrix::Zero(4, 1)));
@@ -446,7 +455,8 @@ TEST_CASE("a site whose batch shape does not fit its plate is an error naming bo
   CHECK_THROWS_WITH(plate("bad", 5, 6), Contains("'bad'"));
 }
 
-TEST_CASE("plate subsampling gives an unbiased estimate of the full-data log-likelihood", "[core][handlers]") {
+TEST_CASE("plate subsampling gives an unbiased estimate of the full-data log-likelihood",
+          "[core][handlers]") {
   FreshState fresh;
   const Index N = 200, n = 20;
   Rng rng(99);

@@ -90,66 +90,95 @@ std::vector<Case> linalg_and_shape_cases() {
       {"transpose", {{3, 4}}, [](Xs x) { return transpose(x[0]); }},
       {"reshape 3x4 to 2x6", {{3, 4}}, [](Xs x) { return reshape(x[0], 2, 6); }},
       {"reshape to column", {{3, 4}}, [](Xs x) { return reshape(x[0], 12, 1); }},
-      {"hstack", {{3, 2}, {3, 1}, {3, 3}}, [](Xs x) { return hstack({x[0], x[1], x[2]}); }},
-      {"vstack", {{2, 3}, {1, 3}, {3, 3}}, [](Xs x) { return vstack({x[0], x[1], x[2]}); }},
+      {"hstack",
+       {{3, 2}, {3, 1}, {3, 3}},
+       [](Xs x) {
+         return hstack({x[0], x[1], x[2]});
+       }},
+      {"vstack",
+       {{2, 3}, {1, 3}, {3, 3}},
+       [](Xs x) {
+         return vstack({x[0], x[1], x[2]});
+       }},
       {"append_ones_column", {{3, 4}}, [](Xs x) { return append_ones_column(x[0]); }},
-      {"gather_rows with repeats", {{4, 3}}, [](Xs x) { return gather_rows(x[0], {2, 0, 2, 3}); }},
+      {"gather_rows with repeats",
+       {{4, 3}},
+       [](Xs x) {
+         return gather_rows(x[0], {2, 0, 2, 3});
+       }},
       {"slice_cols", {{3, 5}}, [](Xs x) { return slice_cols(x[0], 1, 3); }},
-      {"gather_cols with repeats", {{3, 4}},
-       [](Xs x) { return gather_cols(x[0], {3, 0, 3, 1, 2}); }},
+      {"gather_cols with repeats",
+       {{3, 4}},
+       [](Xs x) {
+         return gather_cols(x[0], {3, 0, 3, 1, 2});
+       }},
       // A 2x3 matrix per row times a 3-vector per row, and each side broadcast from one row.
       {"rowwise_matvec", {{4, 6}, {4, 3}}, [](Xs x) { return rowwise_matvec(x[0], x[1]); }},
-      {"rowwise_matvec one matrix", {{1, 6}, {4, 3}},
+      {"rowwise_matvec one matrix",
+       {{1, 6}, {4, 3}},
        [](Xs x) { return rowwise_matvec(x[0], x[1]); }},
-      {"rowwise_matvec one vector", {{4, 6}, {1, 3}},
+      {"rowwise_matvec one vector",
+       {{4, 6}, {1, 3}},
        [](Xs x) { return rowwise_matvec(x[0], x[1]); }},
       // 3x3 triangles per row with diagonals near 2 (well conditioned); the other triangle
       // is ignored. Each side broadcast from one row too.
-      {"rowwise_solve_triangular lower", {{4, 9, -0.5, 0.5}, {4, 3}},
+      {"rowwise_solve_triangular lower",
+       {{4, 9, -0.5, 0.5}, {4, 3}},
        [](Xs x) { return rowwise_solve_triangular(x[0] + near_two(), x[1]); }},
-      {"rowwise_solve_triangular upper", {{4, 9, -0.5, 0.5}, {4, 3}},
+      {"rowwise_solve_triangular upper",
+       {{4, 9, -0.5, 0.5}, {4, 3}},
        [](Xs x) { return rowwise_solve_triangular(x[0] + near_two(), x[1], false); }},
-      {"rowwise_solve_triangular one triangle", {{1, 9, -0.5, 0.5}, {4, 3}},
+      {"rowwise_solve_triangular one triangle",
+       {{1, 9, -0.5, 0.5}, {4, 3}},
        [](Xs x) { return rowwise_solve_triangular(x[0] + near_two(), x[1]); }},
-      {"rowwise_solve_triangular one right-hand side", {{4, 9, -0.5, 0.5}, {1, 3}},
+      {"rowwise_solve_triangular one right-hand side",
+       {{4, 9, -0.5, 0.5}, {1, 3}},
        [](Xs x) { return rowwise_solve_triangular(x[0] + near_two(), x[1]); }},
       // cholesky reads the symmetric part of a nonsymmetric perturbation of 4I (positive
       // definite for entries in [-0.5, 0.5]); and of a Gram matrix, as a covariance is built.
-      {"cholesky", {{3, 3, -0.5, 0.5}},
+      {"cholesky",
+       {{3, 3, -0.5, 0.5}},
        [](Xs x) { return cholesky(x[0] + Tensor(Matrix(4 * Matrix::Identity(3, 3)))); }},
-      {"cholesky of a Gram matrix", {{4, 4}},
+      {"cholesky of a Gram matrix",
+       {{4, 4}},
        [](Xs x) {
          return cholesky(matmul(x[0], transpose(x[0])) + Tensor(Matrix(Matrix::Identity(4, 4))));
        }},
       // Diagonals near 2 keep the triangle well conditioned; the other triangle is ignored.
-      {"solve_triangular lower", {{3, 3, -0.5, 0.5}, {3, 2}},
+      {"solve_triangular lower",
+       {{3, 3, -0.5, 0.5}, {3, 2}},
        [](Xs x) {
          return solve_triangular(x[0] + Tensor(Matrix(2 * Matrix::Identity(3, 3))), x[1]);
        }},
-      {"solve_triangular upper", {{3, 3, -0.5, 0.5}, {3, 2}},
+      {"solve_triangular upper",
+       {{3, 3, -0.5, 0.5}, {3, 2}},
        [](Xs x) {
          return solve_triangular(x[0] + Tensor(Matrix(2 * Matrix::Identity(3, 3))), x[1], false);
        }},
-      {"solve_triangular one column", {{4, 4, -0.5, 0.5}, {4, 1}},
+      {"solve_triangular one column",
+       {{4, 4, -0.5, 0.5}, {4, 1}},
        [](Xs x) {
          return solve_triangular(x[0] + Tensor(Matrix(2 * Matrix::Identity(4, 4))), x[1]);
        }},
       {"diagonal", {{3, 3}}, [](Xs x) { return diagonal(x[0]); }},
       {"diagonal of a wide matrix", {{2, 4}}, [](Xs x) { return diagonal(x[0]); }},
-      {"where with broadcast condition", {{3, 4}, {3, 4}},
+      {"where with broadcast condition",
+       {{3, 4}, {3, 4}},
        [](Xs x) {
          Matrix cond(1, 4);
          cond << 1, 0, 0, 1;
          return where(Tensor(cond), x[0], x[1]);
        }},
-      {"where with broadcast branch", {{3, 4}, {1, 1}},
+      {"where with broadcast branch",
+       {{3, 4}, {1, 1}},
        [](Xs x) {
          Matrix cond = Matrix::Zero(3, 4);
          cond(0, 1) = cond(2, 3) = cond(1, 0) = 1;
          return where(Tensor(cond), x[0], x[1]);
        }},
       // A value used twice and a chain of ops: contributions must add up.
-      {"shared subexpression", {{3, 4, 0.5, 2.0}},
+      {"shared subexpression",
+       {{3, 4, 0.5, 2.0}},
        [](Xs x) {
          const Tensor s = square(x[0]);
          return s * x[0] + exp(s) / x[0] - rowwise_sum(s);
@@ -170,17 +199,17 @@ std::vector<Case> broadcast_cases() {
     Tensor (*f)(const Tensor&, const Tensor&);
   };
   const Op ops[] = {
-      {"add", -2, 2, -2, 2, add},      {"sub", -2, 2, -2, 2, sub},
-      {"mul", -2, 2, -2, 2, mul},      {"div", -2, 2, 0.5, 2, div},
-      {"pow", 0.5, 2, -1.5, 1.5, pow},
+      {"add", -2, 2, -2, 2, add},  {"sub", -2, 2, -2, 2, sub},      {"mul", -2, 2, -2, 2, mul},
+      {"div", -2, 2, 0.5, 2, div}, {"pow", 0.5, 2, -1.5, 1.5, pow},
   };
   std::vector<Case> cases;
   for (const Op& op : ops) {
     for (const auto& [sa, sb] : shapes) {
       auto* f = op.f;
-      cases.push_back({fmt::format("{} {}x{} with {}x{}", op.name, sa.first, sa.second, sb.first, sb.second),
-                       {{sa.first, sa.second, op.lo_a, op.hi_a}, {sb.first, sb.second, op.lo_b, op.hi_b}},
-                       [f](Xs x) { return f(x[0], x[1]); }});
+      cases.push_back(
+          {fmt::format("{} {}x{} with {}x{}", op.name, sa.first, sa.second, sb.first, sb.second),
+           {{sa.first, sa.second, op.lo_a, op.hi_a}, {sb.first, sb.second, op.lo_b, op.hi_b}},
+           [f](Xs x) { return f(x[0], x[1]); }});
     }
   }
   return cases;
@@ -190,7 +219,8 @@ void run(const std::vector<Case>& cases) {
   std::mt19937_64 gen(42);
   for (const Case& c : cases) {
     std::vector<Matrix> inputs;
-    for (const Input& in : c.inputs) inputs.push_back(random_matrix(in.rows, in.cols, in.lo, in.hi, gen, in.gap));
+    for (const Input& in : c.inputs)
+      inputs.push_back(random_matrix(in.rows, in.cols, in.lo, in.hi, gen, in.gap));
     check_gradients(c.name, c.f, inputs);
   }
 }
@@ -205,11 +235,13 @@ TEST_CASE("gradients of reductions match finite differences", "[core][gradients]
   run(reduction_cases());
 }
 
-TEST_CASE("gradients of linear algebra and shape ops match finite differences", "[core][gradients]") {
+TEST_CASE("gradients of linear algebra and shape ops match finite differences",
+          "[core][gradients]") {
   run(linalg_and_shape_cases());
 }
 
-TEST_CASE("gradients of binary ops under every broadcast match finite differences", "[core][gradients]") {
+TEST_CASE("gradients of binary ops under every broadcast match finite differences",
+          "[core][gradients]") {
   run(broadcast_cases());
 }
 

@@ -17,7 +17,9 @@ using Catch::Matchers::Contains;
 
 namespace {
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("vesta_test_" + std::to_string(::getpid()) + "_" + name)).string();
+  return (std::filesystem::temp_directory_path() /
+          ("vesta_test_" + std::to_string(::getpid()) + "_" + name))
+      .string();
 }
 struct Fresh {
   Fresh() { param_store().clear(); }
@@ -35,15 +37,19 @@ TEST_CASE("param creates on first use, then reads, through its constraint", "[co
   const ParamStore::Entry& e = param_store().entry("scale");
   CHECK(e.unconstrained.matrix().isApprox(Matrix::Constant(2, 1, std::log(0.5))));
   // A second call ignores init and reads the stored value.
-  CHECK(param("scale", Matrix::Constant(2, 1, 9), constraints::positive()).matrix().isApprox(s.matrix()));
+  CHECK(param("scale", Matrix::Constant(2, 1, 9), constraints::positive())
+            .matrix()
+            .isApprox(s.matrix()));
   CHECK(param("scale").matrix().isApprox(s.matrix()));
   // The gradient flows through exp to the unconstrained leaf: d/du sum(exp(u)) = exp(u).
   sum(param("scale")).backward();
   CHECK(e.unconstrained.grad().isApprox(Matrix::Constant(2, 1, 0.5)));
   CHECK(param_store().names() == std::vector<std::string>{"scale"});
   CHECK_THROWS_WITH(param("missing"), Contains("'missing'"));
-  CHECK_THROWS_WITH(param("scale", Matrix::Ones(2, 1), constraints::real()), Contains("positive") && Contains("real"));
-  CHECK_THROWS_WITH(param("bad", Matrix::Constant(1, 1, -1), constraints::positive()), Contains("'bad'") && Contains("positive"));
+  CHECK_THROWS_WITH(param("scale", Matrix::Ones(2, 1), constraints::real()),
+                    Contains("positive") && Contains("real"));
+  CHECK_THROWS_WITH(param("bad", Matrix::Constant(1, 1, -1), constraints::positive()),
+                    Contains("'bad'") && Contains("positive"));
   param_store().set("scale", Matrix::Constant(2, 1, 2));
   CHECK(param("scale")(1, 0) == Approx(2));
   param_store().erase("scale");
@@ -64,8 +70,10 @@ TEST_CASE("param's initializer runs only when the parameter is created", "[core]
   CHECK(param("w", init, constraints::positive())(0, 2) == Approx(4));
   CHECK(calls == 1);
   // An initializer's bad value is refused like a given one, naming the parameter.
-  CHECK_THROWS_WITH(param("v", [] { return Matrix(Matrix::Constant(1, 1, -1)); }, constraints::positive()),
-                    Contains("'v'") && Contains("positive"));
+  CHECK_THROWS_WITH(
+      param(
+          "v", [] { return Matrix(Matrix::Constant(1, 1, -1)); }, constraints::positive()),
+      Contains("'v'") && Contains("positive"));
 }
 
 TEST_CASE("the param store saves and loads every parameter", "[core][params]") {
@@ -90,7 +98,8 @@ TEST_CASE("the param store saves and loads every parameter", "[core][params]") {
   CHECK(leaf.matrix() == Matrix::Constant(2, 3, 1.25));
   // No temporary file is left beside it.
   int files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(path).parent_path())) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::filesystem::path(path).parent_path())) {
     if (entry.path().string().rfind(path, 0) == 0) ++files;
   }
   CHECK(files == 1);
@@ -129,15 +138,18 @@ TEST_CASE("loading a corrupt, truncated or mismatched file is a clear error", "[
   param_store().clear();
   param("w", Matrix::Constant(2, 2, 9));
   param("s", Matrix::Constant(1, 1, 2), constraints::positive());
-  CHECK_THROWS_WITH(param_store().load(path), Contains("'w'") && Contains("3x2") && Contains("2x2"));
+  CHECK_THROWS_WITH(param_store().load(path),
+                    Contains("'w'") && Contains("3x2") && Contains("2x2"));
   CHECK(param("w")(0, 0) == 9);
   param_store().clear();
   param("s", Matrix::Constant(1, 1, 2), constraints::real());
-  CHECK_THROWS_WITH(param_store().load(path), Contains("'s'") && Contains("positive") && Contains("real"));
+  CHECK_THROWS_WITH(param_store().load(path),
+                    Contains("'s'") && Contains("positive") && Contains("real"));
   std::remove(path.c_str());
 }
 
-TEST_CASE("a save killed midway leaves the old file or the new one, never half", "[core][params][slow]") {
+TEST_CASE("a save killed midway leaves the old file or the new one, never half",
+          "[core][params][slow]") {
   Fresh fresh;
   const std::string path = temp_path("atomic.bin");
   param("big", Matrix::Constant(2000, 1000, 1));  // 16 MB: a write takes a while
@@ -157,7 +169,8 @@ TEST_CASE("a save killed midway leaves the old file or the new one, never half",
     CHECK((v == 1 || v == 2 + attempt || (v >= 2 && v < 2 + attempt)));
     CHECK(param("big")(0, 0) == v);
   }
-  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(path).parent_path())) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::filesystem::path(path).parent_path())) {
     if (entry.path().string().rfind(path, 0) == 0) std::filesystem::remove(entry.path());
   }
 }

@@ -347,7 +347,8 @@ TEST_CASE("Bulk fills draw what the same scalar calls draw", "[random]") {
   CHECK(bulk == one);
 }
 
-TEST_CASE("Long normal fills are a function of the state and a shorter one is a prefix", "[random]") {
+TEST_CASE("Long normal fills are a function of the state and a shorter one is a prefix",
+          "[random]") {
   const Index n = 1000;
   Rng a(23), b(23);
   const Matrix first = a.normal(n, 1);
@@ -411,7 +412,8 @@ TEST_CASE("Rng rejects negative sizes", "[random]") {
 
 // ---- uniform ------------------------------------------------------------------------------
 
-TEST_CASE("uniform stays below 1, at or above 0, with the right mean, variance and distribution", "[random]") {
+TEST_CASE("uniform stays below 1, at or above 0, with the right mean, variance and distribution",
+          "[random]") {
   constexpr std::size_t n = 1000000;
   Rng rng(101);
   const std::vector<double> x = to_vector(rng.uniform(static_cast<Index>(n), 1));

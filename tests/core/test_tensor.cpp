@@ -55,7 +55,8 @@ TEST_CASE("leaves accumulate gradients until zeroed", "[core][tensor]") {
   tape().reset();
 }
 
-TEST_CASE("a leaf used in several graphs, across tape resets, keeps one gradient", "[core][tensor]") {
+TEST_CASE("a leaf used in several graphs, across tape resets, keeps one gradient",
+          "[core][tensor]") {
   const Tensor w = Tensor::variable(Matrix::Constant(1, 1, 2));
   for (int step = 0; step < 3; ++step) {
     (w * w).backward();  // d/dw w^2 = 4 each time
@@ -172,7 +173,8 @@ TEST_CASE("ops compute the values of their definitions", "[core][tensor]") {
   const Tensor x(m);
   const Eigen::ArrayXXd a = m.cast<double>().array();
   auto near = [](const Tensor& t, const Eigen::ArrayXXd& expected) {
-    return (t.matrix().cast<double>().array() - expected).abs().maxCoeff() <= 1e-5 * (1 + expected.abs().maxCoeff());
+    return (t.matrix().cast<double>().array() - expected).abs().maxCoeff() <=
+           1e-5 * (1 + expected.abs().maxCoeff());
   };
   CHECK(near(exp(x), a.exp()));
   CHECK(near(tanh(x), a.tanh()));

@@ -68,7 +68,8 @@ std::vector<Pair> pairs() {
       // to_event on both sides, and an expanded family.
       {"Independent(Normal)", Normal(Tensor(row({0.3, -1, 2})), 1.5).to_event(1),
        Normal(Tensor(row({0.1, 0.2, 0.3})), Tensor(row({1.0, 2.0, 0.5}))).to_event(1)},
-      {"expanded Gamma", Gamma(2.0, 1.0).expand(3, 1), std::make_shared<Gamma>(Tensor(col({1, 2, 3})), 1.5)},
+      {"expanded Gamma", Gamma(2.0, 1.0).expand(3, 1),
+       std::make_shared<Gamma>(Tensor(col({1, 2, 3})), 1.5)},
   };
 }
 
@@ -87,7 +88,8 @@ TEST_CASE("every registered KL agrees with its Monte Carlo estimate", "[distribu
   }
 }
 
-TEST_CASE("KL from a Delta is its log_density minus the other's at its point", "[distributions][kl]") {
+TEST_CASE("KL from a Delta is its log_density minus the other's at its point",
+          "[distributions][kl]") {
   const Delta d(Tensor(col({0.5, 2.0})));
   const Normal q(0, 2);
   CHECK(kl_divergence(d, q).matrix().isApprox((-q.log_prob(Tensor(col({0.5, 2.0})))).matrix()));
@@ -99,7 +101,8 @@ TEST_CASE("KL from a Delta is its log_density minus the other's at its point", "
 }
 
 TEST_CASE("asking for an unregistered pair names both families", "[distributions][kl]") {
-  CHECK_THROWS_WITH(kl_divergence(Gamma(2.0, 1.0), Normal(0, 1)), Contains("Gamma") && Contains("Normal"));
+  CHECK_THROWS_WITH(kl_divergence(Gamma(2.0, 1.0), Normal(0, 1)),
+                    Contains("Gamma") && Contains("Normal"));
   CHECK_FALSE(has_kl_divergence(Gamma(2.0, 1.0), Normal(0, 1)));
   // Mismatched event dimensions are not a registered pair either.
   CHECK_THROWS_AS(kl_divergence(*Normal(0, 1).to_event(1), Normal(0, 1)), ValueError);
@@ -110,18 +113,25 @@ TEST_CASE("asking for an unregistered pair names both families", "[distributions
 
 #if !VESTA_SCALAR_IS_FLOAT
 TEST_CASE("KL gradients match finite differences", "[distributions][kl][gradients]") {
-  check_gradients("KL Normal", [](const std::vector<Tensor>& x) {
-    return kl_divergence(Normal(x[0], x[1]), Normal(x[2], x[3]));
-  }, {col({0.3, -1}), col({1.2, 0.5}), col({0.1, 0.2}), col({0.8, 2.0})});
-  check_gradients("KL Gamma", [](const std::vector<Tensor>& x) {
-    return kl_divergence(Gamma(x[0], x[1]), Gamma(x[2], x[3]));
-  }, {col({2.5, 0.6}), col({1.5, 2.0}), col({1.2, 1.0}), col({0.7, 3.0})});
+  check_gradients("KL Normal",
+                  [](const std::vector<Tensor>& x) {
+                    return kl_divergence(Normal(x[0], x[1]), Normal(x[2], x[3]));
+                  },
+                  {col({0.3, -1}), col({1.2, 0.5}), col({0.1, 0.2}), col({0.8, 2.0})});
+  check_gradients("KL Gamma",
+                  [](const std::vector<Tensor>& x) {
+                    return kl_divergence(Gamma(x[0], x[1]), Gamma(x[2], x[3]));
+                  },
+                  {col({2.5, 0.6}), col({1.5, 2.0}), col({1.2, 1.0}), col({0.7, 3.0})});
   // The factors' upper triangles are masked out, so finite differences stay lower triangular.
   const Tensor lower(tril({1, 1, 1}, 2));
-  check_gradients("KL MultivariateNormal", [lower](const std::vector<Tensor>& x) {
-    return kl_divergence(MultivariateNormal::from_scale_tril(x[0], where(lower, x[1], 0)),
-                         MultivariateNormal::from_scale_tril(x[2], where(lower, x[3], 0)));
-  }, {row({0.5, -1}), tril({1.2, 0.3, 0.8}, 2), row({0, 0.5}), tril({0.9, -0.2, 1.1}, 2)});
+  check_gradients(
+      "KL MultivariateNormal",
+      [lower](const std::vector<Tensor>& x) {
+        return kl_divergence(MultivariateNormal::from_scale_tril(x[0], where(lower, x[1], 0)),
+                             MultivariateNormal::from_scale_tril(x[2], where(lower, x[3], 0)));
+      },
+      {row({0.5, -1}), tril({1.2, 0.3, 0.8}, 2), row({0, 0.5}), tril({0.9, -0.2, 1.1}, 2)});
   // A factor per row (rows of 4 column-major entries; entry 2 is above the diagonal).
   const Tensor lower_rows(row({1, 1, 0, 1}));
   check_gradients("KL MultivariateNormal with a factor per row",
@@ -132,21 +142,30 @@ TEST_CASE("KL gradients match finite differences", "[distributions][kl][gradient
                   },
                   {rows_of({{0.5, -1}, {0, 2}}), rows_of({{1.2, 0.3, 0, 0.8}, {0.5, -0.6, 0, 1.4}}),
                    row({0, 0.5}), rows_of({{0.9, -0.2, 0, 1.1}, {2.0, 0.5, 0, 0.3}})});
-  check_gradients("normal_kl_to_centered_sum, scalar prior", [](const std::vector<Tensor>& x) {
-    return normal_kl_to_centered_sum(x[0], x[1], x[2]);
-  }, {mat(2, 2, {0.3, -1, 0.5, 2}), mat(2, 2, {1.2, 0.5, 0.3, 0.9}), Matrix::Constant(1, 1, 0.7)});
-  check_gradients("normal_kl_to_centered_sum, per-entry prior", [](const std::vector<Tensor>& x) {
-    return normal_kl_to_centered_sum(x[0], x[1], x[2]);
-  }, {mat(2, 2, {0.3, -1, 0.5, 2}), mat(2, 2, {1.2, 0.5, 0.3, 0.9}), mat(2, 2, {0.7, 1.5, 2, 0.4})});
+  check_gradients(
+      "normal_kl_to_centered_sum, scalar prior",
+      [](const std::vector<Tensor>& x) { return normal_kl_to_centered_sum(x[0], x[1], x[2]); },
+      {mat(2, 2, {0.3, -1, 0.5, 2}), mat(2, 2, {1.2, 0.5, 0.3, 0.9}), Matrix::Constant(1, 1, 0.7)});
+  check_gradients(
+      "normal_kl_to_centered_sum, per-entry prior",
+      [](const std::vector<Tensor>& x) { return normal_kl_to_centered_sum(x[0], x[1], x[2]); },
+      {mat(2, 2, {0.3, -1, 0.5, 2}), mat(2, 2, {1.2, 0.5, 0.3, 0.9}),
+       mat(2, 2, {0.7, 1.5, 2, 0.4})});
 }
 #endif
 
 TEST_CASE("the fused Normal KL sum equals the registered KL summed", "[distributions][kl]") {
   const Matrix m = mat(2, 3, {0.3, -1, 0.5, 2, 0, 0.1}), s = mat(2, 3, {1.2, 0.5, 0.3, 0.9, 1, 2});
   const Matrix p = mat(2, 3, {0.7, 1.5, 2, 0.4, 1, 3});
-  const double per_entry = sum(kl_divergence(Normal(Tensor(m), Tensor(s)), Normal(Tensor(Matrix::Zero(2, 3)), Tensor(p)))).item();
-  CHECK(normal_kl_to_centered_sum(Tensor(m), Tensor(s), Tensor(p)).item() == Approx(per_entry).epsilon(1e-5));
+  const double per_entry = sum(kl_divergence(Normal(Tensor(m), Tensor(s)),
+                                             Normal(Tensor(Matrix::Zero(2, 3)), Tensor(p))))
+                               .item();
+  CHECK(normal_kl_to_centered_sum(Tensor(m), Tensor(s), Tensor(p)).item() ==
+        Approx(per_entry).epsilon(1e-5));
   const double scalar = sum(kl_divergence(Normal(Tensor(m), Tensor(s)), Normal(0, 2))).item();
-  CHECK(normal_kl_to_centered_sum(Tensor(m), Tensor(s), Tensor(Scalar(2))).item() == Approx(scalar).epsilon(1e-5));
-  CHECK_THROWS_WITH(normal_kl_to_centered_sum(Tensor(m), Tensor(Matrix::Ones(3, 2)), Tensor(Scalar(1))), Contains("2x3") && Contains("3x2"));
+  CHECK(normal_kl_to_centered_sum(Tensor(m), Tensor(s), Tensor(Scalar(2))).item() ==
+        Approx(scalar).epsilon(1e-5));
+  CHECK_THROWS_WITH(
+      normal_kl_to_centered_sum(Tensor(m), Tensor(Matrix::Ones(3, 2)), Tensor(Scalar(1))),
+      Contains("2x3") && Contains("3x2"));
 }

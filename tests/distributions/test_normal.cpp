@@ -21,14 +21,19 @@ TEST_CASE("Normal log_prob matches Boost.Math's density", "[distributions][norma
 
 TEST_CASE("Normal draws follow its CDF and moments", "[distributions][normal]") {
   const Normal d(0.5, 2.0);
-  check_ks(d, [](double x) { return boost::math::cdf(boost::math::normal_distribution<double>(0.5, 2.0), x); });
+  check_ks(d, [](double x) {
+    return boost::math::cdf(boost::math::normal_distribution<double>(0.5, 2.0), x);
+  });
   check_moments(Normal(Tensor(col({-1, 3})), Tensor(col({0.5, 4}))));
   check_entropy_monte_carlo(Normal(Tensor(col({-1, 3})), Tensor(col({0.5, 4}))));
 }
 
 #if !VESTA_SCALAR_IS_FLOAT
-TEST_CASE("Normal log_prob and rsample gradients match finite differences", "[distributions][normal][gradients]") {
-  const Factory make = [](const std::vector<Tensor>& p) { return std::make_shared<Normal>(p[0], p[1]); };
+TEST_CASE("Normal log_prob and rsample gradients match finite differences",
+          "[distributions][normal][gradients]") {
+  const Factory make = [](const std::vector<Tensor>& p) {
+    return std::make_shared<Normal>(p[0], p[1]);
+  };
   check_log_prob_gradients("Normal", make, {col({0.3, -1}), col({1.5, 0.7})}, col({0.2, 0.9}));
   check_rsample_gradients("Normal", make, {col({0.3, -1}), col({1.5, 0.7})});
 }
@@ -52,12 +57,15 @@ TEST_CASE("Normal to_event sums log_prob over the event", "[distributions][norma
   CHECK(wide->cols() == 3);
 }
 
-TEST_CASE("Normal rejects bad parameters and values, naming the index and value", "[distributions][normal]") {
-  CHECK_THROWS_WITH(Normal(0, Tensor(col({1, 2, -1}))), Contains("Normal: scale[2] is -1, but must be positive"));
+TEST_CASE("Normal rejects bad parameters and values, naming the index and value",
+          "[distributions][normal]") {
+  CHECK_THROWS_WITH(Normal(0, Tensor(col({1, 2, -1}))),
+                    Contains("Normal: scale[2] is -1, but must be positive"));
   CHECK_THROWS_WITH(Normal(0, 0), Contains("scale is 0"));
   CHECK_THROWS_WITH(Normal(std::nan(""), 1), Contains("loc is nan"));
   CHECK_THROWS_AS(Normal(Tensor(Matrix::Zero(2, 1)), Tensor(Matrix::Ones(3, 1))), ShapeError);
-  CHECK_THROWS_WITH(Normal(0, 1).log_prob(Tensor(col({0, std::nan("")}))), Contains("value[1] is nan"));
+  CHECK_THROWS_WITH(Normal(0, 1).log_prob(Tensor(col({0, std::nan("")}))),
+                    Contains("value[1] is nan"));
   set_validation(false);
   CHECK_NOTHROW(Normal(0, -1));
   set_validation(true);

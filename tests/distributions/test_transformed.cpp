@@ -16,7 +16,8 @@ using Catch::Matchers::Contains;
 TEST_CASE("Normal pushed through exp is the LogNormal", "[distributions][transformed]") {
   const Matrix loc = col({0.3, -1.0, 2.0});
   const Matrix scale = col({0.5, 1.2, 0.1});
-  const TransformedDistribution t(std::make_shared<Normal>(Tensor(loc), Tensor(scale)), constraints::positive());
+  const TransformedDistribution t(std::make_shared<Normal>(Tensor(loc), Tensor(scale)),
+                                  constraints::positive());
   const LogNormal ln{Tensor(loc), Tensor(scale)};
   CHECK(t.rows() == 3);
   CHECK(t.cols() == 1);
@@ -34,7 +35,8 @@ TEST_CASE("Normal pushed through exp is the LogNormal", "[distributions][transfo
 }
 
 #if !VESTA_SCALAR_IS_FLOAT
-TEST_CASE("log_prob of a draw keeps the pathwise gradient through the draw", "[distributions][transformed][gradients]") {
+TEST_CASE("log_prob of a draw keeps the pathwise gradient through the draw",
+          "[distributions][transformed][gradients]") {
   // log q(T(x(theta)); theta) differentiated in theta through both arguments equals the same for
   // the LogNormal written directly, with the same noise.
   auto via_transform = [](const std::vector<Tensor>& p) {
@@ -61,7 +63,8 @@ TEST_CASE("log_prob of a draw keeps the pathwise gradient through the draw", "[d
 }
 #endif
 
-TEST_CASE("a simplex-valued push-forward scores its draws with the stick-breaking Jacobian", "[distributions][transformed]") {
+TEST_CASE("a simplex-valued push-forward scores its draws with the stick-breaking Jacobian",
+          "[distributions][transformed]") {
   // Rows of 3 probabilities from 2 unconstrained Normal coordinates per row.
   const auto base = Normal(Tensor(Matrix::Zero(2, 2)), 1).to_event(1);
   const TransformedDistribution t(base, constraints::simplex());
@@ -78,7 +81,9 @@ TEST_CASE("a simplex-valued push-forward scores its draws with the stick-breakin
   CHECK(own.isApprox(pulled, 1e-4));
   // By hand: base density at x = T^-1(y) less the summed log-Jacobian of each row.
   const Matrix x = constraints::simplex()->inverse(y.matrix());
-  const Matrix by_hand = (base->log_prob(Tensor(x)) - constraints::simplex()->log_abs_det_jacobian(Tensor(x))).matrix();
+  const Matrix by_hand =
+      (base->log_prob(Tensor(x)) - constraints::simplex()->log_abs_det_jacobian(Tensor(x)))
+          .matrix();
   CHECK(own.isApprox(by_hand, 1e-4));
   tape().reset();
 }

@@ -8,9 +8,9 @@
 
 #include "support/command_line.hpp"
 
+using Catch::Matchers::Contains;
 using vesta::ValueError;
 using vesta::examples::CommandLine;
-using Catch::Matchers::Contains;
 
 namespace {
 // Owns the argument strings for the char** a CommandLine takes.
@@ -42,7 +42,8 @@ TEST_CASE("CommandLine names the option of every mistake", "[examples]") {
   CHECK_THROWS_WITH(m.integer("--epochs", 10), Contains("--epochs") && Contains("needs a value"));
   Argv valued({"--distributed", "yes"});
   CommandLine v(valued.argc(), valued.argv());
-  CHECK_THROWS_WITH(v.flag("--distributed"), Contains("--distributed") && Contains("takes no value"));
+  CHECK_THROWS_WITH(v.flag("--distributed"),
+                    Contains("--distributed") && Contains("takes no value"));
   Argv stray({"epochs", "3"});
   CHECK_THROWS_WITH(CommandLine(stray.argc(), stray.argv()), Contains("\"epochs\""));
 
@@ -55,7 +56,8 @@ TEST_CASE("CommandLine names the option of every mistake", "[examples]") {
   CHECK_THROWS_WITH(args.finish(), Contains("unknown option --colour"));
 }
 
-TEST_CASE("CommandLine reads flags and answers --help with every option and its default", "[examples]") {
+TEST_CASE("CommandLine reads flags and answers --help with every option and its default",
+          "[examples]") {
   Argv a({"--distributed", "--epochs", "2"});
   CommandLine args(a.argc(), a.argv(), "Trains something.");
   CHECK(args.flag("--distributed"));

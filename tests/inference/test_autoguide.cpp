@@ -19,8 +19,6 @@ namespace {
 using Fresh = vesta::testing::FreshParams;
 using vesta::testing::data10;
 
-
-
 using vesta::testing::Running;
 
 // Runs `steps` SVI steps and averages `read()` over the last `tail`.
@@ -65,15 +63,18 @@ TEST_CASE("AutoNormal recovers the posterior of a Normal mean", "[inference][aut
   AutoNormal guide(normal_model);
   Adam adam(0.01);
   SVI svi(normal_model, guide, adam);
-  const Running r = fit(svi, 6000, 2000, [] {
-    Matrix m(1, 2);
-    m << param_store().entry("AutoNormal.locs.z").unconstrained.value()(0, 0),
-        param_store().get("AutoNormal.scales.z").item();
-    return m;
-  }, x);
+  const Running r = fit(
+      svi, 6000, 2000,
+      [] {
+        Matrix m(1, 2);
+        m << param_store().entry("AutoNormal.locs.z").unconstrained.value()(0, 0),
+            param_store().get("AutoNormal.scales.z").item();
+        return m;
+      },
+      x);
   const double post_mean = x.sum() / 11, post_sd = 1 / std::sqrt(11.0);
-  INFO("loc " << r.mean()(0) << " +- " << r.sd()(0) << " vs " << post_mean << "; scale " << r.mean()(1) << " +- "
-              << r.sd()(1) << " vs " << post_sd);
+  INFO("loc " << r.mean()(0) << " +- " << r.sd()(0) << " vs " << post_mean << "; scale "
+              << r.mean()(1) << " +- " << r.sd()(1) << " vs " << post_sd);
   CHECK(std::abs(r.mean()(0) - post_mean) < 4 * r.sd()(0) + 0.01);
   CHECK(std::abs(r.mean()(1) - post_sd) < 4 * r.sd()(1) + 0.01);
   // median() and quantiles() read the fitted params: here the Normal's own.
@@ -87,7 +88,8 @@ TEST_CASE("AutoNormal recovers the posterior of a Normal mean", "[inference][aut
   CHECK(guide.latents()[0].name == "z");
 }
 
-TEST_CASE("AutoNormal fits a positive latent through exp, with its Jacobian", "[inference][autoguide]") {
+TEST_CASE("AutoNormal fits a positive latent through exp, with its Jacobian",
+          "[inference][autoguide]") {
   Fresh fresh;
   set_rng_seed(22);
   const Matrix y = data_positive();
@@ -96,15 +98,18 @@ TEST_CASE("AutoNormal fits a positive latent through exp, with its Jacobian", "[
   SVI svi(positive_model, guide, adam);
   // The posterior of log z is Normal, so the guide's family holds it exactly; leaving out the
   // log-Jacobian of exp would shift the fitted loc by about scale^2 and bias the scale.
-  const Running r = fit(svi, 6000, 2000, [] {
-    Matrix m(1, 2);
-    m << param_store().entry("AutoNormal.locs.z").unconstrained.value()(0, 0),
-        param_store().get("AutoNormal.scales.z").item();
-    return m;
-  }, y);
+  const Running r = fit(
+      svi, 6000, 2000,
+      [] {
+        Matrix m(1, 2);
+        m << param_store().entry("AutoNormal.locs.z").unconstrained.value()(0, 0),
+            param_store().get("AutoNormal.scales.z").item();
+        return m;
+      },
+      y);
   const auto [mu, sd] = positive_posterior(y);
-  INFO("loc " << r.mean()(0) << " +- " << r.sd()(0) << " vs " << mu << "; scale " << r.mean()(1) << " +- "
-              << r.sd()(1) << " vs " << sd);
+  INFO("loc " << r.mean()(0) << " +- " << r.sd()(0) << " vs " << mu << "; scale " << r.mean()(1)
+              << " +- " << r.sd()(1) << " vs " << sd);
   CHECK(std::abs(r.mean()(0) - mu) < 4 * r.sd()(0) + 0.005);
   CHECK(std::abs(r.mean()(1) - sd) < 4 * r.sd()(1) + 0.005);
   // Constrained summaries: the median is exp(loc), the quantiles exp(loc + z_q scale).
@@ -114,7 +119,8 @@ TEST_CASE("AutoNormal fits a positive latent through exp, with its Jacobian", "[
   CHECK(guide.quantiles(0.05)["z"](0, 0) == Approx(std::exp(loc - 1.644854 * scale)).epsilon(1e-5));
 }
 
-TEST_CASE("at the exact posterior the AutoNormal ELBO gradient of a positive latent vanishes", "[inference][autoguide]") {
+TEST_CASE("at the exact posterior the AutoNormal ELBO gradient of a positive latent vanishes",
+          "[inference][autoguide]") {
   Fresh fresh;
   set_rng_seed(29);
   const Matrix y = data_positive();
@@ -189,8 +195,10 @@ struct Regression {
 
 }  // namespace
 
-TEST_CASE("AutoMultivariateNormal recovers the posterior mean and covariance of Bayesian linear regression",
-          "[inference][autoguide]") {
+TEST_CASE(
+    "AutoMultivariateNormal recovers the posterior mean and covariance of Bayesian linear "
+    "regression",
+    "[inference][autoguide]") {
   Fresh fresh;
   set_rng_seed(24);
   const Regression model(40, 3, 7);
@@ -204,7 +212,9 @@ TEST_CASE("AutoMultivariateNormal recovers the posterior mean and covariance of 
     svi.step();
     cov.add(guide.state().covariance());
   }
-  INFO("loc " << loc.mean() << "\nexact " << model.post_mean << "\ncov\n" << cov.mean() << "\nexact\n" << model.post_cov);
+  INFO("loc " << loc.mean() << "\nexact " << model.post_mean << "\ncov\n"
+              << cov.mean() << "\nexact\n"
+              << model.post_cov);
   const Matrix loc_err = (loc.mean() - model.post_mean).cwiseAbs();
   CHECK((loc_err.array() < 4 * loc.sd().array() + 0.003).all());
   // The covariance is small (about 0.006 on the diagonal): compare entries relative to the
@@ -215,7 +225,8 @@ TEST_CASE("AutoMultivariateNormal recovers the posterior mean and covariance of 
   CHECK(guide.median().at("w").isApprox(guide.state().loc()));
 }
 
-TEST_CASE("AutoDiagonalNormal finds the exact mean and the conditional variances", "[inference][autoguide]") {
+TEST_CASE("AutoDiagonalNormal finds the exact mean and the conditional variances",
+          "[inference][autoguide]") {
   Fresh fresh;
   set_rng_seed(25);
   const Regression model(40, 3, 8);
@@ -321,7 +332,8 @@ TEST_CASE("init strategies set where each latent starts", "[inference][autoguide
   CHECK(mean.at("b")(0, 0) == Approx(4));
   CHECK(mean.at("c")(0, 0) == Approx(1));
   // to given values, the rest by the fallback.
-  const SiteValues given = start(init_to_value({{"a", Matrix::Constant(1, 1, 0.25)}}, init_to_mean()));
+  const SiteValues given =
+      start(init_to_value({{"a", Matrix::Constant(1, 1, 0.25)}}, init_to_mean()));
   CHECK(given.at("a")(0, 0) == Approx(0.25));
   CHECK(given.at("c")(0, 0) == Approx(1));
   // to the median of 15 draws: near the Normal's median 4 (the sample median's sd is about
@@ -330,8 +342,10 @@ TEST_CASE("init strategies set where each latent starts", "[inference][autoguide
   CHECK(std::abs(median.at("b")(0, 0) - 4) < 5 * 0.16);
   CHECK(median.at("a")(0, 0) > 0);
   // A value outside the support, or of the wrong shape, is named.
-  CHECK_THROWS_WITH(start(init_to_value({{"a", Matrix::Constant(1, 1, -1)}})), Contains("'a'") && Contains("-1"));
-  CHECK_THROWS_WITH(start(init_to_value({{"b", Matrix::Zero(2, 1)}})), Contains("'b'") && Contains("2x1"));
+  CHECK_THROWS_WITH(start(init_to_value({{"a", Matrix::Constant(1, 1, -1)}})),
+                    Contains("'a'") && Contains("-1"));
+  CHECK_THROWS_WITH(start(init_to_value({{"b", Matrix::Zero(2, 1)}})),
+                    Contains("'b'") && Contains("2x1"));
   CHECK(handler_stack().empty());
 }
 
@@ -351,7 +365,8 @@ TEST_CASE("autoguides name what they cannot fit", "[inference][autoguide]") {
   CHECK_THROWS_WITH(g2(), Contains("'z'") && Contains("'data'") && Contains("AutoNormal"));
   AutoNormal g3(normal_model);
   CHECK_THROWS_WITH(g3.median(), Contains("AutoNormal") && Contains("not run"));
-  CHECK_THROWS_WITH(AutoNormal(normal_model, AutoGuideOptions{"", init_to_median(), 0}), Contains("init_scale"));
+  CHECK_THROWS_WITH(AutoNormal(normal_model, AutoGuideOptions{"", init_to_median(), 0}),
+                    Contains("init_scale"));
   CHECK(handler_stack().empty());
 }
 

@@ -15,7 +15,6 @@ namespace {
 
 using Fresh = vesta::testing::FreshParams;
 
-
 Matrix tosses() {
   Matrix x(10, 1);
   x << 1, 1, 1, 1, 1, 1, 0, 0, 0, 0;

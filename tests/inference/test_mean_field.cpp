@@ -22,10 +22,7 @@ using vesta::testing::data10;
 constexpr auto model = &vesta::testing::normal_mean_model;
 constexpr auto guide = &vesta::testing::normal_mean_guide;
 
-
 const double kLog2Pi = std::log(2 * M_PI);
-
-
 
 // The same guide with a Laplace(loc, scale) in place of the Normal: KL(Laplace || Normal) has
 // no formula.

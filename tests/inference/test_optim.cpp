@@ -17,7 +17,6 @@ namespace {
 
 using Fresh = vesta::testing::FreshParams;
 
-
 // Loss sum((x - target)^2 / 2), gradient x - target.
 void backward_quadratic(const Matrix& target) {
   sum(Scalar(0.5) * square(param("x") - Tensor(target))).backward();
@@ -129,7 +128,8 @@ TEST_CASE("schedules and gradient-norm clipping", "[inference][optim]") {
   CHECK(clipped.learning_rate() == Approx(0.05));
 }
 
-TEST_CASE("parameters first seen mid-training join; unused ones are left alone", "[inference][optim]") {
+TEST_CASE("parameters first seen mid-training join; unused ones are left alone",
+          "[inference][optim]") {
   Fresh fresh;
   Adam adam(0.1);
   param("a", Matrix::Constant(1, 1, 1));

@@ -18,7 +18,6 @@ namespace {
 
 using Fresh = vesta::testing::FreshParams;
 
-
 // z ~ N(0, 1); three x_i ~ N(z, 1), observed when given.
 void model(std::optional<Matrix> x) {
   const Tensor z = sample("z", Normal(0, 1));
@@ -41,7 +40,8 @@ SiteSamples scalar_draws(const std::string& name, const Matrix& z) {
 std::pair<Matrix, Matrix> column_stats(const Matrix& m) {
   const Matrix mean = m.colwise().mean();
   const Matrix centred = m.rowwise() - mean.row(0);
-  const Matrix sd = (centred.cwiseProduct(centred).colwise().sum() / double(m.rows() - 1)).cwiseSqrt();
+  const Matrix sd =
+      (centred.cwiseProduct(centred).colwise().sum() / double(m.rows() - 1)).cwiseSqrt();
   return {mean, sd / std::sqrt(double(m.rows()))};
 }
 
@@ -79,7 +79,8 @@ TEST_CASE("Predictive through a guide draws the posterior predictive", "[inferen
   CHECK(std::abs(s.quantile("z", 0.05)(0, 0) - q05) < 5 * std::sqrt(0.05 * 0.95 / n) / density);
 }
 
-TEST_CASE("Predictive returns the chosen sites, each draw in its shape", "[inference][predictive]") {
+TEST_CASE("Predictive returns the chosen sites, each draw in its shape",
+          "[inference][predictive]") {
   Fresh fresh;
   auto shaped = [] {
     Matrix m(2, 3);
@@ -99,13 +100,15 @@ TEST_CASE("Predictive returns the chosen sites, each draw in its shape", "[infer
   for (Index i = 0; i < 4; ++i) CHECK(s.flat("m").row(i) == expected);
 }
 
-TEST_CASE("Predictive from posterior samples runs the model at each draw", "[inference][predictive]") {
+TEST_CASE("Predictive from posterior samples runs the model at each draw",
+          "[inference][predictive]") {
   Fresh fresh;
   set_rng_seed(32);
   const Index n = 5000;
   Matrix z(n, 1);
   for (Index i = 0; i < n; ++i) z(i, 0) = double(i % 7) - 3;
-  const SiteSamples s = Predictive(model, scalar_draws("z", z), {"x", "z"})(std::optional<Matrix>());
+  const SiteSamples s =
+      Predictive(model, scalar_draws("z", z), {"x", "z"})(std::optional<Matrix>());
   CHECK(s.flat("z") == z);
   // x - z is standard Normal.
   const Matrix eps = s.flat("x").colwise() - z.col(0);
@@ -150,17 +153,22 @@ TEST_CASE("Predictive with a fitted autoguide predicts new data", "[inference][p
 TEST_CASE("Predictive names what is wrong", "[inference][predictive]") {
   Fresh fresh;
   CHECK_THROWS_WITH(Predictive(model, guide, 0), Contains("num_samples") && Contains("0"));
-  CHECK_THROWS_WITH(Predictive(model, guide, 3, {"nope"})(std::optional<Matrix>()), Contains("'nope'"));
-  CHECK_THROWS_WITH(Predictive(model, guide, 3, {"data"})(std::optional<Matrix>()), Contains("'data'") && Contains("plate"));
-  CHECK_THROWS_WITH(Predictive(model, scalar_draws("w", Matrix::Zero(3, 1)))(std::optional<Matrix>()),
-                    Contains("'w'"));
+  CHECK_THROWS_WITH(Predictive(model, guide, 3, {"nope"})(std::optional<Matrix>()),
+                    Contains("'nope'"));
+  CHECK_THROWS_WITH(Predictive(model, guide, 3, {"data"})(std::optional<Matrix>()),
+                    Contains("'data'") && Contains("plate"));
+  CHECK_THROWS_WITH(
+      Predictive(model, scalar_draws("w", Matrix::Zero(3, 1)))(std::optional<Matrix>()),
+      Contains("'w'"));
   SiteSamples wide;
   for (int k = 0; k < 3; ++k) wide.add("z", Matrix::Zero(1, 2));
-  CHECK_THROWS_WITH(Predictive(model, wide)(std::optional<Matrix>()), Contains("'z'") && Contains("1x1") && Contains("1x2"));
+  CHECK_THROWS_WITH(Predictive(model, wide)(std::optional<Matrix>()),
+                    Contains("'z'") && Contains("1x1") && Contains("1x2"));
   SiteSamples uneven = scalar_draws("z", Matrix::Zero(3, 1));
   for (int k = 0; k < 4; ++k) uneven.add("z2", Matrix::Zero(1, 1));
   CHECK_THROWS_WITH(Predictive(model, uneven), Contains("'z2'") && Contains("'z'"));
-  CHECK_THROWS_WITH(uneven.add("z", Matrix::Zero(2, 1)), Contains("'z'") && Contains("2x1") && Contains("1x1"));
+  CHECK_THROWS_WITH(uneven.add("z", Matrix::Zero(2, 1)),
+                    Contains("'z'") && Contains("2x1") && Contains("1x1"));
   CHECK(handler_stack().empty());
 }
 

@@ -23,9 +23,6 @@ using vesta::testing::data10;
 constexpr auto model = &vesta::testing::normal_mean_model;
 constexpr auto guide = &vesta::testing::normal_mean_guide;
 
-
-
-
 // Everything written to a temporary file, read back.
 std::string contents(std::FILE* f) {
   std::fflush(f);
@@ -44,7 +41,8 @@ struct TempFile {
 
 }  // namespace
 
-TEST_CASE("SVI::run returns the losses step would give with the same seed", "[inference][progress]") {
+TEST_CASE("SVI::run returns the losses step would give with the same seed",
+          "[inference][progress]") {
   const Matrix x = data10();
   const long n = 200;
   std::vector<double> stepped;
@@ -88,7 +86,8 @@ TEST_CASE("the progress callback sees every step in order", "[inference][progres
     CHECK_FALSE(p.stopped);
     previous_seconds = p.seconds;
   }
-  CHECK(seen.front().smoothed_loss == Approx(seen.front().loss));  // bias-corrected: no pull toward 0
+  CHECK(seen.front().smoothed_loss ==
+        Approx(seen.front().loss));  // bias-corrected: no pull toward 0
   CHECK(seen.back().eta_seconds == 0);
   CHECK(seen.back().steps_per_second > 0);
   // The smoothed loss is a weighted average of the losses so far, so it lies between them,
@@ -110,7 +109,8 @@ TEST_CASE("the progress callback sees every step in order", "[inference][progres
   CHECK(seen.size() == static_cast<std::size_t>(n));
 }
 
-TEST_CASE("progress_line is quiet for a quick loop and draws a line otherwise", "[inference][progress]") {
+TEST_CASE("progress_line is quiet for a quick loop and draws a line otherwise",
+          "[inference][progress]") {
   Fresh fresh;
   Adam adam(0.01);
   SVI svi(model, guide, adam);
@@ -122,7 +122,8 @@ TEST_CASE("progress_line is quiet for a quick loop and draws a line otherwise", 
   }
   {
     TempFile out;
-    svi.set_progress(progress_line({.out = out.f, .min_interval_seconds = 0, .quiet_seconds = 0, .terminal = true}));
+    svi.set_progress(progress_line(
+        {.out = out.f, .min_interval_seconds = 0, .quiet_seconds = 0, .terminal = true}));
     svi.run(100, data10());
     const std::string text = contents(out.f);
     INFO(text);
@@ -133,7 +134,8 @@ TEST_CASE("progress_line is quiet for a quick loop and draws a line otherwise", 
   }
 }
 
-TEST_CASE("in a log, progress_line writes whole lines every few seconds, never redraws", "[inference][progress]") {
+TEST_CASE("in a log, progress_line writes whole lines every few seconds, never redraws",
+          "[inference][progress]") {
   Fresh fresh;
   Adam adam(0.01);
   SVI svi(model, guide, adam);
@@ -171,15 +173,19 @@ TEST_CASE("progress_line shows human-friendly units", "[inference][progress]") {
   CHECK(format_duration(65) == "1 min 05 s");
   CHECK(format_duration(7380) == "2 h 03 min");
   TempFile out;
-  ProgressCallback line = progress_line({.out = out.f, .min_interval_seconds = 0, .quiet_seconds = 0, .terminal = true});
+  ProgressCallback line = progress_line(
+      {.out = out.f, .min_interval_seconds = 0, .quiet_seconds = 0, .terminal = true});
   line(Progress{1200, 5000, 103.24, 104.91, 0.1, 12345, 65});
   line(Progress{2400, 5000, 102.1, 103.5, 0.2, 12000, 3.2});
   line(Progress{5000, 5000, 101.73, 102.41, 0.41, 12195, 0});
   const std::string text = contents(out.f);
   INFO(text);
-  CHECK_THAT(text, Contains("step 1200/5000  loss 103.24 (avg 104.91)  12.3k steps/s  ETA 1 min 05 s"));
-  CHECK_THAT(text, Contains("\rstep 2400/5000  loss 102.10 (avg 103.50)  12.0k steps/s  ETA 3.2 s"));
-  CHECK_THAT(text, Contains("\r5000 steps in 0.41 s (12.2k steps/s)  final loss 101.73 (avg 102.41)"));
+  CHECK_THAT(text,
+             Contains("step 1200/5000  loss 103.24 (avg 104.91)  12.3k steps/s  ETA 1 min 05 s"));
+  CHECK_THAT(text,
+             Contains("\rstep 2400/5000  loss 102.10 (avg 103.50)  12.0k steps/s  ETA 3.2 s"));
+  CHECK_THAT(text,
+             Contains("\r5000 steps in 0.41 s (12.2k steps/s)  final loss 101.73 (avg 102.41)"));
   CHECK(text.back() == '\n');
 }
 
@@ -194,7 +200,8 @@ TEST_CASE("a step that throws stops the loop and finishes the line", "[inference
   SVI svi(model, failing_guide, adam);
   std::vector<Progress> seen;
   TempFile out;
-  ProgressCallback line = progress_line({.out = out.f, .min_interval_seconds = 0, .quiet_seconds = 0, .terminal = true});
+  ProgressCallback line = progress_line(
+      {.out = out.f, .min_interval_seconds = 0, .quiet_seconds = 0, .terminal = true});
   svi.set_progress([&](const Progress& p) {
     seen.push_back(p);
     line(p);
@@ -221,6 +228,7 @@ TEST_CASE("invalid run and progress_line arguments are named", "[inference][prog
   CHECK_THROWS_WITH(progress_line(nullptr), Contains("out is null"));
   CHECK_THROWS_WITH(progress_line(stderr, -1), Contains("min_interval_seconds is -1"));
   CHECK_THROWS_WITH(progress_line(stderr, 0.25, std::nan("")), Contains("quiet_seconds is nan"));
-  CHECK_THROWS_WITH(progress_line({.log_interval_seconds = -2}), Contains("log_interval_seconds is -2"));
+  CHECK_THROWS_WITH(progress_line({.log_interval_seconds = -2}),
+                    Contains("log_interval_seconds is -2"));
   CHECK_THROWS_WITH(ProgressMeter(10, 1.0), Contains("decay is 1"));
 }

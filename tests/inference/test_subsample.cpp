@@ -20,7 +20,6 @@ namespace {
 
 using Fresh = vesta::testing::FreshParams;
 
-
 constexpr Index kN = 100;
 
 // N observations x_i ~ N(2, 1), from a fixed seed.
@@ -112,8 +111,8 @@ TEST_CASE("Subsampled SVI converges to the same optimum as full-batch SVI on a s
   const Iterates full = fit(std::nullopt, 8);
   const Iterates sub = fit(Index(10), 9);
   INFO("posterior: loc " << post_mean << ", scale " << post_sd);
-  INFO("full batch: loc " << full.loc << " (sd " << full.loc_sd << "), scale " << full.scale << " (sd "
-                          << full.scale_sd << ")");
+  INFO("full batch: loc " << full.loc << " (sd " << full.loc_sd << "), scale " << full.scale
+                          << " (sd " << full.scale_sd << ")");
   INFO("subsampled: loc " << sub.loc << " (sd " << sub.loc_sd << "), scale " << sub.scale << " (sd "
                           << sub.scale_sd << ")");
   // The spread of the iterates is each run's own error (their average is closer than that).
@@ -133,8 +132,10 @@ TEST_CASE("Subsampled SVI converges to the same optimum as full-batch SVI on a s
   CHECK(4 * sub.scale_sd + slack < 0.5 * (1 / std::sqrt(11.0) - post_sd));
 }
 
-TEST_CASE("averaging particles in Trace_ELBO divides the variance of the loss and gradient by their number",
-          "[inference][svi][subsample]") {
+TEST_CASE(
+    "averaging particles in Trace_ELBO divides the variance of the loss and gradient by their "
+    "number",
+    "[inference][svi][subsample]") {
   Fresh fresh;
   const Matrix x = data100();
   // Fixed parameters away from the posterior, where the estimates do vary.
@@ -167,13 +168,14 @@ TEST_CASE("averaging particles in Trace_ELBO divides the variance of the loss an
   // F(n-1, n-1) variable). The gradient of loc is normal here (linear in the guide's normal
   // draw); the loss is quadratic in it, so its kurtosis is estimated from the sample. The
   // log of the variance ratio must be within 4 standard errors of log 8.
-  auto check_ratio = [&](const std::vector<double>& one, const std::vector<double>& eight, const char* what) {
+  auto check_ratio = [&](const std::vector<double>& one, const std::vector<double>& eight,
+                         const char* what) {
     const Moments m1 = moments(one), m8 = moments(eight);
     const double log_ratio = std::log(m1.var / m8.var);
     const double se = std::sqrt((m1.kurtosis - 1) / n + (m8.kurtosis - 1) / n);
     INFO(what << ": variance " << m1.var << " with 1 particle, " << m8.var << " with 8 (ratio "
-              << std::exp(log_ratio) << ", within a factor " << std::exp(4 * se) << " of 8 expected); means "
-              << m1.mean << " and " << m8.mean);
+              << std::exp(log_ratio) << ", within a factor " << std::exp(4 * se)
+              << " of 8 expected); means " << m1.mean << " and " << m8.mean);
     CHECK(std::abs(log_ratio - std::log(8.0)) < 4 * se);
     // Both are unbiased estimates of the same quantity.
     CHECK(std::abs(m1.mean - m8.mean) < 4 * std::sqrt(m1.var / n + m8.var / n));

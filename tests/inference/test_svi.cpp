@@ -20,10 +20,7 @@ using vesta::testing::data10;
 constexpr auto model = &vesta::testing::normal_mean_model;
 constexpr auto guide = &vesta::testing::normal_mean_guide;
 
-
 const double kLog2Pi = std::log(2 * M_PI);
-
-
 
 }  // namespace
 
@@ -35,7 +32,8 @@ TEST_CASE("the Trace_ELBO estimate averages to the exact ELBO", "[inference][svi
   param("scale", Matrix::Constant(1, 1, s), constraints::positive());
   // E_q[log p(z, x)] - E_q[log q(z)] for q = N(m, s^2), in closed form.
   double exact = -0.5 * kLog2Pi - 0.5 * (m * m + s * s) + 0.5 * std::log(2 * M_PI * M_E * s * s);
-  for (Index i = 0; i < x.rows(); ++i) exact += -0.5 * kLog2Pi - 0.5 * ((x(i, 0) - m) * (x(i, 0) - m) + s * s);
+  for (Index i = 0; i < x.rows(); ++i)
+    exact += -0.5 * kLog2Pi - 0.5 * ((x(i, 0) - m) * (x(i, 0) - m) + s * s);
   Trace_ELBO elbo;
   auto mdl = model;
   auto gde = guide;
@@ -67,14 +65,17 @@ TEST_CASE("the score-function gradient of a discrete latent is unbiased", "[infe
     const Tensor z = sample("z", Bernoulli::from_probs(0.3));
     sample("x", Normal(2 * z, 1), Tensor(Scalar(x)));
   };
-  auto disc_guide = [&] { sample("z", Bernoulli::from_logits(param("theta", Matrix::Constant(1, 1, theta)))); };
+  auto disc_guide = [&] {
+    sample("z", Bernoulli::from_logits(param("theta", Matrix::Constant(1, 1, theta))));
+  };
   // The exact ELBO by enumerating z, and its derivative by central differences.
   auto exact_elbo = [&](double th) {
     const double q1 = 1 / (1 + std::exp(-th));
     double e = 0;
     for (int z = 0; z <= 1; ++z) {
       const double q = z ? q1 : 1 - q1;
-      const double log_p = std::log(z ? 0.3 : 0.7) - 0.5 * kLog2Pi - 0.5 * (x - 2 * z) * (x - 2 * z);
+      const double log_p =
+          std::log(z ? 0.3 : 0.7) - 0.5 * kLog2Pi - 0.5 * (x - 2 * z) * (x - 2 * z);
       e += q * (log_p - std::log(q));
     }
     return e;
@@ -137,7 +138,8 @@ TEST_CASE("a guide site missing from the model is an error naming it", "[inferen
   CHECK(with_aux == Approx(plain + 0.75));
 }
 
-TEST_CASE("a non-finite ELBO names the site and leaves the parameters as they were", "[inference][svi]") {
+TEST_CASE("a non-finite ELBO names the site and leaves the parameters as they were",
+          "[inference][svi]") {
   Fresh fresh;
   // A corrupt observation (NaN, let through with validation off) poisons the ELBO.
   auto bad_model = [](const Matrix&) {

@@ -183,8 +183,8 @@ TEST_CASE("with a Normal prior the KL is the closed form, whatever the estimator
   CHECK(registry == Approx(kernel_kl).epsilon(tol));
   for (const DenseEstimator e : kEstimators) {
     INFO(to_string(e));
-    const auto layer =
-        make_dense_variational(e, "fc", 3, 2, {.prior = NormalPrior{Scalar(s)}, .kl_factor = Scalar(factor)});
+    const auto layer = make_dense_variational(
+        e, "fc", 3, 2, {.prior = NormalPrior{Scalar(s)}, .kl_factor = Scalar(factor)});
     f.set(*layer);
     (*layer)(Tensor(f.x));
     REQUIRE(layer->losses().size() == 2);
@@ -265,7 +265,8 @@ TEST_CASE("the scale-mixture KL's Monte Carlo average matches quadrature", "[nn]
   }
 }
 
-TEST_CASE("inside a model a layer is a sample site whose log_prob is minus kl_factor times its KL", "[nn][dense]") {
+TEST_CASE("inside a model a layer is a sample site whose log_prob is minus kl_factor times its KL",
+          "[nn][dense]") {
   Fresh fresh;
   const Fixture f;
   for (const DenseEstimator e : kEstimators) {
@@ -327,23 +328,27 @@ TEST_CASE("with subsampling the KL counts once and the likelihood N / B times", 
     const Tensor out = inner(gather_rows(Tensor(x), p.indices()));
     sample("y", Normal(out, 1), gather_rows(Tensor(y), p.indices()));
   };
-  for (const auto& [layer, model] : {std::pair<DenseVariational*, std::function<void()>>{&outer, outside},
-                                      std::pair<DenseVariational*, std::function<void()>>{&inner, inside}}) {
+  for (const auto& [layer, model] :
+       {std::pair<DenseVariational*, std::function<void()>>{&outer, outside},
+        std::pair<DenseVariational*, std::function<void()>>{&inner, inside}}) {
     INFO(layer->prefix());
     const Trace t = trace(model).get_trace();
     const Site& site = t[layer->prefix()];
     CHECK(term_scale(site) == 1);
     CHECK(term_scale(t["y"]) == Approx(double(n) / double(b)));
     const double full_kl =
-        sum(kl_divergence(layer->kernel_posterior(), Normal(Tensor(Matrix::Zero(3, 1)), 1))).item() +
+        sum(kl_divergence(layer->kernel_posterior(), Normal(Tensor(Matrix::Zero(3, 1)), 1)))
+            .item() +
         sum(kl_divergence(layer->bias_posterior(), Normal(Tensor(Matrix::Zero(1, 1)), 1))).item();
-    CHECK(t.scaled_log_prob_sum(site).item() == Approx(-full_kl).epsilon(sizeof(Scalar) == 4 ? 1e-5 : 1e-10));
+    CHECK(t.scaled_log_prob_sum(site).item() ==
+          Approx(-full_kl).epsilon(sizeof(Scalar) == 4 ? 1e-5 : 1e-10));
     CHECK(t.scaled_log_prob_sum(site).item() == Approx(-layer->kl_loss().item()));
     tape().reset();
   }
 }
 
-TEST_CASE("a layer's noise comes from its site: seed reproduces it and replay fixes it", "[nn][dense]") {
+TEST_CASE("a layer's noise comes from its site: seed reproduces it and replay fixes it",
+          "[nn][dense]") {
   Fresh fresh;
   const Fixture f;
   for (const DenseEstimator e : kEstimators) {
@@ -552,7 +557,8 @@ TEST_CASE("a Bayesian layer's posterior and prior are readable, and start as doc
           "[nn][dense]") {
   Fresh fresh;
   set_rng_seed(21);
-  DenseFlipout layer("fc", 16, 4, {.prior = ScaleMixturePrior{Scalar(0.25), Scalar(1), Scalar(0.002)}});
+  DenseFlipout layer("fc", 16, 4,
+                     {.prior = ScaleMixturePrior{Scalar(0.25), Scalar(1), Scalar(0.002)}});
   // The first forward pass creates the parameters; the accessors read them.
   layer(Tensor(Matrix::Zero(1, 16)));
   tape().reset();

@@ -75,8 +75,9 @@ class StderrCapture {
 
 }  // namespace
 
-TEST_CASE("local reparameterisation and weight-space sampling give the same outputs in distribution",
-          "[nn][hidden_layer]") {
+TEST_CASE(
+    "local reparameterisation and weight-space sampling give the same outputs in distribution",
+    "[nn][hidden_layer]") {
   const Layer l(3, 4, 2, 11);
   const HiddenLayer local(Tensor(l.X), Tensor(l.mean), Tensor(l.scale));
   const HiddenLayer weights(l.X, l.mean, l.scale, {.weight_space_sampling = true});
@@ -93,11 +94,12 @@ TEST_CASE("local reparameterisation and weight-space sampling give the same outp
   const Matrix ma = a.mean(), mb = b.mean(), va = a.sd().cwiseAbs2(), vb = b.sd().cwiseAbs2();
   for (Index i = 0; i < ma.rows(); ++i) {
     for (Index j = 0; j + 1 < ma.cols(); ++j) {  // the last column is the ones column
-      INFO("entry " << i << ", " << j << ": means " << ma(i, j) << " vs " << mb(i, j) << ", variances " << va(i, j)
-                    << " vs " << vb(i, j));
+      INFO("entry " << i << ", " << j << ": means " << ma(i, j) << " vs " << mb(i, j)
+                    << ", variances " << va(i, j) << " vs " << vb(i, j));
       const double se_mean = std::sqrt((va(i, j) + vb(i, j)) / n);
       CHECK(std::abs(ma(i, j) - mb(i, j)) < 5 * se_mean);
-      const double se_var = 2 * std::sqrt(2.0 / n) * std::sqrt(va(i, j) * va(i, j) + vb(i, j) * vb(i, j));
+      const double se_var =
+          2 * std::sqrt(2.0 / n) * std::sqrt(va(i, j) * va(i, j) + vb(i, j) * vb(i, j));
       CHECK(std::abs(va(i, j) - vb(i, j)) < 5 * se_var);
       CHECK(va(i, j) > 1e-5);  // the draws do vary
     }
@@ -125,7 +127,8 @@ TEST_CASE("HiddenLayer's log_prob is minus KL_factor times the closed-form KL, w
         Approx(-0.25 * kl_by_hand(l.mean, l.scale, Matrix::Constant(1, 1, 2))).epsilon(1e-5));
   const Matrix prior = (Rng(3).uniform(3, 4).array() + 0.5).matrix();
   const HiddenLayer per_weight(l.X, l.mean, l.scale, {.A_prior_scale = prior, .KL_factor = 3});
-  CHECK(per_weight.log_prob(Tensor()).item() == Approx(-3 * kl_by_hand(l.mean, l.scale, prior)).epsilon(1e-5));
+  CHECK(per_weight.log_prob(Tensor()).item() ==
+        Approx(-3 * kl_by_hand(l.mean, l.scale, prior)).epsilon(1e-5));
   // A prior scale per output unit (1 x H) or per input (D x 1) broadcasts over the weights.
   const Matrix per_unit = (Rng(4).uniform(1, 4).array() + 0.5).matrix();
   const Matrix per_input = (Rng(5).uniform(3, 1).array() + 0.5).matrix();
@@ -136,7 +139,8 @@ TEST_CASE("HiddenLayer's log_prob is minus KL_factor times the closed-form KL, w
   // The KL is computed once per object.
   CHECK(&h.kl() == &h.kl());
   // Against the registered Normal-Normal KL too.
-  const Tensor registered = sum(kl_divergence(Normal(Tensor(l.mean), Tensor(l.scale)), Normal(0, 1)));
+  const Tensor registered =
+      sum(kl_divergence(Normal(Tensor(l.mean), Tensor(l.scale)), Normal(0, 1)));
   CHECK(h.kl().item() == Approx(registered.item()).epsilon(1e-5));
   tape().reset();
 }
@@ -151,7 +155,8 @@ TEST_CASE("include_hidden_bias appends exactly one column of ones", "[nn][hidden
   CHECK((out.leftCols(5).array() >= 0).all());  // relu
   CHECK(with.cols() == 6);
   // Options by name; identity keeps the pre-activations (negative ones too).
-  const HiddenLayer without(l.X, l.mean, l.scale, {.include_hidden_bias = false, .non_linearity = identity});
+  const HiddenLayer without(l.X, l.mean, l.scale,
+                            {.include_hidden_bias = false, .non_linearity = identity});
   const Matrix linear = without.rsample(rng).matrix();
   CHECK(linear.cols() == 5);
   CHECK(without.cols() == 5);
@@ -175,8 +180,10 @@ TEST_CASE("HiddenLayer names bad shapes and values", "[nn][hidden_layer]") {
                     Contains("sample 'h': HiddenLayer: A_scale[1, 2] is -0.5"));
   CHECK_THROWS_WITH(HiddenLayer(l.X, l.mean, l.scale, {.A_prior_scale = Matrix::Ones(2, 2)}),
                     Contains("A_prior_scale") && Contains("2x2"));
-  CHECK_THROWS_WITH(HiddenLayer(l.X, l.mean, l.scale, {.KL_factor = -0.5}), Contains("KL_factor") && Contains("-0.5"));
-  const HiddenLayer reducing(l.X, l.mean, l.scale, {.non_linearity = [](const Tensor& x) { return sum(x); }});
+  CHECK_THROWS_WITH(HiddenLayer(l.X, l.mean, l.scale, {.KL_factor = -0.5}),
+                    Contains("KL_factor") && Contains("-0.5"));
+  const HiddenLayer reducing(l.X, l.mean, l.scale,
+                             {.non_linearity = [](const Tensor& x) { return sum(x); }});
   Rng rng(1);
   CHECK_THROWS_WITH(reducing.rsample(rng), Contains("non_linearity") && Contains("4x5"));
 }
@@ -204,7 +211,9 @@ void bnn_model(const TinyBnn& net) {
   const Tensor s2 = param("a2_scale", Matrix::Constant(4, 1, 0.3), constraints::positive());
   const Tensor h1 = sample("h1", HiddenLayer(net.X, m1, s1, {.KL_factor = net.kl_factor}));
   const Tensor out = sample("h2", HiddenLayer(h1, m2, s2,
-                                              {.KL_factor = net.kl_factor, .include_hidden_bias = false, .non_linearity = identity}));
+                                              {.KL_factor = net.kl_factor,
+                                               .include_hidden_bias = false,
+                                               .non_linearity = identity}));
   auto data = plate("data", net.X.rows());
   sample("y", Normal(out, 0.5), Tensor(net.y));
 }
@@ -214,14 +223,18 @@ void empty_guide(const TinyBnn&) {}
 // The loss by hand from the same noise: -sum log N(y | out, 0.5) + KL_factor (KL1 + KL2),
 // the layers written out with the draws eps1 (B x 3) and eps2 (B x 1).
 Tensor loss_by_hand(const TinyBnn& net, const Matrix& eps1, const Matrix& eps2) {
-  const Tensor m1 = param("a1_mean"), s1 = param("a1_scale"), m2 = param("a2_mean"), s2 = param("a2_scale");
+  const Tensor m1 = param("a1_mean"), s1 = param("a1_scale"), m2 = param("a2_mean"),
+               s2 = param("a2_scale");
   const Tensor X(net.X);
   const Tensor pre1 = matmul(X, m1) + sqrt(matmul(square(X), square(s1))) * Tensor(eps1);
   const Tensor h1 = append_ones_column(relu(pre1));
   const Tensor out = matmul(h1, m2) + sqrt(matmul(square(h1), square(s2))) * Tensor(eps2);
   const Tensor r = (Tensor(net.y) - out) / Scalar(0.5);
-  const Tensor nll = sum(Scalar(0.5) * square(r)) + Scalar(net.y.rows()) * Scalar(std::log(0.5 * std::sqrt(2 * M_PI)));
-  auto kl = [](const Tensor& m, const Tensor& s) { return sum(-log(s) + Scalar(0.5) * (square(s) + square(m)) - Scalar(0.5)); };
+  const Tensor nll = sum(Scalar(0.5) * square(r)) +
+                     Scalar(net.y.rows()) * Scalar(std::log(0.5 * std::sqrt(2 * M_PI)));
+  auto kl = [](const Tensor& m, const Tensor& s) {
+    return sum(-log(s) + Scalar(0.5) * (square(s) + square(m)) - Scalar(0.5));
+  };
   return nll + net.kl_factor * (kl(m1, s1) + kl(m2, s2));
 }
 
@@ -264,8 +277,10 @@ TEST_CASE("with HiddenLayer sites in the model the ELBO is the log-likelihood mi
   }
 }
 
-TEST_CASE("a HiddenLayer site inside a subsampled, masked data plate counts its KL once, with KL_factor 1",
-          "[nn][hidden_layer][inference]") {
+TEST_CASE(
+    "a HiddenLayer site inside a subsampled, masked data plate counts its KL once, with KL_factor "
+    "1",
+    "[nn][hidden_layer][inference]") {
   FreshParams fresh;
   const Index N = 12;
   Rng rng(5);
@@ -283,7 +298,9 @@ TEST_CASE("a HiddenLayer site inside a subsampled, masked data plate counts its 
     const Tensor Xb = gather_rows(Tensor(X), p.indices());
     const Tensor mean = param("a_mean", Rng(1).normal(2, 1));
     const Tensor scale = param("a_scale", Matrix::Constant(2, 1, 0.3), constraints::positive());
-    const Tensor out = sample("h", HiddenLayer(Xb, mean, scale, {.include_hidden_bias = false, .non_linearity = identity}));
+    const Tensor out = sample(
+        "h",
+        HiddenLayer(Xb, mean, scale, {.include_hidden_bias = false, .non_linearity = identity}));
     sample("y", Normal(out, 1), gather_rows(Tensor(y), p.indices()));
   };
   auto guide = [] {};
@@ -299,12 +316,14 @@ TEST_CASE("a HiddenLayer site inside a subsampled, masked data plate counts its 
     const Site& h = model_trace["h"];
     CHECK(term_scale(h) == 1);
     CHECK(term_scale(model_trace["y"]) == Approx(double(N) / b));
-    const double kl = kl_by_hand(param("a_mean").matrix(), param("a_scale").matrix(), Matrix::Ones(1, 1));
+    const double kl =
+        kl_by_hand(param("a_mean").matrix(), param("a_scale").matrix(), Matrix::Ones(1, 1));
     CHECK(model_trace.scaled_log_prob_sum(h).item() == Approx(-kl).epsilon(1e-5));
     // The loss: N/b times the kept rows' negative log-likelihood plus the KL, once.
     const double nll_kept = -(model_trace.log_prob("y").value().array() * keep.array()).sum();
     set_rng_seed(9);
-    CHECK(elbo.differentiable_loss(model, guide).item() == Approx(double(N) / b * nll_kept + kl).epsilon(1e-5));
+    CHECK(elbo.differentiable_loss(model, guide).item() ==
+          Approx(double(N) / b * nll_kept + kl).epsilon(1e-5));
     tape().reset();
   }
   // A scale handler (KL annealing) and a 1x1 mask still reach the KL.
@@ -319,7 +338,8 @@ TEST_CASE("a HiddenLayer site inside a subsampled, masked data plate counts its 
     auto m = mask(false);
     dropped = trace(model).get_trace();
   }
-  const double kl = kl_by_hand(param("a_mean").matrix(), param("a_scale").matrix(), Matrix::Ones(1, 1));
+  const double kl =
+      kl_by_hand(param("a_mean").matrix(), param("a_scale").matrix(), Matrix::Ones(1, 1));
   CHECK(annealed.scaled_log_prob_sum(annealed["h"]).item() == Approx(-0.25 * kl).epsilon(1e-5));
   CHECK(dropped.scaled_log_prob_sum(dropped["h"]).item() == 0);
   tape().reset();
@@ -329,13 +349,15 @@ TEST_CASE("a HiddenLayer with an empty batch keeps its KL", "[nn][hidden_layer]"
   FreshParams fresh;
   const Layer l(3, 3, 2, 15);
   const double kl = kl_by_hand(l.mean, l.scale, Matrix::Ones(1, 1));
-  const Trace t = trace([&] { sample("h", HiddenLayer(Matrix(0, 3), l.mean, l.scale)); }).get_trace();
+  const Trace t =
+      trace([&] { sample("h", HiddenLayer(Matrix(0, 3), l.mean, l.scale)); }).get_trace();
   CHECK(t["h"].value.rows() == 0);
   CHECK(t.log_prob_sum().item() == Approx(-kl).epsilon(1e-5));
 }
 
-TEST_CASE("a HiddenLayer site in model and guide: the guide's draw is replayed and the KL counts once",
-          "[nn][hidden_layer][inference]") {
+TEST_CASE(
+    "a HiddenLayer site in model and guide: the guide's draw is replayed and the KL counts once",
+    "[nn][hidden_layer][inference]") {
   FreshParams fresh;
   TinyBnn net;
   // The guide draws the first layer (same params); the model replays it.
@@ -357,14 +379,18 @@ TEST_CASE("a HiddenLayer site in model and guide: the guide's draw is replayed a
   // And that is log-likelihood minus the KL (not the bare likelihood, as when the two KL
   // terms cancel).
   const double nll = -(model_trace.log_prob("y").value().sum());
-  const double kl1 = kl_by_hand(param("a1_mean").matrix(), param("a1_scale").matrix(), Matrix::Ones(1, 1));
-  const double kl2 = kl_by_hand(param("a2_mean").matrix(), param("a2_scale").matrix(), Matrix::Ones(1, 1));
+  const double kl1 =
+      kl_by_hand(param("a1_mean").matrix(), param("a1_scale").matrix(), Matrix::Ones(1, 1));
+  const double kl2 =
+      kl_by_hand(param("a2_mean").matrix(), param("a2_scale").matrix(), Matrix::Ones(1, 1));
   CHECK(both == Approx(nll + kl1 + kl2).epsilon(1e-5));
   tape().reset();
 }
 
-TEST_CASE("TraceMeanField_ELBO and Predictive work with HiddenLayer sites, and the intended usage is quiet",
-          "[nn][hidden_layer][inference]") {
+TEST_CASE(
+    "TraceMeanField_ELBO and Predictive work with HiddenLayer sites, and the intended usage is "
+    "quiet",
+    "[nn][hidden_layer][inference]") {
   FreshParams fresh;
   const TinyBnn net;
   StderrCapture captured;

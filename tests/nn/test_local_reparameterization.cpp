@@ -11,7 +11,8 @@ using Catch::Matchers::Contains;
 using vesta::testing::check_gradients;
 using vesta::testing::random_matrix;
 
-TEST_CASE("local_reparameterized_draw is mean + sqrt(variance) * eps with eps from the generator", "[nn]") {
+TEST_CASE("local_reparameterized_draw is mean + sqrt(variance) * eps with eps from the generator",
+          "[nn]") {
   std::mt19937_64 gen(5);
   const Matrix mean = random_matrix(4, 3, -2, 2, gen), var = random_matrix(4, 3, 0.1, 3, gen);
   Rng rng(11), same(11);
@@ -21,8 +22,12 @@ TEST_CASE("local_reparameterized_draw is mean + sqrt(variance) * eps with eps fr
   CHECK(rng == same);  // drew exactly the noise, nothing more
   // The same values when either input is differentiable.
   Rng r1(11), r2(11);
-  CHECK(local_reparameterized_draw(Tensor::variable(mean), Tensor(var), r1).matrix().isApprox(expected));
-  CHECK(local_reparameterized_draw(Tensor(mean), Tensor::variable(var), r2).matrix().isApprox(expected));
+  CHECK(local_reparameterized_draw(Tensor::variable(mean), Tensor(var), r1)
+            .matrix()
+            .isApprox(expected));
+  CHECK(local_reparameterized_draw(Tensor(mean), Tensor::variable(var), r2)
+            .matrix()
+            .isApprox(expected));
   // A zero variance gives the mean and a finite gradient.
   const Tensor v0 = Tensor::variable(Matrix::Zero(4, 3));
   Rng r3(11);
@@ -37,19 +42,19 @@ TEST_CASE("local_reparameterized_draw is mean + sqrt(variance) * eps with eps fr
 TEST_CASE("local_reparameterized_draw's gradients match finite differences", "[nn][gradients]") {
   std::mt19937_64 gen(6);
   const Matrix mean = random_matrix(5, 2, -2, 2, gen), var = random_matrix(5, 2, 0.2, 2, gen);
-  check_gradients(
-      "local_reparameterized_draw",
-      [](const std::vector<Tensor>& x) {
-        Rng rng(3);  // the same noise on every evaluation
-        return local_reparameterized_draw(x[0], x[1], rng);
-      },
-      {mean, var});
+  check_gradients("local_reparameterized_draw",
+                  [](const std::vector<Tensor>& x) {
+                    Rng rng(3);  // the same noise on every evaluation
+                    return local_reparameterized_draw(x[0], x[1], rng);
+                  },
+                  {mean, var});
   tape().reset();
 }
 #endif
 
 TEST_CASE("local_reparameterized_draw refuses shapes that differ, naming both", "[nn]") {
   Rng rng(1);
-  CHECK_THROWS_WITH(local_reparameterized_draw(Tensor(Matrix::Zero(2, 3)), Tensor(Matrix::Ones(3, 2)), rng),
-                    Contains("local_reparameterized_draw") && Contains("2x3") && Contains("3x2"));
+  CHECK_THROWS_WITH(
+      local_reparameterized_draw(Tensor(Matrix::Zero(2, 3)), Tensor(Matrix::Ones(3, 2)), rng),
+      Contains("local_reparameterized_draw") && Contains("2x3") && Contains("3x2"));
 }

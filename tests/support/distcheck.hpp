@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <boost/math/distributions/chi_squared.hpp>
 #include <catch2/catch.hpp>
-#include <fmt/format.h>
 
 #include <vesta/vesta.hpp>
 
@@ -64,7 +64,8 @@ inline void check_log_prob(const Distribution& d, const Matrix& values,
     for (Index i = 0; i < values.rows(); ++i) {
       const double expected = ref(i, j, static_cast<double>(values(i, j)));
       INFO(fmt::format("entry ({}, {}) at x = {}", i, j, values(i, j)));
-      CHECK(static_cast<double>(lp(i, j)) == Approx(expected).epsilon(log_prob_tolerance()).margin(log_prob_tolerance()));
+      CHECK(static_cast<double>(lp(i, j)) ==
+            Approx(expected).epsilon(log_prob_tolerance()).margin(log_prob_tolerance()));
     }
   }
 }
@@ -80,8 +81,8 @@ inline std::vector<double> draw(const Distribution& d, Index n, std::uint64_t se
 
 /// Kolmogorov-Smirnov: the empirical CDF of n draws is within the 0.001-level critical
 /// distance 1.95 / sqrt(n) of `cdf` everywhere.
-inline void check_ks(const Distribution& d, const std::function<double(double)>& cdf, Index n = 20000,
-                     std::uint64_t seed = 1) {
+inline void check_ks(const Distribution& d, const std::function<double(double)>& cdf,
+                     Index n = 20000, std::uint64_t seed = 1) {
   INFO(d.describe() << ": Kolmogorov-Smirnov on " << n << " draws");
   std::vector<double> x = draw(d, n, seed);
   std::sort(x.begin(), x.end());
@@ -162,8 +163,8 @@ inline void check_moments(const Distribution& d, int n = 20000, std::uint64_t se
   for (Index e = 0; e < size; ++e) {
     const double m1 = s1[e] / n, m2 = s2[e] / n, m4 = s4[e] / n;
     const double v = var.data()[e];
-    INFO(fmt::format("entry {}: mean {} (claimed {}), variance {} (claimed {})", e, mu.data()[e] + m1,
-                     mu.data()[e], m2 - m1 * m1, v));
+    INFO(fmt::format("entry {}: mean {} (claimed {}), variance {} (claimed {})", e,
+                     mu.data()[e] + m1, mu.data()[e], m2 - m1 * m1, v));
     CHECK(std::abs(m1) < 5 * std::sqrt(v / n) + 1e-12);
     CHECK(std::abs(m2 - v) < 5 * std::sqrt(std::max(m4 - m2 * m2, 0.0) / n) + 1e-12);
   }
@@ -190,7 +191,8 @@ inline void check_kl_monte_carlo(const Distribution& p, const Distribution& q, d
 
 /// The Monte Carlo estimate -E[log p(x)] agrees with the summed entropy within 5 standard
 /// errors.
-inline void check_entropy_monte_carlo(const Distribution& d, int n = 20000, std::uint64_t seed = 5) {
+inline void check_entropy_monte_carlo(const Distribution& d, int n = 20000,
+                                      std::uint64_t seed = 5) {
   INFO(d.describe() << ": entropy");
   const double H = sum(d.entropy()).item();
   Rng rng(seed);
@@ -212,19 +214,22 @@ using Factory = std::function<DistributionPtr(const std::vector<Tensor>&)>;
 /// d log_prob(values) / d parameters against finite differences.
 inline void check_log_prob_gradients(const std::string& name, const Factory& make,
                                      const std::vector<Matrix>& params, const Matrix& values) {
-  check_gradients(name + " log_prob", [&](const std::vector<Tensor>& ps) {
-    return make(ps)->log_prob(Tensor(values));
-  }, params);
+  check_gradients(
+      name + " log_prob",
+      [&](const std::vector<Tensor>& ps) { return make(ps)->log_prob(Tensor(values)); }, params);
 }
 
 /// d rsample / d parameters against finite differences, with the noise held fixed (the
 /// same seed in every evaluation). For samplers that are smooth in their parameters.
 inline void check_rsample_gradients(const std::string& name, const Factory& make,
                                     const std::vector<Matrix>& params, std::uint64_t seed = 6) {
-  check_gradients(name + " rsample", [&](const std::vector<Tensor>& ps) {
-    Rng rng(seed);
-    return make(ps)->rsample(rng);
-  }, params);
+  check_gradients(
+      name + " rsample",
+      [&](const std::vector<Tensor>& ps) {
+        Rng rng(seed);
+        return make(ps)->rsample(rng);
+      },
+      params);
 }
 
 }  // namespace vesta::testing
