@@ -79,9 +79,10 @@ Tensor constant_result(Index rows, Index cols, Fill&& fill) {
     fill(s);
     return Tensor(s[0]);
   }
-  Matrix m(rows, cols);
-  fill(m.data());
-  return Tensor(std::move(m));
+  Scalar* values = nullptr;
+  Tensor t = Tensor::uninitialized(rows, cols, &values);
+  fill(values);
+  return t;
 }
 
 /// Records a node of shape rows x cols with backward step `backward(Node& self)`, lets

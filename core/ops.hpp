@@ -3,6 +3,7 @@
 // shape mismatch throws ShapeError naming the op and both shapes.
 #pragma once
 
+#include <span>
 #include <vector>
 
 #include <vesta/core/tensor.hpp>
@@ -96,6 +97,9 @@ Tensor rowwise_solve_triangular(const Tensor& l, const Tensor& b, bool lower = t
 // ---- reductions -----------------------------------------------------------------------
 /// Sum of all elements (1x1).
 Tensor sum(const Tensor& x);
+/// The sum of 1x1 terms, as one node however many there are (an ELBO's rows, a trace's
+/// log-joint): a chain of additions would record one node per term. 0 for none.
+Tensor sum_of(std::span<const Tensor> terms);
 Tensor mean(const Tensor& x);
 /// Sum of each row (Rx1), as Eigen's rowwise().sum().
 Tensor rowwise_sum(const Tensor& x);

@@ -65,6 +65,41 @@ Tensor sum(const Tensor& x) {
       });
 }
 
+Tensor sum_of(std::span<const Tensor> terms) {
+  Scalar total = 0;
+  std::size_t recorded = 0;
+  for (std::size_t k = 0; k < terms.size(); ++k) {
+    const Tensor& t = terms[k];
+    if (t.rows() != 1 || t.cols() != 1) {
+      throw ShapeError(
+          fmt::format("sum_of: term {} is {}, but every term must be 1x1", k, t.shape()));
+    }
+    total += t.item();
+    if (t.requires_grad()) ++recorded;
+  }
+  if (recorded == 0) return Tensor(total);
+  // The nodes of the terms that carry a gradient, for the backward step.
+  Node** nodes = tape().allocate<Node*>(recorded);
+  std::size_t n = 0;
+  for (const Tensor& t : terms) {
+    if (t.requires_grad()) nodes[n++] = Operand::of(t).node;
+  }
+  return recorded_result(
+      1, 1, [total](Scalar* out) { *out = total; },
+      [nodes, n](Node& y) {
+        const Scalar g = y.adj[0];
+        for (std::size_t k = 0; k < n; ++k) {
+          Node* t = nodes[k];
+          if (t->touched) {
+            t->adj[0] += g;
+          } else {
+            t->adj[0] = g;
+            t->touched = true;
+          }
+        }
+      });
+}
+
 Tensor mean(const Tensor& x) {
   if (x.size() == 0) throw ShapeError("mean: the Tensor is empty (0 elements)");
   return reduction(

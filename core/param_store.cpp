@@ -18,11 +18,29 @@ ParamStore& param_store() {
   return store;
 }
 
+std::ptrdiff_t ParamStore::position(const std::string& name) const {
+  return index_.find(name,
+                     [this](std::size_t i) -> const std::string& { return entries_[i].first; });
+}
+
+void ParamStore::rebuild_index() {
+  index_ = detail::NameIndex();
+  auto name_at = [this](std::size_t i) -> const std::string& { return entries_[i].first; };
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    index_.insert(entries_[i].first, detail::NameIndex::hash(entries_[i].first), i, i + 1, name_at);
+  }
+}
+
+const ParamStore::Entry* ParamStore::find(const std::string& name) const {
+  const std::ptrdiff_t at = position(name);
+  return at < 0 ? nullptr : &entries_[static_cast<std::size_t>(at)].second;
+}
+
 const ParamStore::Entry& ParamStore::get_or_create(const std::string& name, const Matrix& init,
                                                    const ConstraintPtr& constraint) {
-  if (auto it = index_.find(name); it != index_.end()) {
-    const Entry& e = entries_[it->second].second;
-    if (constraint && e.constraint->name() != constraint->name()) {
+  if (const Entry* found = find(name)) {
+    const Entry& e = *found;
+    if (constraint && constraint != e.constraint && e.constraint->name() != constraint->name()) {
       throw ValueError(
           fmt::format("param '{}' exists with constraint {} but was asked for with constraint {}",
                       name, e.constraint->name(), constraint->name()));
@@ -52,17 +70,16 @@ const ParamStore::Entry& ParamStore::get_or_create(const std::string& name, cons
         "infinite); start strictly inside",
         name, c->name()));
   }
-  index_.emplace(name, entries_.size());
   entries_.emplace_back(name, Entry{Tensor::variable(std::move(u)), c});
+  index_.insert(name, detail::NameIndex::hash(name), entries_.size() - 1, entries_.size(),
+                [this](std::size_t i) -> const std::string& { return entries_[i].first; });
   return entries_.back().second;
 }
 
 const ParamStore::Entry& ParamStore::entry(const std::string& name) const {
-  auto it = index_.find(name);
-  if (it == index_.end()) {
-    throw ValueError(fmt::format("there is no param '{}' in the store", name));
-  }
-  return entries_[it->second].second;
+  const Entry* e = find(name);
+  if (e == nullptr) throw ValueError(fmt::format("there is no param '{}' in the store", name));
+  return *e;
 }
 
 Tensor ParamStore::get(const std::string& name) const {
@@ -72,8 +89,8 @@ Tensor ParamStore::get(const std::string& name) const {
 
 void ParamStore::set(const std::string& name, const Matrix& value,
                      const ConstraintPtr& constraint) {
-  if (auto it = index_.find(name); it != index_.end()) {
-    Entry& e = entries_[it->second].second;
+  if (const std::ptrdiff_t at = position(name); at >= 0) {
+    Entry& e = entries_[static_cast<std::size_t>(at)].second;
     if (constraint && constraint->name() != e.constraint->name()) {
       throw ValueError(fmt::format("param '{}' has constraint {}, not {}", name,
                                    e.constraint->name(), constraint->name()));
@@ -112,11 +129,10 @@ void ParamStore::clear() {
 }
 
 void ParamStore::erase(const std::string& name) {
-  auto it = index_.find(name);
-  if (it == index_.end()) return;
-  entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(it->second));
-  index_.clear();
-  for (std::size_t i = 0; i < entries_.size(); ++i) index_.emplace(entries_[i].first, i);
+  const std::ptrdiff_t at = position(name);
+  if (at < 0) return;
+  entries_.erase(entries_.begin() + at);
+  rebuild_index();
 }
 
 // ---- file format -----------------------------------------------------------------------
@@ -286,9 +302,9 @@ void ParamStore::load(const std::string& path) {
 
   // Check everything before changing anything.
   for (const Loaded& p : loaded) {
-    auto it = index_.find(p.name);
-    if (it == index_.end()) continue;
-    const Entry& e = entries_[it->second].second;
+    const Entry* found = find(p.name);
+    if (found == nullptr) continue;
+    const Entry& e = *found;
     if (e.constraint->name() != p.constraint->name()) {
       throw ValueError(fmt::format("param '{}' in '{}' has constraint {}, the store's has {}",
                                    p.name, path, p.constraint->name(), e.constraint->name()));
@@ -301,12 +317,13 @@ void ParamStore::load(const std::string& path) {
     }
   }
   for (Loaded& p : loaded) {
-    if (auto it = index_.find(p.name); it != index_.end()) {
-      entries_[it->second].second.unconstrained.set_value(p.unconstrained);
+    if (const Entry* e = find(p.name)) {
+      e->unconstrained.set_value(p.unconstrained);
     } else {
-      index_.emplace(p.name, entries_.size());
       entries_.emplace_back(p.name,
                             Entry{Tensor::variable(std::move(p.unconstrained)), p.constraint});
+      index_.insert(p.name, detail::NameIndex::hash(p.name), entries_.size() - 1, entries_.size(),
+                    [this](std::size_t i) -> const std::string& { return entries_[i].first; });
     }
   }
 }

@@ -4,10 +4,11 @@
 #pragma once
 
 #include <string>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <vesta/core/constraints.hpp>
+#include <vesta/core/name_index.hpp>
 #include <vesta/core/tensor.hpp>
 
 namespace vesta {
@@ -25,7 +26,9 @@ class ParamStore {
   const Entry& get_or_create(const std::string& name, const Matrix& init,
                              const ConstraintPtr& constraint);
 
-  bool contains(const std::string& name) const { return index_.count(name) != 0; }
+  bool contains(const std::string& name) const { return find(name) != nullptr; }
+  /// The entry of `name`, or null.
+  const Entry* find(const std::string& name) const;
   /// The entry of an existing parameter; throws naming the parameter if there is none.
   const Entry& entry(const std::string& name) const;
   /// The constrained value, as a Tensor on the tape (differentiable in the leaf).
@@ -34,6 +37,8 @@ class ParamStore {
   void set(const std::string& name, const Matrix& value, const ConstraintPtr& constraint = nullptr);
   /// Names in creation order.
   std::vector<std::string> names() const;
+  /// Every (name, entry), in creation order: what an optimizer walks each step.
+  const std::vector<std::pair<std::string, Entry>>& entries() const { return entries_; }
   std::size_t size() const { return entries_.size(); }
   void clear();
   void erase(const std::string& name);
@@ -48,7 +53,10 @@ class ParamStore {
 
  private:
   std::vector<std::pair<std::string, Entry>> entries_;
-  std::unordered_map<std::string, std::size_t> index_;
+  std::ptrdiff_t position(const std::string& name) const;
+  void rebuild_index();
+
+  detail::NameIndex index_;  // name -> position in entries_
 };
 
 /// The process's parameter store (as Pyro's global param store).

@@ -77,14 +77,16 @@ void sample_default(Site& site) {
 // unless a handler (substitute) gave the value.
 void param_default(Site& site) {
   if (!site.value.empty()) return;
+  ParamStore& store = param_store();
   const ParamStore::Entry* e = nullptr;
-  if (param_store().contains(site.name) || site.init != nullptr) {
-    e = &param_store().get_or_create(site.name, site.init != nullptr ? *site.init : Matrix(),
-                                     site.constraint);
+  if (site.init != nullptr) {
+    e = &store.get_or_create(site.name, *site.init, site.constraint);
+  } else if (store.contains(site.name)) {
+    e = &store.get_or_create(site.name, Matrix(), site.constraint);
   } else if (site.init_fn != nullptr) {
-    e = &param_store().get_or_create(site.name, (*site.init_fn)(), site.constraint);
+    e = &store.get_or_create(site.name, (*site.init_fn)(), site.constraint);
   } else {
-    e = &param_store().entry(site.name);
+    e = &store.entry(site.name);
   }
   site.value = e->constraint->transform(e->unconstrained);
 }

@@ -2,6 +2,8 @@
 
 #include <atomic>
 
+#include <vesta/core/buffer_pool.hpp>
+
 namespace vesta {
 
 namespace {
@@ -12,6 +14,22 @@ std::uint64_t next_generation() {
   return counter.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 }  // namespace
+
+namespace detail {
+
+Storage::Storage(Index r, Index c) : rows(r), cols(c) {
+  data = acquire_buffer(static_cast<std::size_t>(r * c), pooled_);
+}
+
+Storage::Storage(Matrix&& m) : rows(m.rows()), cols(m.cols()), owned_(std::move(m)) {
+  data = owned_.data();
+}
+
+Storage::~Storage() {
+  if (pooled_ != 0) release_buffer(data, pooled_);
+}
+
+}  // namespace detail
 
 Tape::Tape() : generation_(next_generation()) {}
 
@@ -30,6 +48,7 @@ void Tape::reset() {
 
 void Tape::release_memory() {
   reset();
+  release_pooled_memory();
   arena_.release();
   nodes_.shrink_to_fit();
   leaves_.shrink_to_fit();
@@ -39,13 +58,12 @@ void Tape::release_memory() {
 Node* Tape::leaf_node(const std::shared_ptr<detail::Storage>& storage) {
   detail::Storage& s = *storage;
   if (s.node != nullptr && s.node_generation == generation_) return s.node;
-  if (s.grad.rows() != s.value.rows() || s.grad.cols() != s.value.cols()) {
-    s.grad.resize(s.value.rows(), s.value.cols());
+  if (s.grad.rows() != s.rows || s.grad.cols() != s.cols) {
+    s.grad.resize(s.rows, s.cols);
     s.grad_live = false;
   }
   void* mem = arena_.allocate(sizeof(detail::LeafNode), alignof(detail::LeafNode));
-  auto* node = new (mem) detail::LeafNode(s.value.data(), s.grad.data(), s.value.rows(),
-                                          s.value.cols(), nodes_.size());
+  auto* node = new (mem) detail::LeafNode(s.data, s.grad.data(), s.rows, s.cols, nodes_.size());
   nodes_.push_back(node);
   leaves_.push_back(storage);
   s.node = node;
@@ -55,7 +73,7 @@ Node* Tape::leaf_node(const std::shared_ptr<detail::Storage>& storage) {
 
 const Scalar* Tape::retain(const std::shared_ptr<detail::Storage>& storage) {
   retained_.push_back(storage);
-  return storage->value.data();
+  return storage->data;
 }
 
 const Scalar* Tape::retain(Scalar inline_value) {

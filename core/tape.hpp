@@ -74,15 +74,35 @@ struct Node {
 namespace detail {
 
 /// The values a Tensor owns on the heap: a constant's, or a leaf's (a parameter that
-/// requires a gradient). For a leaf the tape also keeps its bookkeeping here: the gradient
-/// that backward passes accumulate into until zeroed, and the leaf's node on the current tape.
+/// requires a gradient). They live in a buffer from the thread's pool (buffer_pool.hpp), so
+/// that the constants a training step makes and drops (copies of data, results computed from
+/// constants, draws) reuse the same memory every step, or in a Matrix a caller moved in. For a
+/// leaf the tape also keeps its bookkeeping here: the gradient that backward passes accumulate
+/// into until zeroed, and the leaf's node on the current tape.
 struct Storage {
-  Matrix value;
+  Scalar* data = nullptr;
+  Index rows = 0;
+  Index cols = 0;
   bool requires_grad = false;
   Matrix grad;             // leaves: sized on first use in a graph
   bool grad_live = false;  // false: grad holds nothing yet (reads as zeros)
   Node* node = nullptr;    // leaves: this leaf's node on the tape of generation node_generation
   std::uint64_t node_generation = 0;
+
+  /// Uninitialised values of shape rows x cols, from the pool.
+  Storage(Index r, Index c);
+  /// Takes over the buffer of `m`.
+  explicit Storage(Matrix&& m);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  MatrixMap values() { return {data, rows, cols}; }
+  ConstMatrixMap values() const { return {data, rows, cols}; }
+
+ private:
+  std::size_t pooled_ = 0;  // the pool's size class of `data`; 0 when it lives in owned_
+  Matrix owned_;
 };
 
 template <class F>
@@ -113,7 +133,8 @@ class Tape {
 
   /// Forgets every recorded node (O(1) in their number of bytes) and starts a new generation.
   void reset();
-  /// reset(), and also returns the arena's memory beyond its first block to the system.
+  /// reset(), and also returns to the system the arena's memory beyond its first block and
+  /// the buffers the thread's pool keeps for reuse (buffer_pool.hpp).
   void release_memory();
 
   std::uint64_t generation() const { return generation_; }

@@ -4,9 +4,23 @@
 
 namespace vesta {
 
-Tensor::Tensor(Matrix m) : rows_(m.rows()), cols_(m.cols()) {
-  storage_ = std::make_shared<detail::Storage>();
-  storage_->value = std::move(m);
+Tensor::Tensor(const Matrix& m) : rows_(m.rows()), cols_(m.cols()) { init_storage().values() = m; }
+
+Tensor::Tensor(Matrix&& m) : rows_(m.rows()), cols_(m.cols()) {
+  storage_ = std::make_shared<detail::Storage>(std::move(m));
+}
+
+detail::Storage& Tensor::init_storage() {
+  storage_ = std::make_shared<detail::Storage>(rows_, cols_);
+  return *storage_;
+}
+
+Tensor Tensor::uninitialized(Index rows, Index cols, Scalar** values) {
+  Tensor t;
+  t.rows_ = rows;
+  t.cols_ = cols;
+  *values = t.init_storage().data;
+  return t;
 }
 
 Tensor Tensor::variable(Matrix m) {
@@ -46,7 +60,7 @@ Node* Tensor::live_node() const {
   return node_;
 }
 
-const Scalar* Tensor::data_ptr() const { return storage_ ? storage_->value.data() : &scalar_; }
+const Scalar* Tensor::data_ptr() const { return storage_ ? storage_->data : &scalar_; }
 
 bool Tensor::requires_grad() const { return node_ != nullptr || is_leaf(); }
 
@@ -105,12 +119,12 @@ void Tensor::set_value(const Eigen::Ref<const Matrix>& m) const {
     throw ShapeError(fmt::format("set_value: the leaf is {}, the new value {}", shape(),
                                  shape_str(m.rows(), m.cols())));
   }
-  s.value = m;  // same shape: the buffer (which the tape may point at) is kept
+  s.values() = m;  // same shape: the buffer (which the tape may point at) is kept
 }
 
 MatrixMap Tensor::leaf_values() const {
   detail::Storage& s = leaf_storage("leaf_values");
-  return {s.value.data(), rows_, cols_};
+  return s.values();
 }
 
 MatrixMap Tensor::leaf_grad() const {
@@ -123,7 +137,7 @@ MatrixMap Tensor::leaf_grad() const {
 
 Tensor Tensor::detach() const {
   if (rows_ == 1 && cols_ == 1) return Tensor(value()(0, 0));
-  return Tensor(Matrix(value()));
+  return Tensor(value());
 }
 
 }  // namespace vesta

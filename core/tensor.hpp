@@ -29,14 +29,23 @@ class Tensor {
   /// A 1x1 constant. Implicit, so that `2.0 * x` and `x - 1` read naturally.
   Tensor(Scalar value)
       : scalar_(value), rows_(1), cols_(1) {}  // NOLINT(google-explicit-constructor)
-  /// A constant holding a copy of `m` (or taking it over, when moved in). Implicit, so that
-  /// data goes wherever a constant Tensor is expected: `sample("y", Normal(f, 0.1), y)`.
-  Tensor(Matrix m);  // NOLINT(google-explicit-constructor)
+  /// A constant holding a copy of `m`. Implicit, so that data goes wherever a constant
+  /// Tensor is expected: `sample("y", Normal(f, 0.1), y)`. The copy lives in the thread's
+  /// buffer pool, so a loop that passes the same data every step reuses its memory.
+  Tensor(const Matrix& m);  // NOLINT(google-explicit-constructor)
+  /// A constant that takes over the buffer of `m`.
+  Tensor(Matrix&& m);  // NOLINT(google-explicit-constructor)
   /// A constant with the values of any Eigen matrix expression (Matrix::Ones(2, 3), a block,
-  /// a Map), evaluated once.
+  /// a Map), evaluated once into a pooled buffer.
   template <class Derived>
-  Tensor(const Eigen::MatrixBase<Derived>& m)
-      : Tensor(Matrix(m)) {}  // NOLINT(google-explicit-constructor)
+  Tensor(const Eigen::MatrixBase<Derived>& m)  // NOLINT(google-explicit-constructor)
+      : rows_(m.rows()), cols_(m.cols()) {
+    init_storage().values() = m;
+  }
+
+  /// A constant of shape rows x cols whose values the caller writes through `*values` before
+  /// the Tensor is used or copied (how an op makes a result from constant inputs).
+  static Tensor uninitialized(Index rows, Index cols, Scalar** values);
 
   /// A constant with the values of `m`.
   static Tensor constant(Matrix m) { return Tensor(std::move(m)); }
@@ -99,8 +108,9 @@ class Tensor {
  private:
   friend struct Operand;
 
-  const Scalar* data_ptr() const;  // values of a non-recorded Tensor
-  Node* live_node() const;         // the recorded node, checked against the tape generation
+  detail::Storage& init_storage();  // pooled storage of shape rows_ x cols_
+  const Scalar* data_ptr() const;   // values of a non-recorded Tensor
+  Node* live_node() const;          // the recorded node, checked against the tape generation
   detail::Storage& leaf_storage(const char* what) const;
 
   Node* node_ = nullptr;                      // recorded value

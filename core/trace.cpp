@@ -1,5 +1,8 @@
 #include <vesta/core/trace.hpp>
 
+#include <algorithm>
+#include <functional>
+
 #include <fmt/format.h>
 
 #include <vesta/core/ops.hpp>
@@ -79,9 +82,11 @@ Scalar term_scale(const Site& site) {
   return scale;
 }
 
-void Trace::add(Site site) {
-  if (auto it = index_.find(site.name); it != index_.end()) {
-    const Site& existing = sites_[it->second];
+void Trace::add(const Site& site) {
+  auto name_at = [this](std::size_t i) -> const std::string& { return sites_[i].name; };
+  const std::size_t hash = detail::NameIndex::hash(site.name);
+  if (const std::ptrdiff_t at = index_.find(site.name, hash, name_at); at >= 0) {
+    const Site& existing = sites_[static_cast<std::size_t>(at)];
     if (site.kind == SiteKind::plate && existing.kind == SiteKind::plate) return;
     if (site.kind == SiteKind::param && existing.kind == SiteKind::param) return;
     throw ValueError(fmt::format(
@@ -89,14 +94,21 @@ void Trace::add(Site site) {
         "unique (in a loop, add the index to the name)",
         to_string(site.kind), site.name, to_string(existing.kind)));
   }
-  index_.emplace(site.name, sites_.size());
-  site.stop = false;
-  sites_.push_back(std::move(site));
+  sites_.push_back(site);
+  sites_.back().stop = false;
+  index_.insert(site.name, hash, sites_.size() - 1, sites_.size(), name_at);
+}
+
+void Trace::clear(std::string program) {
+  program_ = std::move(program);
+  sites_.clear();
+  index_.clear();
 }
 
 const Site* Trace::find(const std::string& name) const {
-  auto it = index_.find(name);
-  return it == index_.end() ? nullptr : &sites_[it->second];
+  const std::ptrdiff_t at =
+      index_.find(name, [this](std::size_t i) -> const std::string& { return sites_[i].name; });
+  return at < 0 ? nullptr : &sites_[static_cast<std::size_t>(at)];
 }
 
 const Site& Trace::site(const std::string& name) const {
@@ -144,15 +156,11 @@ Tensor masked_scaled_sum(const Site& site, const Tensor& term, const char* what)
 }
 
 Tensor Trace::log_prob_sum(const std::function<bool(const Site&)>& keep) const {
-  Tensor total(Scalar(0));
-  bool first = true;
+  std::vector<Tensor> terms;
   for (const Site& s : sites_) {
-    if (!s.is_sample() || (keep && !keep(s))) continue;
-    const Tensor term = scaled_log_prob_sum(s);
-    total = first ? term : total + term;
-    first = false;
+    if (s.is_sample() && (!keep || keep(s))) terms.push_back(scaled_log_prob_sum(s));
   }
-  return total;
+  return sum_of(terms);
 }
 
 std::vector<std::string> Trace::stochastic_nodes() const {

@@ -4,11 +4,13 @@
 // mask), the one rule every estimator uses.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 #include <vector>
 
+#include <vesta/core/name_index.hpp>
 #include <vesta/core/site.hpp>
 
 namespace vesta {
@@ -18,12 +20,15 @@ class Trace {
   /// An empty trace; `program` ("model", "guide") names it in error messages.
   explicit Trace(std::string program = {}) : program_(std::move(program)) {}
 
-  /// Appends a site. A sample or deterministic site whose name is already taken is an error
-  /// naming it; a plate entered again keeps its first record; a param read again is
+  /// Appends a copy of `site`. A sample or deterministic site whose name is already taken is
+  /// an error naming it; a plate entered again keeps its first record; a param read again is
   /// recorded once.
-  void add(Site site);
+  void add(const Site& site);
+  /// Forgets every site but keeps the memory, for a trace filled anew every step; `program`
+  /// names it from now on.
+  void clear(std::string program);
 
-  bool contains(const std::string& name) const { return index_.count(name) != 0; }
+  bool contains(const std::string& name) const { return find(name) != nullptr; }
   /// The site `name`; throws naming it if there is none.
   const Site& site(const std::string& name) const;
   const Site& operator[](const std::string& name) const { return site(name); }
@@ -59,7 +64,7 @@ class Trace {
  private:
   std::string program_;
   std::vector<Site> sites_;
-  std::unordered_map<std::string, std::size_t> index_;
+  detail::NameIndex index_;  // name -> position in sites_
 };
 
 /// The factor a site's term is multiplied by: the product of the scale handlers around it,

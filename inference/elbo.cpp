@@ -99,9 +99,9 @@ Tensor Trace_ELBO::particle_loss(const Trace& model_trace, const Trace& guide_tr
 
   rows_.clear();
   terms(model_trace, guide_trace, rows_);
-  Tensor elbo(Scalar(0));
-  for (std::size_t i = 0; i < rows_.size(); ++i)
-    elbo = i == 0 ? rows_[i].value : elbo + rows_[i].value;
+  row_values_.clear();
+  for (const ElboTerm& row : rows_) row_values_.push_back(row.value);
+  const Tensor elbo = sum_of(row_values_);
   if (!std::isfinite(elbo.item())) {
     for (const ElboTerm& row : rows_) {
       if (!std::isfinite(row.value.item())) {

@@ -55,8 +55,17 @@ class Trace_ELBO {
   Tensor differentiable_loss(const Model& model, const Guide& guide, const Args&... args) {
     Tensor total;
     for (int p = 0; p < num_particles_; ++p) {
-      auto [model_trace, guide_trace] = traces(model, guide, args...);
-      const Tensor term = particle_loss(model_trace, guide_trace);
+      // traces(), recorded into traces kept from the last step: a step allocates no sites.
+      {
+        TraceMessenger tr(guide_trace_, "guide");
+        guide(args...);
+      }
+      {
+        TraceMessenger tr(model_trace_, "model");
+        ReplayMessenger r(guide_trace_);
+        model(args...);
+      }
+      const Tensor term = particle_loss(model_trace_, guide_trace_);
       total = p == 0 ? term : total + term;
     }
     return num_particles_ == 1 ? total : total / Scalar(num_particles_);
@@ -118,6 +127,8 @@ class Trace_ELBO {
   std::vector<std::string> unguided_;                  // the last particle's model-only latents
   bool any_param_ = false;                             // whether the last particle read a param
   std::vector<ElboTerm> rows_;                         // reused across particles and steps
+  std::vector<Tensor> row_values_;                     // the same
+  Trace model_trace_, guide_trace_;                    // the same
 };
 
 /// Trace_ELBO for mean-field guides (Pyro's TraceMeanField_ELBO): for every model latent

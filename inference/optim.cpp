@@ -26,20 +26,33 @@ Optimizer::Optimizer(Scalar lr) {
   schedule_ = [lr](std::int64_t) { return lr; };
 }
 
+Optimizer::State& Optimizer::state_for(const ParamStore& store, std::size_t position) {
+  const auto& entries = store.entries();
+  if (position < states_.size() && states_[position].name == entries[position].first) {
+    return states_[position].state;
+  }
+  std::unordered_map<std::string, State> by_name;
+  for (NamedState& s : states_) by_name.emplace(std::move(s.name), std::move(s.state));
+  states_.clear();
+  states_.reserve(entries.size());
+  for (const auto& entry : entries) {
+    auto it = by_name.find(entry.first);
+    states_.push_back({entry.first, it != by_name.end() ? std::move(it->second) : State{}});
+  }
+  return states_[position].state;
+}
+
 void Optimizer::step(ParamStore& store) {
   // Gather the gradients and check them all before changing anything.
   // Gradients are read in place (no copies: this runs every SVI step).
-  struct Item {
-    const std::string* name;
-    Tensor leaf;
-    MatrixMap grad;
-  };
-  std::vector<Item> items;
-  const std::vector<std::string> names = store.names();
+  std::vector<Item>& items = items_;
+  items.clear();
+  const auto& entries = store.entries();
   try {
     double squared_norm = 0;
-    for (const std::string& name : names) {
-      const Tensor& leaf = store.entry(name).unconstrained;
+    for (std::size_t position = 0; position < entries.size(); ++position) {
+      const std::string& name = entries[position].first;
+      const Tensor& leaf = entries[position].second.unconstrained;
       if (!leaf.has_grad()) continue;  // not used since the last step: left as it is
       MatrixMap g = leaf.leaf_grad();
       // A NaN or infinite entry makes the (vectorised) squared norm non-finite, so the entries
@@ -56,12 +69,15 @@ void Optimizer::step(ParamStore& store) {
         }
       }
       squared_norm += static_cast<double>(g_squared_norm);
-      items.push_back({&name, leaf, g});
+      items.push_back({position, &name, &leaf, g.data()});
     }
     if (max_grad_norm_ > 0) {
       const double norm = std::sqrt(squared_norm);
       if (norm > max_grad_norm_) {
-        for (Item& it : items) it.grad *= static_cast<Scalar>(max_grad_norm_ / norm);
+        for (Item& it : items) {
+          Eigen::Map<Column>(it.grad, it.leaf->size()) *=
+              static_cast<Scalar>(max_grad_norm_ / norm);
+        }
       }
     }
     const Scalar lr = schedule_(steps_);
@@ -70,8 +86,8 @@ void Optimizer::step(ParamStore& store) {
     // replace the old.
     if (scratch_.size() < kChunk) scratch_.resize(kChunk);
     for (Item& it : items) {
-      State& s = states_[*it.name];
-      MatrixMap x = it.leaf.leaf_values();
+      State& s = state_for(store, it.position);
+      MatrixMap x = it.leaf->leaf_values();
       const Index n = x.size();
       if (s.t != 0 && s.size != n) s = State{};  // the param was made anew with another shape
       if (s.t == 0) {
@@ -82,7 +98,7 @@ void Optimizer::step(ParamStore& store) {
       for (Index first = 0; first < n; first += kChunk) {
         const Index len = std::min(kChunk, n - first);
         Chunk c{first, Eigen::Map<const Column>(x.data() + first, len),
-                Eigen::Map<const Column>(it.grad.data() + first, len),
+                Eigen::Map<const Column>(it.grad + first, len),
                 Eigen::Map<Column>(scratch_.data(), len)};
         update(s, c, lr);
         if (!c.out.allFinite()) {
@@ -94,16 +110,16 @@ void Optimizer::step(ParamStore& store) {
                             "is {}, the learning rate {}); the run diverges: lower the learning "
                             "rate or clip the "
                             "gradients. The param keeps its last finite values",
-                            *it.name, it.leaf.shape(), entry_str(x.rows(), x.cols(), first + k),
+                            *it.name, it.leaf->shape(), entry_str(x.rows(), x.cols(), first + k),
                             c.out(k), c.g(k), lr));
           }
         }
         Eigen::Map<Column>(x.data() + first, len) = c.out;
       }
-      it.leaf.zero_grad();
+      it.leaf->zero_grad();
     }
   } catch (...) {
-    for (const std::string& name : names) store.entry(name).unconstrained.zero_grad();
+    for (const auto& entry : entries) entry.second.unconstrained.zero_grad();
     throw;
   }
   ++steps_;
@@ -120,8 +136,15 @@ void Adam::init_state(State& s, Index size) {
 void Adam::update(State& s, Chunk& c, Scalar lr) {
   // torch's form, x -= (lr / c1) m / (sqrt(v / c2) + eps) with the bias corrections c1 and
   // c2, with sqrt(v / c2) computed as sqrt(v) / sqrt(c2): one division per entry fewer.
-  const Scalar step = lr / (1 - std::pow(beta1_, Scalar(s.t)));
-  const Scalar inv_sqrt_c2 = 1 / std::sqrt(1 - std::pow(beta2_, Scalar(s.t)));
+  // Every param of a run usually has the same step count: the corrections are computed once
+  // per count (std::pow per param per step is a visible cost for models of many small sites).
+  if (s.t != corrections_t_) {
+    corrections_t_ = s.t;
+    c1_ = 1 - std::pow(beta1_, Scalar(s.t));
+    inv_sqrt_c2_ = 1 / std::sqrt(1 - std::pow(beta2_, Scalar(s.t)));
+  }
+  const Scalar step = lr / c1_;
+  const Scalar inv_sqrt_c2 = inv_sqrt_c2_;
   const Index len = c.x.size();
   auto m = s.m.segment(c.first, len);
   auto v = s.v.segment(c.first, len);

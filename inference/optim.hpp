@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include <vesta/core/param_store.hpp>
 
@@ -76,7 +77,23 @@ class Optimizer {
   LearningRateSchedule schedule_;
   Scalar max_grad_norm_ = 0;  // 0: no clipping
   std::int64_t steps_ = 0;
-  std::unordered_map<std::string, State> states_;
+  // The state of the param at each position of the store's entries, with its name: a step
+  // finds a param's state without a lookup while the store keeps its order, and rearranges
+  // the states by name when it does not (params erased, or another store).
+  struct NamedState {
+    std::string name;
+    State state;
+  };
+  std::vector<NamedState> states_;
+  State& state_for(const ParamStore& store, std::size_t position);
+  // The params that have a gradient in this step (a member, so a step allocates nothing).
+  struct Item {
+    std::size_t position;
+    const std::string* name;
+    const Tensor* leaf;
+    Scalar* grad;  // leaf's gradient, as many entries as the leaf
+  };
+  std::vector<Item> items_;
   Column scratch_;  // a chunk of new values, checked before they are committed
 };
 
@@ -90,6 +107,10 @@ class Adam : public Optimizer {
   void init_state(State& s, Index size) override;
   void update(State& s, Chunk& c, Scalar lr) override;
   Scalar beta1_, beta2_, eps_;
+
+ private:
+  std::int64_t corrections_t_ = 0;  // the step count c1_ and inv_sqrt_c2_ were computed for
+  Scalar c1_ = 1, inv_sqrt_c2_ = 1;
 };
 
 /// Pyro's ClippedAdam: each gradient entry clipped to [-clip_norm, clip_norm], and the

@@ -14,13 +14,19 @@ namespace vesta {
 class TraceMessenger : public Messenger {
  public:
   /// `program` ("model", "guide") names the trace's sites in error messages.
-  explicit TraceMessenger(std::string program = {}) : trace_(std::move(program)) {}
-  void postprocess(Site& site) override { trace_.add(site); }
-  const Trace& get_trace() const { return trace_; }
-  Trace take_trace() { return std::move(trace_); }
+  explicit TraceMessenger(std::string program = {}) : own_(std::move(program)) {}
+  /// Records into `into` (cleared first, its memory kept) instead of a trace of its own: a
+  /// loop that traces every step reuses one Trace. `into` must outlive the handler.
+  TraceMessenger(Trace& into, std::string program) : target_(&into) {
+    into.clear(std::move(program));
+  }
+  void postprocess(Site& site) override { target_->add(site); }
+  const Trace& get_trace() const { return *target_; }
+  Trace take_trace() { return std::move(*target_); }
 
  private:
-  Trace trace_;
+  Trace own_;
+  Trace* target_ = &own_;
 };
 
 /// Records the sites of the enclosing scope: `auto tr = trace(); model(); tr.get_trace()`.

@@ -1,0 +1,31 @@
+// The pool that Tensor values are allocated from. A training step makes and drops the same
+// matrices every time (copies of data, constant results, draws); freeing them to the C library
+// would return large ones to the system and fault them in afresh next step, which costs more
+// than the arithmetic on them. The pool keeps each freed buffer, on the thread that freed it,
+// for the next request of its size class, so a loop in steady state allocates nothing. A pool
+// keeps at most 256 MiB; release_pooled_memory() (or Tape::release_memory()) empties it.
+#pragma once
+
+#include <cstddef>
+
+#include <vesta/core/scalar.hpp>
+
+namespace vesta::detail {
+
+/// A buffer of at least `n` Scalars, aligned to 64 bytes; `capacity` receives its size class
+/// (what release_buffer needs). n = 0 gives nullptr.
+Scalar* acquire_buffer(std::size_t n, std::size_t& capacity);
+/// Returns a buffer from acquire_buffer to the calling thread's pool.
+void release_buffer(Scalar* p, std::size_t capacity);
+
+}  // namespace vesta::detail
+
+namespace vesta {
+
+/// Bytes the calling thread's pool holds for reuse (freed buffers not yet taken again).
+std::size_t pooled_bytes();
+/// Returns every buffer the calling thread's pool holds to the system (after a phase that
+/// used unusually large matrices, say).
+void release_pooled_memory();
+
+}  // namespace vesta

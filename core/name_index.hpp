@@ -1,0 +1,77 @@
+// NameIndex: from a name to a position in a vector that the caller owns (a trace's sites, the
+// param store's entries). Open addressing with linear probing over a power-of-two table kept
+// at most half full; each slot holds the position + 1 (0: empty) and 32 bits of the name's
+// hash, so a probe compares names only when the hashes agree. A training step looks up
+// thousands of names: this allocates nothing per name and rarely touches the entries.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <string_view>
+#include <vector>
+
+namespace vesta::detail {
+
+class NameIndex {
+ public:
+  static std::size_t hash(std::string_view name) { return std::hash<std::string_view>{}(name); }
+
+  /// The position of `name`, or -1; `name_at(i)` gives the name at position i.
+  template <class NameAt>
+  std::ptrdiff_t find(std::string_view name, std::size_t h, const NameAt& name_at) const {
+    if (slots_.empty()) return -1;
+    const Slot& s = slots_[probe(name, h, name_at)];
+    return s.at == 0 ? -1 : std::ptrdiff_t(s.at) - 1;
+  }
+  template <class NameAt>
+  std::ptrdiff_t find(std::string_view name, const NameAt& name_at) const {
+    return find(name, hash(name), name_at);
+  }
+
+  /// Records that `name` (hash `h`, not in the index yet) is at `position`; `count` is the
+  /// number of names the index will then hold.
+  template <class NameAt>
+  void insert(std::string_view name, std::size_t h, std::size_t position, std::size_t count,
+              const NameAt& name_at) {
+    if (2 * count > slots_.size()) grow(name_at);
+    slots_[probe(name, h, name_at)] = {static_cast<std::uint32_t>(position + 1), tag(h)};
+  }
+
+  /// Forgets every name (the table's memory is kept).
+  void clear() { std::fill(slots_.begin(), slots_.end(), Slot{}); }
+
+ private:
+  struct Slot {
+    std::uint32_t at = 0;  // position + 1; 0: empty
+    std::uint32_t tag = 0;
+  };
+  static std::uint32_t tag(std::size_t h) { return static_cast<std::uint32_t>(h >> 32); }
+
+  template <class NameAt>
+  std::size_t probe(std::string_view name, std::size_t h, const NameAt& name_at) const {
+    const std::size_t mask = slots_.size() - 1;
+    const std::uint32_t t = tag(h);
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+      const Slot& s = slots_[i];
+      if (s.at == 0 || (s.tag == t && std::string_view(name_at(s.at - 1)) == name)) return i;
+    }
+  }
+
+  template <class NameAt>
+  void grow(const NameAt& name_at) {
+    std::vector<Slot> old(std::max<std::size_t>(16, 2 * slots_.size()));
+    old.swap(slots_);
+    const std::size_t mask = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.at == 0) continue;
+      std::size_t i = hash(name_at(s.at - 1)) & mask;
+      while (slots_[i].at != 0) i = (i + 1) & mask;
+      slots_[i] = s;
+    }
+  }
+
+  std::vector<Slot> slots_;
+};
+
+}  // namespace vesta::detail
