@@ -5,6 +5,7 @@
 #include <vesta/config.hpp>
 
 // core: tensors and autodiff
+#include <vesta/core/buffer_pool.hpp>
 #include <vesta/core/error.hpp>
 #include <vesta/core/ops.hpp>
 #include <vesta/core/random.hpp>

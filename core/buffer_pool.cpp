@@ -23,18 +23,13 @@ int size_class(std::size_t n, std::size_t& capacity) {
     capacity = 8;
     return 0;
   }
-  const int e = std::bit_width(n - 1) - 3;  // 2^(e+2) < n <= 2^(e+3) ... refined below
-  // Find the smallest (4 + k) * 2^e' >= n.
-  int exp = e > 0 ? e : 0;
-  for (;; ++exp) {
-    for (int k = 0; k < 4; ++k) {
-      const std::size_t c = static_cast<std::size_t>(4 + k) << exp;
-      if (c >= n) {
-        capacity = c;
-        return exp * 4 + k;
-      }
-    }
-  }
+  // n lies in (2^(e+2), 2^(e+3)] for e = bit_width(n - 1) - 3 >= 1; of the classes
+  // (4 + k) * 2^e, k = 0..3, and 2^(e+3) (the first of the next octave), take the smallest
+  // that holds n.
+  const int e = static_cast<int>(std::bit_width(n - 1)) - 3;
+  const std::size_t k = (n - 1) >> e;  // 4..7: n <= (k + 1) * 2^e
+  capacity = (k + 1) << e;
+  return k == 7 ? (e + 1) * 4 : e * 4 + static_cast<int>(k + 1 - 4);
 }
 
 struct Pool {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include <fmt/format.h>
 #include <boost/math/constants/constants.hpp>
@@ -33,41 +34,28 @@ struct Strided {
   const Scalar* column(Index j) const { return p + j * col_step; }
 };
 
+// Calls f(std::true_type) or f(std::false_type): a runtime flag as a compile-time one.
+template <class F>
+void with_flag(bool flag, F&& f) {
+  if (flag) {
+    f(std::true_type{});
+  } else {
+    f(std::false_type{});
+  }
+}
+
 // Calls body.template operator()<X, L, S>(j) for each column j, X / L / S saying whether the
 // value / loc / scale varies along the rows.
 template <class Body>
 void for_each_column(Index cols, const Strided& x, const Strided& l, const Strided& s,
                      Body&& body) {
-  const int kind =
-      (x.row_step != 0 ? 4 : 0) | (l.row_step != 0 ? 2 : 0) | (s.row_step != 0 ? 1 : 0);
-  for (Index j = 0; j < cols; ++j) {
-    switch (kind) {
-      case 0:
-        body.template operator()<false, false, false>(j);
-        break;
-      case 1:
-        body.template operator()<false, false, true>(j);
-        break;
-      case 2:
-        body.template operator()<false, true, false>(j);
-        break;
-      case 3:
-        body.template operator()<false, true, true>(j);
-        break;
-      case 4:
-        body.template operator()<true, false, false>(j);
-        break;
-      case 5:
-        body.template operator()<true, false, true>(j);
-        break;
-      case 6:
-        body.template operator()<true, true, false>(j);
-        break;
-      default:
-        body.template operator()<true, true, true>(j);
-        break;
-    }
-  }
+  with_flag(x.row_step != 0, [&](auto vx) {
+    with_flag(l.row_step != 0, [&](auto vl) {
+      with_flag(s.row_step != 0, [&](auto vs) {
+        for (Index j = 0; j < cols; ++j) body.template operator()<vx(), vl(), vs()>(j);
+      });
+    });
+  });
 }
 
 // Adds `d` (the gradient at output entry (i, j)) into an operand's adjoint through its
@@ -85,18 +73,17 @@ struct GradTarget {
 Tensor normal_log_prob(const Tensor& value, const Tensor& loc, const Tensor& scale) {
   const auto [rows, cols] = detail::broadcast_shape("Normal", {&value, &loc, &scale});
   const Operand X = Operand::of(value), L = Operand::of(loc), S = Operand::of(scale);
-  // log(scale), once per scale entry (a scalar scale: once).
-  Scalar* log_s = tape().allocate<Scalar>(static_cast<std::size_t>(S.size()));
-  ArrayMap(log_s, S.rows, S.cols) = S.array().log();
   const Strided xs(X.value, X.rows, X.cols), ls(L.value, L.rows, L.cols),
-      ss(S.value, S.rows, S.cols), logs(log_s, S.rows, S.cols);
+      ss(S.value, S.rows, S.cols);
   auto fill = [&, rows = rows](Scalar* out) {
     for_each_column(cols, xs, ls, ss, [&]<bool VX, bool VL, bool VS>(Index j) {
-      const Scalar *x = xs.column(j), *l = ls.column(j), *s = ss.column(j), *lg = logs.column(j);
+      const Scalar *x = xs.column(j), *l = ls.column(j), *s = ss.column(j);
       Scalar* y = out + j * rows;
+      // log(scale) once per column where the scale is one number along it.
+      const Scalar column_log_s = VS ? Scalar(0) : std::log(s[0]);
       for (Index i = 0; i < rows; ++i) {
         const Scalar z = (x[VX ? i : 0] - l[VL ? i : 0]) / s[VS ? i : 0];
-        y[i] = Scalar(-0.5) * z * z - lg[VS ? i : 0] - kHalfLog2Pi;
+        y[i] = Scalar(-0.5) * z * z - (VS ? std::log(s[i]) : column_log_s) - kHalfLog2Pi;
       }
     });
   };

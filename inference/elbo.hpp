@@ -55,16 +55,7 @@ class Trace_ELBO {
   Tensor differentiable_loss(const Model& model, const Guide& guide, const Args&... args) {
     Tensor total;
     for (int p = 0; p < num_particles_; ++p) {
-      // traces(), recorded into traces kept from the last step: a step allocates no sites.
-      {
-        TraceMessenger tr(guide_trace_, "guide");
-        guide(args...);
-      }
-      {
-        TraceMessenger tr(model_trace_, "model");
-        ReplayMessenger r(guide_trace_);
-        model(args...);
-      }
+      record_traces(model, guide, args...);
       const Tensor term = particle_loss(model_trace_, guide_trace_);
       total = p == 0 ? term : total + term;
     }
@@ -82,9 +73,8 @@ class Trace_ELBO {
   /// The guide's trace and the model's trace under replay of it: minipyro's two lines.
   template <class Model, class Guide, class... Args>
   std::pair<Trace, Trace> traces(const Model& model, const Guide& guide, const Args&... args) {
-    Trace guide_trace = trace(std::cref(guide), "guide").get_trace(args...);
-    Trace model_trace = trace(replay(std::cref(model), guide_trace), "model").get_trace(args...);
-    return {std::move(model_trace), std::move(guide_trace)};
+    record_traces(model, guide, args...);
+    return {model_trace_, guide_trace_};
   }
 
   /// The rows of one particle's ELBO: the policy that estimators derived from this one
@@ -115,6 +105,19 @@ class Trace_ELBO {
   }
 
  private:
+  // traces() into the traces this estimator keeps from step to step, so that a step
+  // allocates no sites: the guide's trace, then the model's under replay of it.
+  template <class Model, class Guide, class... Args>
+  void record_traces(const Model& model, const Guide& guide, const Args&... args) {
+    {
+      TraceMessenger tr(guide_trace_, "guide");
+      guide(args...);
+    }
+    TraceMessenger tr(model_trace_, "model");
+    ReplayMessenger r(guide_trace_);
+    model(args...);
+  }
+
   // -ELBO plus the score-function surrogate for one pair of traces; checks that every guide
   // site is in the model and that the ELBO is finite (else names the first non-finite row).
   Tensor particle_loss(const Trace& model_trace, const Trace& guide_trace);

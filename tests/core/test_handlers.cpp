@@ -483,3 +483,41 @@ TEST_CASE("plate subsampling gives an unbiased estimate of the full-data log-lik
   CHECK(sd > 0);  // the estimates do vary
   CHECK(std::abs(mean - full) < 4 * se);
 }
+
+TEST_CASE("a trace of thousands of sites finds each by name and names a repeated one",
+          "[core][handlers]") {
+  constexpr int kSites = 3000;
+  std::vector<std::string> names;
+  for (int k = 0; k < kSites; ++k) names.push_back("z_" + std::to_string(k));
+  auto model = [&] {
+    for (const std::string& n : names) sample(n, Normal(0, 1));
+  };
+  Trace t("model");
+  {
+    TraceMessenger tr(t, "model");
+    model();
+  }
+  REQUIRE(t.size() == kSites);
+  int found = 0;
+  for (int k = 0; k < kSites; ++k) {
+    found += t.find(names[static_cast<std::size_t>(k)]) == &t.sites()[static_cast<std::size_t>(k)];
+  }
+  CHECK(found == kSites);
+  CHECK(t.find("z_3000") == nullptr);
+  CHECK_FALSE(t.contains("z"));
+  // Recording into the same trace again starts it afresh.
+  {
+    TraceMessenger tr(t, "guide");
+    sample("w", Normal(0, 1));
+  }
+  CHECK(t.size() == 1);
+  CHECK(t.program() == "guide");
+  CHECK(t.find("z_7") == nullptr);
+  CHECK(t.contains("w"));
+  auto repeated = [&] {
+    model();
+    sample("z_1717", Normal(0, 1));
+  };
+  CHECK_THROWS_WITH(trace(repeated).get_trace(), Contains("'z_1717'") && Contains("unique"));
+  tape().reset();
+}

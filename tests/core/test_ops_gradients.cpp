@@ -235,6 +235,26 @@ TEST_CASE("gradients of reductions match finite differences", "[core][gradients]
   run(reduction_cases());
 }
 
+TEST_CASE("sum_of adds 1x1 terms in one node, with their gradients", "[core][gradients]") {
+  check_gradients(
+      "sum_of",
+      [](Xs x) {
+        const std::vector<Tensor> terms = {x[0], x[1] * x[1], Tensor(Scalar(2)), x[0] * x[2]};
+        return sum_of(terms);
+      },
+      {Matrix::Constant(1, 1, 0.3), Matrix::Constant(1, 1, -1.2), Matrix::Constant(1, 1, 0.7)});
+  const Tensor a = Tensor::variable(Matrix::Constant(1, 1, 2));
+  const std::vector<Tensor> terms = {a, a, a};
+  const Tensor total = sum_of(terms);
+  CHECK(tape().num_nodes() == 2);  // the leaf and the sum
+  total.backward();
+  CHECK(a.grad()(0, 0) == 3);
+  CHECK(sum_of({}).item() == 0);
+  const std::vector<Tensor> bad = {a, Tensor(Matrix::Zero(2, 1))};
+  CHECK_THROWS_AS(sum_of(bad), ShapeError);
+  tape().reset();
+}
+
 TEST_CASE("gradients of linear algebra and shape ops match finite differences",
           "[core][gradients]") {
   run(linalg_and_shape_cases());

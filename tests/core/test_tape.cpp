@@ -74,3 +74,27 @@ TEST_CASE("the arena grows for a large graph and reuses its blocks afterwards", 
   tape().release_memory();
   CHECK(tape().bytes_reserved() < reserved);
 }
+
+TEST_CASE("a constant's memory goes back to the thread's pool and serves the next one",
+          "[core][tape]") {
+  release_pooled_memory();
+  REQUIRE(pooled_bytes() == 0);
+  const Matrix data = Matrix::Random(5000, 1);
+  const Scalar* first = nullptr;
+  {
+    const Tensor t(data);
+    first = t.value().data();
+    CHECK(pooled_bytes() == 0);
+  }
+  const std::size_t kept = pooled_bytes();
+  CHECK(kept >= data.size() * sizeof(Scalar));
+  for (int step = 0; step < 3; ++step) {
+    const Tensor t(data);  // the next step's copy of the same data
+    CHECK(t.value().data() == first);
+    CHECK(pooled_bytes() == 0);
+    CHECK(t.matrix() == data);
+  }
+  CHECK(pooled_bytes() == kept);
+  tape().release_memory();  // empties the pool too
+  CHECK(pooled_bytes() == 0);
+}

@@ -1,11 +1,14 @@
 // Normal: log_prob against Boost.Math, sampler, moments, entropy, gradients of log_prob and
 // rsample, to_event and expand, and argument validation. The pattern for every family.
+#include <numbers>
+
 #include <boost/math/distributions/normal.hpp>
 #include <catch2/catch.hpp>
 
 #include <vesta/vesta.hpp>
 
 #include "support/distcheck.hpp"
+#include "support/gradcheck.hpp"
 
 using namespace vesta;
 using namespace vesta::testing;
@@ -36,6 +39,40 @@ TEST_CASE("Normal log_prob and rsample gradients match finite differences",
   };
   check_log_prob_gradients("Normal", make, {col({0.3, -1}), col({1.5, 0.7})}, col({0.2, 0.9}));
   check_rsample_gradients("Normal", make, {col({0.3, -1}), col({1.5, 0.7})});
+}
+
+TEST_CASE("Normal's fused log_prob broadcasts value, loc and scale as the composed ops do",
+          "[distributions][normal][gradients]") {
+  // The reference path: the density written with elementwise ops.
+  auto composed = [](const Tensor& x, const Tensor& loc, const Tensor& scale) {
+    const Tensor z = (x - loc) / scale;
+    return Scalar(-0.5) * square(z) - log(scale) - Scalar(0.5 * std::log(2 * std::numbers::pi));
+  };
+  Matrix x32(3, 2), loc32(3, 2), scale32(3, 2);
+  x32 << 0.2, -1.1, 0.7, 2.0, -0.4, 0.3;
+  loc32 << 0.1, 0.5, -0.3, 1.2, 0.0, -0.8;
+  scale32 << 0.6, 1.4, 2.1, 0.9, 1.1, 0.5;
+  // value, loc, scale: every operand in turn full, a column, a row or one number.
+  const std::vector<std::vector<Matrix>> cases = {
+      {x32, Matrix::Constant(1, 1, 0.3), Matrix::Constant(1, 1, 1.7)},
+      {x32, col({0.1, -0.2, 0.4}), Matrix::Constant(1, 1, 0.8)},
+      {x32, loc32, scale32},
+      {x32, Matrix::Constant(1, 2, 0.3), col({0.5, 1.5, 2.5})},
+      {Matrix::Constant(1, 1, 0.4), loc32, scale32.row(0)},
+      {col({0.2, -0.6, 1.0}), loc32.row(1), Matrix::Constant(1, 1, 1.3)},
+  };
+  for (const auto& c : cases) {
+    INFO("shapes " << c[0].rows() << "x" << c[0].cols() << ", " << c[1].rows() << "x" << c[1].cols()
+                   << ", " << c[2].rows() << "x" << c[2].cols());
+    const Matrix fused = Normal(Tensor(c[1]), Tensor(c[2])).log_prob(Tensor(c[0])).matrix();
+    const Matrix reference = composed(Tensor(c[0]), Tensor(c[1]), Tensor(c[2])).matrix();
+    REQUIRE(fused.rows() == reference.rows());
+    REQUIRE(fused.cols() == reference.cols());
+    CHECK((fused - reference).cwiseAbs().maxCoeff() < 1e-12);
+    check_gradients(
+        "Normal log_prob",
+        [](const std::vector<Tensor>& p) { return Normal(p[1], p[2]).log_prob(p[0]); }, c);
+  }
 }
 #endif
 

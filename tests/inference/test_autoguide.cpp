@@ -54,6 +54,14 @@ Matrix data_positive() {
   return y;
 }
 
+// AutoNormal's fitted loc (unconstrained) and scale of the latent z, as one row.
+Matrix fitted_z() {
+  Matrix m(1, 2);
+  m << param_store().entry("AutoNormal.locs.z").unconstrained.value()(0, 0),
+      param_store().get("AutoNormal.scales.z").item();
+  return m;
+}
+
 }  // namespace
 
 TEST_CASE("AutoNormal recovers the posterior of a Normal mean", "[inference][autoguide]") {
@@ -63,15 +71,7 @@ TEST_CASE("AutoNormal recovers the posterior of a Normal mean", "[inference][aut
   AutoNormal guide(normal_model);
   Adam adam(0.01);
   SVI svi(normal_model, guide, adam);
-  const Running r = fit(
-      svi, 6000, 2000,
-      [] {
-        Matrix m(1, 2);
-        m << param_store().entry("AutoNormal.locs.z").unconstrained.value()(0, 0),
-            param_store().get("AutoNormal.scales.z").item();
-        return m;
-      },
-      x);
+  const Running r = fit(svi, 6000, 2000, fitted_z, x);
   const double post_mean = x.sum() / 11, post_sd = 1 / std::sqrt(11.0);
   INFO("loc " << r.mean()(0) << " +- " << r.sd()(0) << " vs " << post_mean << "; scale "
               << r.mean()(1) << " +- " << r.sd()(1) << " vs " << post_sd);
@@ -98,15 +98,7 @@ TEST_CASE("AutoNormal fits a positive latent through exp, with its Jacobian",
   SVI svi(positive_model, guide, adam);
   // The posterior of log z is Normal, so the guide's family holds it exactly; leaving out the
   // log-Jacobian of exp would shift the fitted loc by about scale^2 and bias the scale.
-  const Running r = fit(
-      svi, 6000, 2000,
-      [] {
-        Matrix m(1, 2);
-        m << param_store().entry("AutoNormal.locs.z").unconstrained.value()(0, 0),
-            param_store().get("AutoNormal.scales.z").item();
-        return m;
-      },
-      y);
+  const Running r = fit(svi, 6000, 2000, fitted_z, y);
   const auto [mu, sd] = positive_posterior(y);
   INFO("loc " << r.mean()(0) << " +- " << r.sd()(0) << " vs " << mu << "; scale " << r.mean()(1)
               << " +- " << r.sd()(1) << " vs " << sd);

@@ -169,3 +169,30 @@ TEST_CASE("a non-finite gradient names the parameter and changes nothing", "[inf
   CHECK_THROWS_WITH(adam.step(), Contains("'bad'") && Contains("inf") && Contains("[2]"));
   CHECK(param_store().entry("bad").unconstrained.matrix() == Matrix::Constant(3, 1, 1));
 }
+
+TEST_CASE("a param's optimizer state follows it when a param before it is erased",
+          "[inference][optim]") {
+  // b's moments must survive the erasure of a, which moves b to another position in the
+  // store: b then follows the same path as in a run that never had a.
+  auto run = [](bool with_a) {
+    ParamStore store;
+    Adam adam(0.1);
+    for (int step = 0; step < 6; ++step) {
+      if (with_a && step == 3) store.erase("a");
+      TapeStep scope;
+      Tensor loss(Scalar(0));
+      if (with_a && step < 3) {
+        loss =
+            sum(square(store.get_or_create("a", Matrix::Constant(2, 1, 1), nullptr).unconstrained));
+      }
+      const Tensor& b = store.get_or_create("b", Matrix::Constant(2, 1, 3), nullptr).unconstrained;
+      loss = loss + sum(square(b - 1));
+      loss.backward();
+      adam.step(store);
+    }
+    return store.entry("b").unconstrained.matrix();
+  };
+  const Matrix with_a = run(true);
+  CHECK(with_a == run(false));
+  CHECK((with_a.array() < 3).all());  // it moved
+}
