@@ -12,11 +12,14 @@
 
 namespace vesta {
 
+/// The named parameters of every model and guide: each held unconstrained (a leaf the optimizers
+/// update) with its constraint. One global store, param_store().
 class ParamStore {
  public:
+  /// One parameter.
   struct Entry {
-    Tensor unconstrained;  // a leaf: what optimizers update
-    ConstraintPtr constraint;
+    Tensor unconstrained;      ///< a leaf: what optimizers update
+    ConstraintPtr constraint;  ///< How the constrained value is made from `unconstrained`.
   };
 
   /// The parameter `name`, created from `init` (a constrained value) on first use. A later
@@ -25,6 +28,7 @@ class ParamStore {
   const Entry& get_or_create(const std::string& name, const Matrix& init,
                              const ConstraintPtr& constraint);
 
+  /// Whether a parameter named `name` exists.
   bool contains(const std::string& name) const { return index_.count(name) != 0; }
   /// The entry of an existing parameter; throws naming the parameter if there is none.
   const Entry& entry(const std::string& name) const;
@@ -34,8 +38,11 @@ class ParamStore {
   void set(const std::string& name, const Matrix& value, const ConstraintPtr& constraint = nullptr);
   /// Names in creation order.
   std::vector<std::string> names() const;
+  /// Number of parameters.
   std::size_t size() const { return entries_.size(); }
+  /// Removes every parameter.
   void clear();
+  /// Removes the parameter `name`.
   void erase(const std::string& name);
 
   /// Writes every parameter (name, constraint, shape, unconstrained values) to `path`

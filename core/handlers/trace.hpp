@@ -11,12 +11,15 @@
 
 namespace vesta {
 
+/// The trace handler (see trace()): records every site that reaches it into a Trace.
 class TraceMessenger : public Messenger {
  public:
   /// `program` ("model", "guide") names the trace's sites in error messages.
   explicit TraceMessenger(std::string program = {}) : trace_(std::move(program)) {}
   void postprocess(Site& site) override { trace_.add(site); }
+  /// The sites recorded so far.
   const Trace& get_trace() const { return trace_; }
+  /// Moves the recorded trace out (the handler is left empty).
   Trace take_trace() { return std::move(trace_); }
 
  private:
@@ -31,8 +34,10 @@ inline TraceMessenger trace(std::string program = {}) { return TraceMessenger(st
 template <class F>
 class Traced {
  public:
+  /// Wraps `fn`; `program` names the trace in messages.
   explicit Traced(F fn, std::string program = {})
       : fn_(std::move(fn)), program_(std::move(program)) {}
+  /// Runs the model with `args` under a trace handler and returns the trace.
   template <class... Args>
   Trace get_trace(Args&&... args) const {
     TraceMessenger tr(program_);
