@@ -153,7 +153,10 @@ class Rng {
   friend bool operator==(const Rng& a, const Rng& b) { return a.s_ == b.s_; }
 
  private:
+  // A private tag type, kept out of the reference:
+  /// \cond
   struct FromState {};
+  /// \endcond
   Rng(const State& state, FromState);
 
   static Scalar to_uniform(std::uint64_t bits) {

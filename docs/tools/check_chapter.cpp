@@ -1,6 +1,6 @@
 // Checks that a tutorial chapter and its compiled program agree, so that neither can drift:
 //
-//   check_chapter <chapter.md> <chapter.cpp> <program> [--skip-values]
+//   check_chapter <chapter.md> <chapter.cpp> <program>
 //
 // 1. Code. Every ```cpp block of the chapter must be, line for line, one snippet of the
 //    program's source: the lines between `// [snippet NAME]` and `// [end]`, with the
@@ -13,9 +13,6 @@
 // 3. Outputs. The program prints `[output NAME]` ... `[end]` around text a chapter shows
 //    (a trace table). A ```text block right after the marker `<!-- output NAME tol=T -->`
 //    must equal it word for word, numbers within T.
-//
-// --skip-values runs the program and checks the code but not 2 and 3 (the float build: its
-// numbers are not the ones the chapters show, which come from the default double build).
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -172,12 +169,11 @@ bool same_text(const std::string& a, const std::string& b, double tol, std::stri
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 4) {
-    std::cerr << "usage: check_chapter <chapter.md> <chapter.cpp> <program> [--skip-values]\n";
+  if (argc != 4) {
+    std::cerr << "usage: check_chapter <chapter.md> <chapter.cpp> <program>\n";
     return 2;
   }
   const std::string md_path = argv[1], cpp_path = argv[2], program = argv[3];
-  const bool skip_values = argc > 4 && std::string(argv[4]) == "--skip-values";
   const auto md = read_lines(md_path);
   const auto regions = snippets(read_lines(cpp_path));
   const auto blocks = fenced_blocks(md);
@@ -211,10 +207,6 @@ int main(int argc, char** argv) {
   if (status != 0) {
     fail(program + " exited with status " + std::to_string(status));
     return 1;
-  }
-  if (skip_values) {
-    std::cout << "check_chapter: numbers not compared (--skip-values)\n";
-    return failures == 0 ? 0 : 1;
   }
   std::map<std::string, double> values;
   std::map<std::string, std::string> outputs;
