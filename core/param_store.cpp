@@ -239,6 +239,7 @@ class Reader {
     return s;
   }
   bool at_end() const { return pos_ == end_; }
+  std::size_t remaining() const { return end_ - pos_; }
 
  private:
   void need(std::size_t n, const char* what) {
@@ -332,9 +333,14 @@ void ParamStore::load(const std::string& path) {
     p.constraint = constraints::from_name(r.get_string("a constraint"));
     const auto rows = r.get<std::int64_t>("a shape");
     const auto cols = r.get<std::int64_t>("a shape");
-    if (rows < 0 || cols < 0 || rows * cols > std::int64_t{1} << 40) {
-      throw ValueError(fmt::format("param store file '{}' is corrupt: param '{}' has shape {}",
-                                   path, p.name, shape_str(rows, cols)));
+    // The shape is checked against the bytes left before anything is allocated: a corrupt
+    // shape must neither overflow rows * cols nor ask for more memory than the file backs.
+    const auto values_left = static_cast<std::int64_t>(r.remaining() / sizeof(double));
+    if (rows < 0 || cols < 0 || (rows > 0 && cols > values_left / rows)) {
+      throw ValueError(fmt::format(
+          "param store file '{}' is corrupt: param '{}' has shape {}, but the file holds at most "
+          "{} more values",
+          path, p.name, shape_str(rows, cols), values_left));
     }
     p.unconstrained.resize(rows, cols);
     for (Index e = 0; e < p.unconstrained.size(); ++e) {
