@@ -335,8 +335,10 @@ void ParamStore::load(const std::string& path) {
     const auto cols = r.get<std::int64_t>("a shape");
     // The shape is checked against the bytes left before anything is allocated: a corrupt
     // shape must neither overflow rows * cols nor ask for more memory than the file backs.
+    // Every param has at least one entry (a store creates none without an initial value), so
+    // an empty shape is corrupt too (0 x 2^60 would also have Eigen loop over 2^60 columns).
     const auto values_left = static_cast<std::int64_t>(r.remaining() / sizeof(double));
-    if (rows < 0 || cols < 0 || (rows > 0 && cols > values_left / rows)) {
+    if (rows < 1 || cols < 1 || cols > values_left / rows) {
       throw ValueError(fmt::format(
           "param store file '{}' is corrupt: param '{}' has shape {}, but the file holds at most "
           "{} more values",

@@ -150,8 +150,9 @@ TEST_CASE("loading a corrupt, truncated or mismatched file is a clear error", "[
 
 TEST_CASE("a corrupt shape behind a valid checksum is an error, before any allocation",
           "[core][params]") {
-  // Found by fuzzing (tests/fuzz): rows * cols overflowed, and a shape up to 2^40 entries was
-  // allocated before the file was found to be too short for it.
+  // Found by fuzzing (tests/fuzz): rows * cols overflowed; a shape up to 2^40 entries was
+  // allocated before the file was found to be too short for it; and a 0 x 2^60 shape hung in
+  // Eigen's allFinite, which walks every (empty) column.
   Fresh fresh;
   auto file = [](std::int64_t rows, std::int64_t cols) {
     std::string b = "VESTAPS1";
@@ -174,7 +175,8 @@ TEST_CASE("a corrupt shape behind a valid checksum is an error, before any alloc
        {std::pair<std::int64_t, std::int64_t>{7566047373982433281, 2912810220355155054},
         {1 << 20, 1 << 19},
         {2, 1},
-        {-1, 1}}) {
+        {-1, 1},
+        {0, std::int64_t{1} << 60}}) {
     {
       std::ofstream out(path, std::ios::binary | std::ios::trunc);
       out << file(rows, cols);
