@@ -26,8 +26,10 @@ inline Matrix column(const Json& data, const std::string& key) {
 }
 
 /// eight_schools_noncentered: theta = mu + tau * theta_trans, y ~ Normal(theta, sigma).
+// Data are held as Tensors (constants made once): a Matrix argument would be copied into a new
+// constant at every evaluation of the model.
 struct EightSchools {
-  Matrix y, sigma;
+  Tensor y, sigma;
   void operator()() const {
     const Tensor mu = sample("mu", Normal(0, 5));
     const Tensor tau = sample("tau", HalfCauchy(5));  // Stan: cauchy(0, 5) on tau >= 0
@@ -43,46 +45,42 @@ struct EightSchools {
 /// beta with a flat prior; here it is Normal(0, 1e4), whose pull on a posterior with sd 6
 /// (beta[0]) and 0.06 (beta[1]) is a relative change of (6 / 1e4)^2 < 1e-6: invisible.
 struct KidIQ {
-  Matrix kid_score, X;  // X: a ones column and mom_iq
+  Tensor kid_score, X;  // X: a ones column and mom_iq
   void operator()() const {
     const Tensor beta = sample("beta", Normal(0, 1e4).expand(2, 1));
     const Tensor sigma = sample("sigma", HalfCauchy(2.5));
     auto data = plate("data", X.rows());
-    sample("kid_score", Normal(matmul(Tensor(X), beta), sigma), kid_score);
+    sample("kid_score", Normal(matmul(X, beta), sigma), kid_score);
   }
   static KidIQ from(const Json& data) {
-    KidIQ m;
-    m.kid_score = column(data, "kid_score");
     const Matrix iq = column(data, "mom_iq");
-    m.X.resize(iq.rows(), 2);
-    m.X.col(0).setOnes();
-    m.X.col(1) = iq.col(0);
-    return m;
+    Matrix x(iq.rows(), 2);
+    x.col(0).setOnes();
+    x.col(1) = iq.col(0);
+    return {column(data, "kid_score"), x};
   }
 };
 
 /// arK: y[t] ~ Normal(alpha + sum_k beta[k] y[t-k], sigma) for t > K.
 struct ArK {
-  Matrix lags, y_tail;  // lags(t, k) = y[t + K - 1 - k]: the K values before y_tail[t]
+  Tensor lags, y_tail;  // lags(t, k) = y[t + K - 1 - k]: the K values before y_tail[t]
   void operator()() const {
     const Index K = lags.cols();
     const Tensor alpha = sample("alpha", Normal(0, 10));
     const Tensor beta = sample("beta", Normal(0, 10).expand(K, 1));
     const Tensor sigma = sample("sigma", HalfCauchy(2.5));
     auto data = plate("time", y_tail.rows());
-    sample("y", Normal(alpha + matmul(Tensor(lags), beta), sigma), y_tail);
+    sample("y", Normal(alpha + matmul(lags, beta), sigma), y_tail);
   }
   static ArK from(const Json& data) {
     const Matrix y = column(data, "y");
     const auto K = static_cast<Index>(data["K"].number());
     if (K < 1 || K >= y.rows()) throw std::runtime_error("arK: K must be in 1..T-1");
-    ArK m;
-    m.y_tail = y.bottomRows(y.rows() - K);
-    m.lags.resize(y.rows() - K, K);
-    for (Index t = 0; t < m.lags.rows(); ++t) {
-      for (Index k = 0; k < K; ++k) m.lags(t, k) = y(t + K - 1 - k, 0);
+    Matrix lags(y.rows() - K, K);
+    for (Index t = 0; t < lags.rows(); ++t) {
+      for (Index k = 0; k < K; ++k) lags(t, k) = y(t + K - 1 - k, 0);
     }
-    return m;
+    return {lags, Matrix(y.bottomRows(y.rows() - K))};
   }
 };
 
@@ -93,7 +91,7 @@ struct ArK {
 /// density of mu[1] added by a factor; gap is a latent with support (0, inf) whose own
 /// Exponential(1) log-density the factor takes out again, leaving exactly Stan's target.
 struct GaussMix {
-  Matrix y;
+  Tensor y;
   void operator()() const {
     const Tensor mu0 = sample("mu0", Normal(0, 2));
     const Tensor gap = sample("gap", Exponential(1));
@@ -103,9 +101,8 @@ struct GaussMix {
     const Tensor sigma = sample("sigma", HalfNormal(2).expand(2, 1));
     const Tensor theta = sample("theta", Beta(5, 5));
     auto data = plate("data", y.rows());
-    const Tensor yt(y);
-    const Tensor a = log(theta) + Normal(mu0, gather_rows(sigma, {0})).log_prob(yt);
-    const Tensor b = log1p(-theta) + Normal(mu1, gather_rows(sigma, {1})).log_prob(yt);
+    const Tensor a = log(theta) + Normal(mu0, gather_rows(sigma, {0})).log_prob(y);
+    const Tensor b = log1p(-theta) + Normal(mu1, gather_rows(sigma, {1})).log_prob(y);
     factor("y", rowwise_logsumexp(hstack({a, b})));
   }
   static GaussMix from(const Json& data) { return {column(data, "y")}; }
@@ -115,28 +112,25 @@ struct GaussMix {
 /// squared-exponential kernel alpha^2 exp(-(x_i - x_j)^2 / (2 rho^2)) + 1e-10 I) with
 /// k ~ Poisson(exp(f)).
 struct GPPoisson {
-  Matrix sq_dist, k;  // sq_dist(i, j) = (x_i - x_j)^2
+  Tensor sq_dist, k, jitter;  // sq_dist(i, j) = (x_i - x_j)^2; jitter 1e-10 I
   void operator()() const {
     const Index n = k.rows();
     const Tensor rho = sample("rho", Gamma(25, 4));
     const Tensor alpha = sample("alpha", HalfNormal(2));
     const Tensor f_tilde = sample("f_tilde", Normal(0, 1).expand(n, 1));
-    const Tensor cov = square(alpha) * exp(Tensor(sq_dist) * (Scalar(-0.5) / square(rho))) +
-                       Tensor(Matrix(Matrix::Identity(n, n) * Scalar(1e-10)));
+    const Tensor cov = square(alpha) * exp(sq_dist * (Scalar(-0.5) / square(rho))) + jitter;
     const Tensor f = deterministic("f", matmul(cholesky(cov), f_tilde));
     auto data = plate("data", n);
     sample("k", Poisson(exp(f)), k);
   }
   static GPPoisson from(const Json& data) {
     const Matrix x = column(data, "x");
-    GPPoisson m;
-    m.k = column(data, "k");
-    m.sq_dist.resize(x.rows(), x.rows());
+    Matrix d(x.rows(), x.rows());
     for (Index i = 0; i < x.rows(); ++i) {
-      for (Index j = 0; j < x.rows(); ++j)
-        m.sq_dist(i, j) = (x(i, 0) - x(j, 0)) * (x(i, 0) - x(j, 0));
+      for (Index j = 0; j < x.rows(); ++j) d(i, j) = (x(i, 0) - x(j, 0)) * (x(i, 0) - x(j, 0));
     }
-    return m;
+    const Matrix jitter = Matrix::Identity(x.rows(), x.rows()) * Scalar(1e-10);
+    return {d, column(data, "k"), jitter};
   }
 };
 

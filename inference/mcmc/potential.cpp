@@ -9,6 +9,7 @@
 #include <vesta/core/handlers/block.hpp>
 #include <vesta/core/handlers/seed.hpp>
 #include <vesta/core/handlers/trace.hpp>
+#include <vesta/core/op_support.hpp>
 #include <vesta/core/ops.hpp>
 #include <vesta/core/tape.hpp>
 
@@ -57,6 +58,31 @@ Trace prototype_trace(const std::function<void()>& run_model, const InitStrategy
   return tr.take_trace();
 }
 
+// The sum of 1x1 terms as one tape node (instead of a chain of additions): the potential's
+// log-joint gathers one term per site and per transform.
+Tensor sum_of_terms(const std::vector<Tensor>& terms) {
+  if (terms.empty()) return Tensor(Scalar(0));
+  if (terms.size() == 1) return terms.front();
+  Scalar total = 0;
+  std::size_t recorded = 0;
+  for (const Tensor& t : terms) {
+    const Operand o = Operand::of(t);
+    total += o.value[0];
+    recorded += o.requires_grad() ? 1 : 0;
+  }
+  auto fill = [total](Scalar* out) { out[0] = total; };
+  if (recorded == 0) return constant_result(1, 1, fill);
+  Node** inputs = tape().allocate<Node*>(recorded);
+  std::size_t k = 0;
+  for (const Tensor& t : terms) {
+    const Operand o = Operand::of(t);
+    if (o.requires_grad()) inputs[k++] = o.node;
+  }
+  return recorded_result(1, 1, fill, [inputs, recorded](Node& y) {
+    for (std::size_t i = 0; i < recorded; ++i) inputs[i]->accumulate(y.adj_array());
+  });
+}
+
 }  // namespace
 
 // The per-evaluation state: one leaf per latent site (reused across evaluations, so an
@@ -81,13 +107,14 @@ class Potential::Runner {
           Eigen::Map<const Eigen::MatrixXd>(q.data() + b.offset, b.rows, b.ucols).cast<Scalar>();
     }
     Tensor log_joint;
+    terms_.clear();
     {
       Handler h(*this);
       u_.run_model_();
       h.finish();
-      log_joint = std::move(h.total);
     }
-    if (log_joint.empty()) log_joint = Tensor(Scalar(0));  // a model with no sample site
+    log_joint = sum_of_terms(terms_);
+    terms_.clear();
     const double lp = static_cast<double>(log_joint.item());
     if (!std::isfinite(lp)) {
       if (grad != nullptr) grad->setZero(u_.dim_);
@@ -163,10 +190,8 @@ class Potential::Runner {
       }
     }
 
-    Tensor total;
-
    private:
-    void add(const Tensor& term) { total = total.empty() ? term : total + term; }
+    void add(Tensor term) { r_.terms_.push_back(std::move(term)); }
     void set_param(Site& site) {
       const auto& params = r_.u_.params_;
       // Params are usually read in the order of the first run: try there first.
@@ -192,6 +217,7 @@ class Potential::Runner {
   };
 
   const Potential& u_;
+  std::vector<Tensor> terms_;  // this evaluation's log-density terms (capacity kept)
   std::vector<Tensor> leaves_;
   std::vector<Tensor> params_;
 };
