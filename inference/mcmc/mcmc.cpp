@@ -215,7 +215,6 @@ MCMCRun run_mcmc(const std::function<void()>& run_model, const SamplerSettings& 
         out.samples[k].add(out.latents[b].name, std::move(values[b]));
       }
       if (!out.deterministic.empty()) {
-        TapeStep step;  // the evaluation records on this thread's tape
         std::vector<Matrix> det = prototype.deterministic_values(q);
         for (std::size_t d = 0; d < det.size(); ++d) {
           out.samples[k].add(out.deterministic[d], std::move(det[d]));

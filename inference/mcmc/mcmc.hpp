@@ -181,7 +181,9 @@ class MCMC {
     detail::check_mcmc_sizes(num_warmup, num_samples, num_chains);
   }
 
-  /// Runs every chain with the model's arguments (the model must not change them).
+  /// Runs every chain with the model's arguments (the model must not change them). The
+  /// potential is built here, on the calling thread, and evaluated there once per draw when the
+  /// model has deterministic sites, which resets this thread's tape.
   template <class... Args>
   void run(const Args&... args) {
     const std::function<void()> run_model = [&] { kernel_.model()(args...); };

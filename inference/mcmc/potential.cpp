@@ -164,7 +164,8 @@ class Potential::Runner {
         return;
       }
       site.value = b.support->transform(leaf);
-      add(sum(b.support->log_abs_det_jacobian(leaf)));
+      const Tensor log_det = b.support->log_abs_det_jacobian(leaf);
+      add(log_det.size() == 1 ? log_det : sum(log_det));
     }
 
     void postprocess(Site& site) override {
