@@ -22,17 +22,24 @@ namespace vesta {
 namespace {
 
 // Stan's initialisation: every unconstrained entry uniform in (-2, 2), drawn again (up to 100
-// times) while the potential or its gradient is not finite there.
+// times) while the potential or its gradient is not finite there, or the model rejects the
+// point (a value error, such as a kernel matrix that is not positive definite).
 Eigen::VectorXd uniform_init(Potential& u, Rng& rng) {
   Eigen::VectorXd q(u.dim()), g;
+  std::string last_error;
   for (int attempt = 0; attempt < 100; ++attempt) {
     for (Eigen::Index i = 0; i < q.size(); ++i) q[i] = 4 * static_cast<double>(rng.uniform()) - 2;
-    const double v = u.value_and_gradient(q, g);
-    if (std::isfinite(v) && g.allFinite()) return q;
+    try {
+      const double v = u.value_and_gradient(q, g);
+      if (std::isfinite(v) && g.allFinite()) return q;
+    } catch (const ValueError& e) {
+      last_error = e.what();
+    }
   }
-  throw ValueError(
+  throw ValueError(fmt::format(
       "MCMC: no initial point in (-2, 2) on the unconstrained scale, of 100 drawn, has a finite "
-      "log-density and gradient; give an init strategy (init_to_value, init_to_median)");
+      "log-density and gradient{}; give an init strategy (init_to_value, init_to_median)",
+      last_error.empty() ? "" : " (the last error: " + last_error + ")"));
 }
 
 std::string entry_name(const std::string& name, Index rows, Index cols, Index i, Index j) {

@@ -214,3 +214,24 @@ TEST_CASE("MCMC: the summary table", "[mcmc]") {
   CHECK_THAT(table, Contains("ess_bulk") && Contains("z[1]") && Contains("divergences"));
   CHECK_THROWS_WITH(s.at("w"), Contains("'w'"));
 }
+
+TEST_CASE("MCMC: points the model rejects are redrawn at init and end trajectories", "[mcmc]") {
+  // The Cholesky factor of [[1, z], [z, 1]] exists only for |z| < 1: Stan's uniform(-2, 2)
+  // init draws outside half the time, and trajectories reach the edge. Its log-determinant,
+  // log(1 - z^2), makes the density vanish there.
+  auto model = [] {
+    const Tensor z = sample("z", Normal(0, 1));
+    const Tensor m = hstack({vstack({Tensor(Scalar(1)), z}), vstack({z, Tensor(Scalar(1))})});
+    const Tensor l = cholesky(m);
+    global_factor("log_det", Scalar(2) * sum(log(gather_rows(gather_cols(l, {1}), {1}))));
+  };
+  MCMC mcmc(NUTS{model}, 300, 1000, 1, quiet(3));
+  mcmc.run();
+  const SiteSamples s = mcmc.get_samples();
+  // The density is proportional to phi(z) (1 - z^2) on (-1, 1): symmetric about 0.
+  const double mean = static_cast<double>(s.mean("z")(0, 0));
+  const double ess = mcmc.summary().at("z").ess_bulk;
+  CHECK(std::abs(mean) < 4.5 * 0.45 / std::sqrt(ess));
+  CHECK(s.quantile("z", 0.0)(0, 0) > -1);
+  CHECK(s.quantile("z", 1.0)(0, 0) < 1);
+}

@@ -94,6 +94,13 @@ TEST_CASE("posteriordb: low_dim_gauss_mix", "[mcmc][slow]") {
 }
 
 TEST_CASE("posteriordb: gp_pois_regr", "[mcmc][slow]") {
+  if (sizeof(Scalar) == 4) {
+    // The model's jitter (1e-10 on the kernel's diagonal) is far below float's resolution at
+    // the kernel's scale (alpha^2 ~ 9), so its Cholesky factorisation fails wherever the length
+    // scale is not small: the posterior cannot be computed in float, in Stan's form.
+    WARN("gp_pois_regr needs double precision; skipped in a float build");
+    return;
+  }
   check_posterior(find_case("gp_pois_regr-gp_pois_regr"), 5);
 }
 
