@@ -63,10 +63,11 @@ MCMCProgressCallback mcmc_progress_line(std::FILE* out) {
     const double rate = p.seconds > 0 ? static_cast<double>(p.iterations) / p.seconds : 0;
     if (p.done) {
       if (!state->shown) return;
-      std::fprintf(out, "%s%ld iterations of %d chain%s in %s (%s it/s), %ld divergences\n",
-                   terminal ? "\r\033[K" : "", p.iterations, p.num_chains,
-                   p.num_chains == 1 ? "" : "s", format_duration(p.seconds).c_str(),
-                   format_rate(rate).c_str(), p.divergences);
+      std::fprintf(
+          out,
+          "%s%ld iterations of %d chain%s in %s (%s it/s), %ld divergences (warm-up included)\n",
+          terminal ? "\r\033[K" : "", p.iterations, p.num_chains, p.num_chains == 1 ? "" : "s",
+          format_duration(p.seconds).c_str(), format_rate(rate).c_str(), p.divergences);
       std::fflush(out);
       return;
     }

@@ -121,7 +121,8 @@ struct MCMCProgress {
 using MCMCProgressCallback = std::function<void(const MCMCProgress&)>;
 
 /// The default progress callback: quiet for runs under a second, then one line on stderr
-/// ("mcmc 4 chains  3200/8000  2 divergences  41.2k it/s  ETA 0.12 s"), redrawn on a
+/// ("mcmc 4 chains  3200/8000  2 divergences  41.2k it/s  ETA 0.12 s", divergences of warm-up
+/// included), redrawn on a
 /// terminal and written every five seconds elsewhere, ending with a summary line.
 MCMCProgressCallback mcmc_progress_line(std::FILE* out = stderr);
 
