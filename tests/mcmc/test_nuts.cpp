@@ -173,6 +173,9 @@ TEST_CASE("MCMC: reproducible from the seed, with or without threads", "[mcmc]")
                                             std::vector<std::string>{"y"})(std::optional<Matrix>());
   CHECK(replicated.num_samples() == 100);
   CHECK(replicated.rows("y") == 8);
+  // MCMC's samples as they come, deterministic theta included: the model computes theta again.
+  const SiteSamples again = Predictive(model, a, std::vector<std::string>{"theta"})();
+  CHECK((again.draw("theta", 7) - a.draw("theta", 7)).norm() < 1e-3);
 }
 
 TEST_CASE("MCMC: bad sizes, options and models are named errors", "[mcmc]") {
