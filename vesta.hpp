@@ -60,6 +60,8 @@
 #include <vesta/inference/autoguide.hpp>
 #include <vesta/inference/elbo.hpp>
 #include <vesta/inference/initialization.hpp>
+#include <vesta/inference/mcmc/diagnostics.hpp>
+#include <vesta/inference/mcmc/mcmc.hpp>
 #include <vesta/inference/optim.hpp>
 #include <vesta/inference/predictive.hpp>
 #include <vesta/inference/progress.hpp>
