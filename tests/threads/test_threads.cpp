@@ -138,6 +138,34 @@ TEST_CASE("several threads train models of their own at once, as each would alon
   CHECK(param_store().size() == 0);  // the process's store was never touched
 }
 
+TEST_CASE("NUTS chains run on threads while other threads train by SVI", "[threads]") {
+  // Two MCMC runs of four chains each (every chain on a thread of its own) and two SVI runs,
+  // all at once: ten threads. Each MCMC run is the same as when run alone.
+  const Matrix x = data_for(2);
+  auto model = [](const Matrix& data) { normal_mean_model(data); };
+  auto nuts = [&](std::uint64_t seed) {
+    MCMCOptions options;
+    options.seed = seed;
+    options.progress = nullptr;
+    MCMC mcmc(NUTS{model}, 200, 200, 4, options);
+    mcmc.run(x);
+    return mcmc.get_samples().flat("z");
+  };
+  std::vector<Matrix> draws(2);
+  std::vector<ParamStore> stores(2);
+  run_threads(4, [&](int k) {
+    if (k < 2) {
+      draws[std::size_t(k)] = nuts(std::uint64_t(k));
+    } else {
+      train_normal_mean(k, stores[std::size_t(k - 2)], 1000);
+    }
+  });
+  for (int k = 0; k < 2; ++k) {
+    CHECK(draws[std::size_t(k)] == nuts(std::uint64_t(k)));
+    CHECK(std::abs(draws[std::size_t(k)].mean() - x.sum() / 21.0) < 0.1);
+  }
+}
+
 TEST_CASE("Predictive runs on several threads at once, each on a copy of the fitted store",
           "[threads]") {
   ParamStore fitted;
