@@ -25,6 +25,7 @@
 #include <vesta/core/handlers/seed.hpp>
 #include <vesta/core/handlers/substitute.hpp>
 #include <vesta/core/handlers/trace.hpp>
+#include <vesta/core/markov.hpp>
 #include <vesta/core/messenger.hpp>
 #include <vesta/core/param_store.hpp>
 #include <vesta/core/plate.hpp>

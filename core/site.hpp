@@ -76,6 +76,16 @@ struct Site {
   Index subsample_size = 0;
   std::vector<Index> indices;
 
+  // Enumeration (inference/enumeration.hpp): `enumerate` marks a discrete sample site to be
+  // summed out exactly rather than drawn (Pyro's infer={"enumerate": "parallel"});
+  // `enumerated` says that its value holds every value of its support side by side (a 1 x W
+  // row, see DESIGN.md) and its log_prob the log-probability of each, rather than one draw.
+  bool enumerate = false;
+  bool enumerated = false;
+  /// The markov chain the site is in (empty: none) and its step there (see markov.hpp).
+  std::string markov_chain;
+  Index markov_step = -1;
+
   /// Set by a handler (block) to keep the site from the handlers outside it.
   bool stop = false;
 

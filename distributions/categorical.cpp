@@ -171,6 +171,12 @@ Tensor Categorical::log_prob_impl(const Tensor& value) const {
   return pick_columns(rowwise_log_softmax(param_), idx);
 }
 
+Tensor Categorical::enumerate_support() const {
+  Matrix values(1, num_categories());
+  for (Index k = 0; k < values.cols(); ++k) values(0, k) = Scalar(k);
+  return Tensor(std::move(values));
+}
+
 DistributionPtr Categorical::expand(Index rows, Index cols) const {
   if (cols != 1 || (rows != param_.rows() && param_.rows() != 1)) {
     return Distribution::expand(rows, cols);  // throws ShapeError naming both shapes

@@ -24,6 +24,10 @@ class Categorical final : public Family<Categorical> {
   /// To rows x 1, broadcasting a single row of parameters.
   DistributionPtr expand(Index rows, Index cols) const override;
 
+  /// The categories 0, ..., K-1, as a 1 x K row.
+  bool has_enumerate_support() const override { return true; }
+  Tensor enumerate_support() const override;
+
   Index num_categories() const { return param_.cols(); }
   /// R x K probabilities.
   Tensor probs() const;
@@ -38,6 +42,8 @@ class Categorical final : public Family<Categorical> {
   Tensor log_prob_impl(const Tensor& value) const override;
   /// -sum_k p_k log p_k of each row (R x 1). mean and variance are not defined (they throw).
   Tensor entropy_impl() const override;
+  /// The normalised logits (R x K): row r's log p of every category.
+  Tensor enumerate_log_prob_impl() const override { return logits(); }
 
  private:
   friend class OneHotCategorical;  // built on this one
