@@ -60,12 +60,15 @@
 // inference
 #include <vesta/inference/autoguide.hpp>
 #include <vesta/inference/elbo.hpp>
+#include <vesta/inference/enumeration.hpp>
+#include <vesta/inference/infer_discrete.hpp>
 #include <vesta/inference/initialization.hpp>
 #include <vesta/inference/optim.hpp>
 #include <vesta/inference/predictive.hpp>
 #include <vesta/inference/progress.hpp>
 #include <vesta/inference/samples.hpp>
 #include <vesta/inference/svi.hpp>
+#include <vesta/inference/traceenum_elbo.hpp>
 
 // nn: HiddenLayer, modules, layers, Bayesian layers
 #include <vesta/nn/dense_variational.hpp>

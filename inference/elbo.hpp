@@ -104,7 +104,11 @@ class Trace_ELBO {
     return {&s, &t, -t.scaled_log_prob_sum(s), "log_prob"};
   }
 
- private:
+  int num_particles() const { return num_particles_; }
+  /// The last traces record_traces() filled.
+  const Trace& recorded_model_trace() const { return model_trace_; }
+  const Trace& recorded_guide_trace() const { return guide_trace_; }
+
   // traces() into the traces this estimator keeps from step to step, so that a step
   // allocates no sites: the guide's trace, then the model's under replay of it.
   template <class Model, class Guide, class... Args>
@@ -122,6 +126,7 @@ class Trace_ELBO {
   // site is in the model and that the ELBO is finite (else names the first non-finite row).
   Tensor particle_loss(const Trace& model_trace, const Trace& guide_trace);
 
+ private:
   const char* name_;
   int num_particles_;
   Scalar baseline_decay_;
