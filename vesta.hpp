@@ -63,6 +63,8 @@
 #include <vesta/inference/enumeration.hpp>
 #include <vesta/inference/infer_discrete.hpp>
 #include <vesta/inference/initialization.hpp>
+#include <vesta/inference/mcmc/diagnostics.hpp>
+#include <vesta/inference/mcmc/mcmc.hpp>
 #include <vesta/inference/optim.hpp>
 #include <vesta/inference/predictive.hpp>
 #include <vesta/inference/progress.hpp>

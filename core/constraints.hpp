@@ -28,6 +28,7 @@ class Constraint {
   virtual bool is_continuous() const { return true; }
   /// Shape of the unconstrained tensor for a constrained one of shape rows x cols.
   virtual Index unconstrained_cols(Index cols) const { return cols; }
+  /// Shape of the constrained tensor for an unconstrained one of `cols` columns.
   virtual Index constrained_cols(Index cols) const { return cols; }
   /// T(x): unconstrained to constrained, differentiable.
   virtual Tensor transform(const Tensor& x) const = 0;

@@ -18,6 +18,7 @@ namespace vesta {
 bool validation_enabled();
 void set_validation(bool enabled);
 
+/// \class Distribution
 /// A probability distribution over rows x cols Tensors.
 ///
 /// Shapes, in vesta's 2-D world: one draw is a `rows() x cols()` Tensor. `event_dim()` says
@@ -39,10 +40,13 @@ class Distribution {
   virtual DistributionPtr clone() const = 0;
   /// Shape of one draw.
   virtual Index rows() const = 0;
+  /// Columns of one draw.
   virtual Index cols() const = 0;
+  /// How much of a draw is one event: 0 (each entry), 1 (each row) or 2 (the whole draw).
   virtual int event_dim() const { return 0; }
   /// Shape of log_prob for a value of the draw's shape.
   Index batch_rows() const { return event_dim() >= 2 ? 1 : rows(); }
+  /// Columns of the batch shape (1 when each row is one event).
   Index batch_cols() const { return event_dim() >= 1 ? 1 : cols(); }
 
   /// The set of values with positive density (for a value check and for autoguides).
@@ -73,10 +77,12 @@ class Distribution {
     check_args();
     return mean_impl();
   }
+  /// The variance of each entry (the draw's shape), where it has a closed form.
   Tensor variance() const {
     check_args();
     return variance_impl();
   }
+  /// The entropy (batch shape), where it has a closed form.
   Tensor entropy() const {
     check_args();
     return entropy_impl();
@@ -131,10 +137,15 @@ class Distribution {
   /// What each family implements (see the public functions of the same name, which check
   /// the parameters first).
   virtual Tensor rsample_impl(Rng& rng) const;
+  /// A draw without a gradient; by default rsample_impl() detached.
   virtual Tensor sample_impl(Rng& rng) const;
+  /// The log-density (or mass) of `value`, in the batch shape.
   virtual Tensor log_prob_impl(const Tensor& value) const = 0;
+  /// The mean; by default a ValueError naming the family.
   virtual Tensor mean_impl() const;
+  /// The variance; by default a ValueError naming the family.
   virtual Tensor variance_impl() const;
+  /// The entropy; by default a ValueError naming the family.
   virtual Tensor entropy_impl() const;
   /// The default scores each value of enumerate_support() with log_prob and puts the
   /// columns side by side; a family may compute the table at once.
@@ -174,8 +185,10 @@ class Distribution {
 /// the offending argument, so that a site can say which param it came from.
 class ArgumentError : public ValueError {
  public:
+  /// `message` says what is wrong; `argument` is the Tensor that was rejected.
   ArgumentError(const std::string& message, Tensor argument)
       : ValueError(message), argument_(std::move(argument)) {}
+  /// The argument that was rejected.
   const Tensor& argument() const { return argument_; }
 
  private:
@@ -190,6 +203,7 @@ Tensor sum_event_dims(const Tensor& t, int from_dim, int to_dim);
 template <class D>
 class Family : public Distribution {
  public:
+  /// A copy of this distribution, of the derived family's type.
   DistributionPtr clone() const override {
     return std::make_shared<D>(static_cast<const D&>(*this));
   }
@@ -200,6 +214,7 @@ class Family : public Distribution {
 /// over them.
 class Independent final : public Family<Independent> {
  public:
+  /// `base` with its `n` (1 or 2) rightmost batch dimensions made part of the event.
   Independent(DistributionPtr base, int n);
   std::string name() const override { return "Independent(" + base_->name() + ")"; }
   Index rows() const override { return base_->rows(); }
@@ -211,7 +226,9 @@ class Independent final : public Family<Independent> {
   bool log_prob_is_global_term() const override { return base_->log_prob_is_global_term(); }
   DistributionPtr expand(Index rows, Index cols) const override;
 
+  /// The distribution whose batch dimensions are reinterpreted.
   const DistributionPtr& base() const { return base_; }
+  /// How many batch dimensions were moved into the event.
   int reinterpreted_dims() const { return n_; }
   /// Sums a batch-shaped term of the base (log_prob, entropy, KL) over the reinterpreted
   /// dimensions.

@@ -36,11 +36,11 @@ namespace vesta {
 
 /// An op's view of one input Tensor.
 struct Operand {
-  const Scalar* value;
-  Index rows;
-  Index cols;
-  Node* node;            // null for a constant
-  const Tensor* source;  // the Tensor this was read from (valid during the op's forward)
+  const Scalar* value;   ///< The values, column-major.
+  Index rows;            ///< Number of rows.
+  Index cols;            ///< Number of columns.
+  Node* node;            ///< null for a constant
+  const Tensor* source;  ///< the Tensor this was read from (valid during the op's forward)
 
   /// Reads `t`; a leaf enters the current tape, a stale recorded value throws.
   static Operand of(const Tensor& t) {
@@ -55,9 +55,13 @@ struct Operand {
     return {t.data_ptr(), t.rows_, t.cols_, nullptr, &t};
   }
 
+  /// Number of entries.
   Index size() const { return rows * cols; }
+  /// Whether the input is on the tape (its node receives an adjoint).
   bool requires_grad() const { return node != nullptr; }
+  /// The values as an Eigen array map.
   ConstArrayMap array() const { return {value, rows, cols}; }
+  /// The values as an Eigen matrix map.
   ConstMatrixMap matrix() const { return {value, rows, cols}; }
 
   /// Values that stay valid and unchanged until the tape is reset, for a backward step to

@@ -13,11 +13,14 @@
 
 namespace vesta {
 
+/// The named parameters of every model and guide: each held unconstrained (a leaf the optimizers
+/// update) with its constraint. One global store, param_store().
 class ParamStore {
  public:
+  /// One parameter.
   struct Entry {
-    Tensor unconstrained;  // a leaf: what optimizers update
-    ConstraintPtr constraint;
+    Tensor unconstrained;      ///< a leaf: what optimizers update
+    ConstraintPtr constraint;  ///< How the constrained value is made from `unconstrained`.
   };
 
   /// The parameter `name`, created from `init` (a constrained value) on first use. A later
@@ -26,6 +29,7 @@ class ParamStore {
   const Entry& get_or_create(const std::string& name, const Matrix& init,
                              const ConstraintPtr& constraint);
 
+  /// Whether a parameter named `name` exists.
   bool contains(const std::string& name) const { return find(name) != nullptr; }
   /// The entry of `name`, or null.
   const Entry* find(const std::string& name) const;
@@ -39,8 +43,11 @@ class ParamStore {
   std::vector<std::string> names() const;
   /// Every (name, entry), in creation order: what an optimizer walks each step.
   const std::vector<std::pair<std::string, Entry>>& entries() const { return entries_; }
+  /// Number of parameters.
   std::size_t size() const { return entries_.size(); }
+  /// Removes every parameter.
   void clear();
+  /// Removes the parameter `name`.
   void erase(const std::string& name);
 
   /// Writes every parameter (name, constraint, shape, unconstrained values) to `path`

@@ -15,6 +15,8 @@
 
 namespace vesta {
 
+/// A plate (see plate()): a handler in which sample sites are conditionally independent along one
+/// dimension, optionally on a random subsample.
 class Plate : public Messenger {
  public:
   /// A plate named `name` over `size` entries, of which sites see `subsample_size` (all by
@@ -28,9 +30,13 @@ class Plate : public Messenger {
   Plate(std::string name, Index size, std::vector<Index> subsample,
         std::optional<PlateDim> dim = std::nullopt);
 
+  /// The plate's name.
   const std::string& name() const { return frame_.name; }
+  /// Number of entries of the full dimension.
   Index size() const { return frame_.size; }
+  /// Number of entries this run sees.
   Index subsample_size() const { return frame_.subsample_size; }
+  /// The dimension its sites index: rows, or columns when nested in a plate over rows.
   PlateDim dim() const { return frame_.dim; }
   /// The indices of the entries this run sees (0..size-1 without subsampling): slice data
   /// with gather_rows(data, indices()).

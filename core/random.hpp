@@ -71,8 +71,10 @@ inline std::uint64_t xoshiro_step(std::uint64_t& s0, std::uint64_t& s1, std::uin
 /// fill advances the state by the same kVectorNormalSeedDraws draws.
 class Rng {
  public:
+  /// The generator's four 64-bit words.
   using State = std::array<std::uint64_t, 4>;
   // A UniformRandomBitGenerator, so it also drives <random> and std::shuffle.
+  /// What a draw returns (UniformRandomBitGenerator).
   using result_type = std::uint64_t;
 
   /// The state is four consecutive outputs of splitmix64 started at `seed`, as the xoshiro
@@ -81,12 +83,18 @@ class Rng {
   /// A generator continuing from a saved state(); throws ValueError for the all-zero state,
   /// which xoshiro cannot leave.
   static Rng from_state(const State& state);
+  /// The current state (to save it).
   State state() const { return s_; }
+  /// Restores a saved state.
   void set_state(const State& state);
 
+  /// The next 64 random bits.
   std::uint64_t next_u64() { return step(s_[0], s_[1], s_[2], s_[3]); }
+  /// The next 64 random bits (for the standard library's distributions).
   result_type operator()() { return next_u64(); }
+  /// Smallest value of a draw.
   static constexpr result_type min() { return 0; }
+  /// Largest value of a draw.
   static constexpr result_type max() { return std::numeric_limits<result_type>::max(); }
 
   /// Uniform on [0, 1): a multiple of 2^-53 (double) or 2^-24 (float), so never 1.
@@ -107,17 +115,23 @@ class Rng {
   /// How many draws of this generator seed the Box-Muller fill's lanes.
   static constexpr Index kVectorNormalSeedDraws = 64;
 
+  /// Fills `out` with `n` uniforms on [0, 1).
   void fill_uniform(Scalar* out, Index n);
+  /// Fills `out` with `n` standard normals.
   void fill_normal(Scalar* out, Index n);
   /// Fill a matrix or any column-major block or map of one, in column-major order: a block
   /// draws what a matrix of its shape would.
   void fill_uniform(Eigen::Ref<Matrix> out);
+  /// Fills a matrix with standard normals.
   void fill_normal(Eigen::Ref<Matrix> out);
+  /// A rows x cols matrix of uniforms on [0, 1).
   Matrix uniform(Index rows, Index cols);
+  /// A rows x cols matrix of standard normals.
   Matrix normal(Index rows, Index cols);
   /// Elementwise Gamma(shape(i, j), 1). Every shape is checked before anything is drawn, so
   /// on ValueError the generator is unchanged.
   Matrix gamma(const Eigen::Ref<const Matrix>& shape);
+  /// A rows x cols matrix of Gamma(shape, 1) variates.
   Matrix gamma(Scalar shape, Index rows, Index cols);
 
   /// A generator for stream `stream`, derived from this one's current state without
@@ -135,10 +149,14 @@ class Rng {
   /// produce provably disjoint sequences of up to 2^128 draws each.
   void jump();
 
+  /// Whether two generators are in the same state.
   friend bool operator==(const Rng& a, const Rng& b) { return a.s_ == b.s_; }
 
  private:
+  // A private tag type, kept out of the reference:
+  /// \cond
   struct FromState {};
+  /// \endcond
   Rng(const State& state, FromState);
 
   static Scalar to_uniform(std::uint64_t bits) {

@@ -28,10 +28,10 @@ enum class PlateDim { rows, cols };
 /// One enclosing plate, as recorded on a site: the sites inside it are conditionally
 /// independent along `dim`, of which this run sees `subsample_size` of `size` entries.
 struct PlateFrame {
-  std::string name;
-  Index size;
-  Index subsample_size;
-  PlateDim dim;
+  std::string name;      ///< The plate's name.
+  Index size;            ///< Number of entries of the full dimension.
+  Index subsample_size;  ///< Number of entries this run sees.
+  PlateDim dim;          ///< The dimension the plate indexes.
   /// The site's distribution had one entry along `dim` and the plate broadcast it to
   /// subsample_size (so a value must have subsample_size entries there, not 1).
   bool broadcast = false;
@@ -39,17 +39,18 @@ struct PlateFrame {
 
 using ParamInit = std::function<Matrix()>;
 
+/// The message a primitive sends through the handler stack and a Trace records (Pyro's msg).
 struct Site {
-  SiteKind kind = SiteKind::sample;
-  std::string name;
+  SiteKind kind = SiteKind::sample;  ///< What kind of primitive sent it.
+  std::string name;                  ///< The site's name, unique in a run.
   /// The primitive's default behaviour (draw a sample, read a param, choose a plate's
   /// subsample), run after every handler's process(): it fills in what no handler did.
   void (*fn)(Site&) = nullptr;
 
   // sample: the distribution and the value drawn, replayed or observed.
-  DistributionPtr dist;
-  Tensor value;
-  bool observed = false;
+  DistributionPtr dist;   ///< The distribution of a sample site.
+  Tensor value;           ///< The value: drawn, replayed, conditioned or observed.
+  bool observed = false;  ///< Whether the value was observed (given as data or by condition).
   /// A guide-only latent from which other guide sites are computed (an autoguide's joint
   /// draw): scored with the guide, but never looked for in the model.
   bool auxiliary = false;
@@ -60,21 +61,23 @@ struct Site {
   // `scale` is the product of the enclosing scale handlers (plates add their subsample
   // factor from `frames`); `mask` (empty: keep all) zeroes the entries where it is 0, and
   // `keep` is false when a 1x1 mask of 0 drops the whole term.
-  Scalar scale = 1;
-  Tensor mask;
-  bool keep = true;
-  std::vector<PlateFrame> frames;
+  Scalar scale = 1;                ///< Product of the enclosing scale handlers.
+  Tensor mask;                     ///< Per-entry mask of the log_prob (empty: keep all).
+  bool keep = true;                ///< False when a 1x1 mask of 0 drops the whole term.
+  std::vector<PlateFrame> frames;  ///< The enclosing plates, innermost first.
 
   // param: the initial (constrained) value and the constraint, used on first creation. The
   // pointers are valid while the site is being processed.
-  const Matrix* init = nullptr;
-  const ParamInit* init_fn = nullptr;
-  std::shared_ptr<const Constraint> constraint;
+  const Matrix* init =
+      nullptr;  ///< param: the initial constrained value (valid while the site is processed).
+  const ParamInit* init_fn =
+      nullptr;  ///< param: the function making the initial value, if given instead.
+  std::shared_ptr<const Constraint> constraint;  ///< param: the constraint.
 
   // plate: size, subsample size and the indices this run uses (drawn, or replayed).
-  Index plate_size = 0;
-  Index subsample_size = 0;
-  std::vector<Index> indices;
+  Index plate_size = 0;        ///< plate: number of entries of the full dimension.
+  Index subsample_size = 0;    ///< plate: number of entries this run sees.
+  std::vector<Index> indices;  ///< plate: the indices of the entries this run sees.
 
   // Enumeration (inference/enumeration.hpp): `enumerate` marks a discrete sample site to be
   // summed out exactly rather than drawn (Pyro's infer={"enumerate": "parallel"});
@@ -92,6 +95,7 @@ struct Site {
   /// log_prob of the value (batch shape), computed once by a Trace.
   mutable std::optional<Tensor> log_prob;
 
+  /// Whether this is a sample site.
   bool is_sample() const { return kind == SiteKind::sample; }
   /// A sample site whose log_prob is one term about global variables (a weight KL): it
   /// counts once for the whole data set, whatever plates enclose it (see

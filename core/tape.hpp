@@ -21,19 +21,24 @@ namespace vesta {
 /// holds a gradient yet; the first contribution assigns instead of adding, so adjoints never need
 /// zero-filling.
 struct Node {
-  Scalar* value;
-  Scalar* adj;
-  Index rows;
-  Index cols;
-  std::size_t index;  // position on the tape
-  bool touched = false;
+  Scalar* value;         ///< The forward values, column-major.
+  Scalar* adj;           ///< The adjoints (d output / d this), column-major.
+  Index rows;            ///< Number of rows.
+  Index cols;            ///< Number of columns.
+  std::size_t index;     ///< position on the tape
+  bool touched = false;  ///< Whether the backward pass has reached it.
 
+  /// A node of shape r x c with its value and adjoint storage, at tape position i.
   Node(Scalar* v, Scalar* a, Index r, Index c, std::size_t i)
       : value(v), adj(a), rows(r), cols(c), index(i) {}
+  /// Number of entries.
   Index size() const { return rows * cols; }
 
+  /// The values as an Eigen array map.
   ConstArrayMap value_array() const { return {value, rows, cols}; }
+  /// The adjoints as an Eigen array map (to accumulate into).
   ArrayMap adj_array() { return {adj, rows, cols}; }
+  /// The adjoints as an Eigen matrix map.
   MatrixMap adj_matrix() { return {adj, rows, cols}; }
 
   /// adj += e (or adj = e for the first contribution); e is an array expression of this shape.
@@ -137,8 +142,11 @@ class Tape {
   /// the buffers the thread's pool keeps for reuse (buffer_pool.hpp).
   void release_memory();
 
+  /// Incremented by every reset: stamps the Tensors recorded since.
   std::uint64_t generation() const { return generation_; }
+  /// Nodes recorded since the last reset.
   std::size_t num_nodes() const { return nodes_.size(); }
+  /// Bytes the arena holds (kept across resets).
   std::size_t bytes_reserved() const { return arena_.bytes_reserved(); }
 
   /// Records a node of shape rows x cols whose backward step is `fn(Node&)`. Its value is
@@ -164,6 +172,7 @@ class Tape {
   /// Keeps a constant's values alive and unchanged until reset(), for a backward step that
   /// reads them; returns where they are.
   const Scalar* retain(const std::shared_ptr<detail::Storage>& storage);
+  /// Keeps a scalar alive until the next reset and returns its address.
   const Scalar* retain(Scalar inline_value);
 
   /// Uninitialised memory for n objects valid until reset(), for what a backward step needs

@@ -51,13 +51,20 @@ class Tensor {
   static Tensor constant(Matrix m) { return Tensor(std::move(m)); }
   /// A leaf that requires a gradient, initialised with `m`.
   static Tensor variable(Matrix m);
+  /// A rows x cols constant of zeros.
   static Tensor zeros(Index rows, Index cols);
+  /// A rows x cols constant of ones.
   static Tensor ones(Index rows, Index cols);
+  /// A rows x cols constant filled with `value`.
   static Tensor full(Index rows, Index cols, Scalar value);
 
+  /// Number of rows.
   Index rows() const { return rows_; }
+  /// Number of columns.
   Index cols() const { return cols_; }
+  /// Number of entries.
   Index size() const { return rows_ * cols_; }
+  /// Whether it has no entries.
   bool empty() const { return size() == 0; }
   /// "3x4".
   std::string shape() const { return shape_str(rows_, cols_); }
@@ -74,6 +81,7 @@ class Tensor {
   Matrix matrix() const { return Matrix(value()); }
   /// The value of a 1x1 Tensor.
   Scalar item() const;
+  /// Entry (i, j).
   Scalar operator()(Index i, Index j) const { return value()(i, j); }
 
   /// Accumulates d(this)/d(leaf) into the gradient of every leaf this 1x1 value depends on.
@@ -103,6 +111,7 @@ class Tensor {
   }
 
   // Building blocks for ops (see <vesta/core/op_support.hpp>): a Tensor for a recorded node.
+  /// The Tensor of a node on the current tape (for ops written with op_support.hpp).
   static Tensor from_node(Node* node);
 
  private:

@@ -15,6 +15,8 @@
 
 namespace vesta {
 
+/// The record of one run of a program: its sites in order, each with its value and, computed once
+/// on demand, its log-probability.
 class Trace {
  public:
   /// An empty trace; `program` ("model", "guide") names it in error messages.
@@ -28,13 +30,17 @@ class Trace {
   /// names it from now on.
   void clear(std::string program);
 
+  /// Whether a site named `name` was recorded.
   bool contains(const std::string& name) const { return find(name) != nullptr; }
   /// The site `name`; throws naming it if there is none.
   const Site& site(const std::string& name) const;
+  /// The site `name` (see site()).
   const Site& operator[](const std::string& name) const { return site(name); }
   /// The site `name`, or null.
   const Site* find(const std::string& name) const;
+  /// All sites, in the order they were recorded.
   const std::vector<Site>& sites() const { return sites_; }
+  /// Number of sites.
   std::size_t size() const { return sites_.size(); }
   /// "model", "guide", or empty.
   const std::string& program() const { return program_; }

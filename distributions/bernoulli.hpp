@@ -7,6 +7,8 @@
 
 namespace vesta {
 
+/// Bernoulli(probs) or Bernoulli(logits): 1 with probability p, 0 otherwise (made by from_probs()
+/// and from_logits()).
 class Bernoulli final : public Family<Bernoulli> {
  public:
   /// Probabilities of a 1, each in [0, 1]; their shape is the batch shape.
@@ -41,7 +43,9 @@ class Bernoulli final : public Family<Bernoulli> {
 
   /// Whichever was given, and the other computed from it.
   Tensor probs() const;
+  /// The log-odds log(p / (1 - p)) (computed from probs when made from them).
   Tensor logits() const;
+  /// Whether it was made from logits.
   bool has_logits() const { return is_logits_; }
 
  protected:

@@ -6,6 +6,7 @@
 
 namespace vesta {
 
+/// Beta(concentration1, concentration0) on [0, 1], with Pyro's argument order (alpha, beta).
 class Beta final : public Family<Beta> {
  public:
   /// concentration1 (alpha, the weight of x) and concentration0 (beta, the weight of 1 - x)
@@ -19,7 +20,9 @@ class Beta final : public Family<Beta> {
   bool has_rsample() const override { return true; }
   DistributionPtr expand(Index rows, Index cols) const override;
 
+  /// alpha, the exponent of x.
   const Tensor& concentration1() const { return concentration1_; }
+  /// beta, the exponent of 1 - x.
   const Tensor& concentration0() const { return concentration0_; }
 
  protected:

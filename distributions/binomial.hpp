@@ -7,6 +7,7 @@
 
 namespace vesta {
 
+/// Binomial(total_count, probs): successes in total_count independent trials of probability probs.
 class Binomial final : public Family<Binomial> {
  public:
   /// total_count (nonnegative integers) and probs (in [0, 1]) broadcast together to the
@@ -21,7 +22,9 @@ class Binomial final : public Family<Binomial> {
   ConstraintPtr support() const override;
   DistributionPtr expand(Index rows, Index cols) const override;
 
+  /// The number of trials.
   const Tensor& total_count() const { return total_count_; }
+  /// The probability of success.
   const Tensor& probs() const { return probs_; }
 
  protected:

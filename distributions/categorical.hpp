@@ -8,6 +8,8 @@
 
 namespace vesta {
 
+/// Categorical(probs) or Categorical(logits): each row of the R x K parameter is a distribution
+/// over 0, ..., K-1; a draw is R x 1 indices.
 class Categorical final : public Family<Categorical> {
  public:
   /// Rows of probabilities (R x K, or 1 x K for one distribution): each entry in [0, 1],
@@ -24,15 +26,18 @@ class Categorical final : public Family<Categorical> {
   /// To rows x 1, broadcasting a single row of parameters.
   DistributionPtr expand(Index rows, Index cols) const override;
 
-  /// The categories 0, ..., K-1, as a 1 x K row.
+  /// True: a Categorical's support is finite.
   bool has_enumerate_support() const override { return true; }
+  /// The categories 0, ..., K-1, as a 1 x K row.
   Tensor enumerate_support() const override;
 
+  /// K, the number of categories.
   Index num_categories() const { return param_.cols(); }
   /// R x K probabilities.
   Tensor probs() const;
   /// R x K normalised log-probabilities (each row's logsumexp is 0).
   Tensor logits() const;
+  /// Whether it was made from logits.
   bool has_logits() const { return is_logits_; }
 
  protected:

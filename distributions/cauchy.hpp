@@ -7,6 +7,7 @@
 
 namespace vesta {
 
+/// Cauchy(loc, scale): Student's t with one degree of freedom (no mean or variance).
 class Cauchy final : public Family<Cauchy> {
  public:
   /// loc (the median) and scale (the half width at half maximum) broadcast together to the
@@ -20,7 +21,9 @@ class Cauchy final : public Family<Cauchy> {
   bool has_rsample() const override { return true; }
   DistributionPtr expand(Index rows, Index cols) const override;
 
+  /// The median.
   const Tensor& loc() const { return loc_; }
+  /// The half-width at half-maximum.
   const Tensor& scale() const { return scale_; }
 
  protected:

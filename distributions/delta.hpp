@@ -7,6 +7,7 @@
 
 namespace vesta {
 
+/// Delta(value, log_density, event_dim): the point mass at `value`, as Pyro's Delta.
 class Delta final : public Family<Delta> {
  public:
   /// The draw's shape is value's. `log_density` (broadcasting against the batch shape) is
@@ -21,7 +22,9 @@ class Delta final : public Family<Delta> {
   bool has_rsample() const override { return true; }
   DistributionPtr expand(Index rows, Index cols) const override;
 
+  /// The point.
   const Tensor& value() const { return value_; }
+  /// The log-density reported for the point.
   const Tensor& log_density() const { return log_density_; }
 
  protected:

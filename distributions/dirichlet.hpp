@@ -6,6 +6,8 @@
 
 namespace vesta {
 
+/// Dirichlet(concentration): each row of the R x K concentration is one Dirichlet over K
+/// categories.
 class Dirichlet final : public Family<Dirichlet> {
  public:
   /// concentration is R x K (or 1 x K): K >= 1 positive entries per row.
@@ -20,6 +22,7 @@ class Dirichlet final : public Family<Dirichlet> {
   /// To `rows` independent rows; `cols` must be K.
   DistributionPtr expand(Index rows, Index cols) const override;
 
+  /// The R x K concentration.
   const Tensor& concentration() const { return concentration_; }
 
  protected:

@@ -6,6 +6,7 @@
 
 namespace vesta {
 
+/// Exponential(rate): density rate exp(-rate x) on [0, inf).
 class Exponential final : public Family<Exponential> {
  public:
   /// rate (the inverse mean) must be positive; its shape is the batch shape.
@@ -19,6 +20,7 @@ class Exponential final : public Family<Exponential> {
   bool has_rsample() const override { return true; }
   DistributionPtr expand(Index rows, Index cols) const override;
 
+  /// The rate (inverse mean).
   const Tensor& rate() const { return rate_; }
 
  protected:

@@ -6,6 +6,8 @@
 
 namespace vesta {
 
+/// Gamma(concentration, rate): density rate^a x^(a-1) e^(-rate x) / Gamma(a), reparameterised by
+/// implicit differentiation.
 class Gamma final : public Family<Gamma> {
  public:
   /// concentration (the shape a) and rate broadcast together to the batch shape; both must
@@ -19,7 +21,9 @@ class Gamma final : public Family<Gamma> {
   bool has_rsample() const override { return true; }
   DistributionPtr expand(Index rows, Index cols) const override;
 
+  /// The shape a.
   const Tensor& concentration() const { return concentration_; }
+  /// The rate (inverse scale).
   const Tensor& rate() const { return rate_; }
 
  protected:

@@ -7,6 +7,7 @@
 
 namespace vesta {
 
+/// HalfCauchy(scale): |X| for X ~ Cauchy(0, scale), a heavy-tailed prior for scales.
 class HalfCauchy final : public Family<HalfCauchy> {
  public:
   /// scale must be positive; its shape is the batch shape.
@@ -20,6 +21,7 @@ class HalfCauchy final : public Family<HalfCauchy> {
   bool has_rsample() const override { return true; }
   DistributionPtr expand(Index rows, Index cols) const override;
 
+  /// The scale of the underlying Cauchy.
   const Tensor& scale() const { return scale_; }
 
  protected:

@@ -6,6 +6,7 @@
 
 namespace vesta {
 
+/// HalfNormal(scale): |X| for X ~ Normal(0, scale).
 class HalfNormal final : public Family<HalfNormal> {
  public:
   /// scale (of the Normal folded at 0) must be positive; its shape is the batch shape.
@@ -19,6 +20,7 @@ class HalfNormal final : public Family<HalfNormal> {
   bool has_rsample() const override { return true; }
   DistributionPtr expand(Index rows, Index cols) const override;
 
+  /// The scale of the underlying Normal.
   const Tensor& scale() const { return scale_; }
 
  protected:

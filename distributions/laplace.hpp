@@ -6,6 +6,7 @@
 
 namespace vesta {
 
+/// Laplace(loc, scale): density exp(-|x - loc| / scale) / (2 scale).
 class Laplace final : public Family<Laplace> {
  public:
   /// loc and scale broadcast together to the batch shape; scale must be positive.
@@ -18,7 +19,9 @@ class Laplace final : public Family<Laplace> {
   bool has_rsample() const override { return true; }
   DistributionPtr expand(Index rows, Index cols) const override;
 
+  /// The location (mean and median).
   const Tensor& loc() const { return loc_; }
+  /// The scale.
   const Tensor& scale() const { return scale_; }
 
  protected:

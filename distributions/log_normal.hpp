@@ -6,6 +6,7 @@
 
 namespace vesta {
 
+/// LogNormal(loc, scale): exp of a Normal(loc, scale).
 class LogNormal final : public Family<LogNormal> {
  public:
   /// loc and scale (of the underlying Normal) broadcast together to the batch shape; scale
@@ -19,7 +20,9 @@ class LogNormal final : public Family<LogNormal> {
   bool has_rsample() const override { return true; }
   DistributionPtr expand(Index rows, Index cols) const override;
 
+  /// The mean of the log.
   const Tensor& loc() const { return loc_; }
+  /// The standard deviation of the log.
   const Tensor& scale() const { return scale_; }
 
  protected:

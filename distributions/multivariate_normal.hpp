@@ -8,6 +8,8 @@
 
 namespace vesta {
 
+/// MultivariateNormal: each row of a draw is one D-dimensional Gaussian event, loc + eps L^T with L
+/// L^T the covariance.
 class MultivariateNormal final : public Family<MultivariateNormal> {
  public:
   /// loc is 1 x D (one mean) or R x D (one per row). scale_tril is the lower-triangular
@@ -32,6 +34,7 @@ class MultivariateNormal final : public Family<MultivariateNormal> {
   /// To rows x D, broadcasting a single row of loc (and of scale_tril, when it has one per row).
   DistributionPtr expand(Index rows, Index cols) const override;
 
+  /// The mean: 1 x D or R x D.
   const Tensor& loc() const { return loc_; }
   /// As given: D x D, or R x D*D with a factor per row.
   const Tensor& scale_tril() const { return scale_tril_; }
@@ -45,6 +48,7 @@ class MultivariateNormal final : public Family<MultivariateNormal> {
   Tensor half_log_det() const;
   /// As given, or L L^T; with a factor per row, R x D*D, row r holding L_r L_r^T column-major.
   Tensor covariance() const;
+  /// D, the dimension of an event.
   Index dim() const { return loc_.cols(); }
 
  protected:

@@ -5,6 +5,7 @@
 
 namespace vesta {
 
+/// Normal(loc, scale): the Gaussian, reparameterised as loc + scale * eps.
 class Normal final : public Family<Normal> {
  public:
   /// loc and scale broadcast together to the batch shape; scale must be positive.
@@ -17,7 +18,9 @@ class Normal final : public Family<Normal> {
   bool has_rsample() const override { return true; }
   DistributionPtr expand(Index rows, Index cols) const override;
 
+  /// The mean.
   const Tensor& loc() const { return loc_; }
+  /// The standard deviation.
   const Tensor& scale() const { return scale_; }
 
  protected:

@@ -6,10 +6,13 @@
 
 namespace vesta {
 
+/// OneHotCategorical(probs) or OneHotCategorical(logits): a Categorical whose draws are one-hot
+/// rows (event_dim 1).
 class OneHotCategorical final : public Family<OneHotCategorical> {
  public:
   /// Parameters as for Categorical: R x K, each row one distribution over K categories.
   static OneHotCategorical from_probs(Tensor probs);
+  /// Each row of the R x K logits is one distribution (unnormalised log-probabilities).
   static OneHotCategorical from_logits(Tensor logits);
 
   std::string name() const override { return "OneHotCategorical"; }
@@ -20,9 +23,13 @@ class OneHotCategorical final : public Family<OneHotCategorical> {
   /// To rows x K, broadcasting a single row of parameters.
   DistributionPtr expand(Index rows, Index cols) const override;
 
+  /// K, the number of categories.
   Index num_categories() const { return categorical_.num_categories(); }
+  /// The probabilities, R x K.
   Tensor probs() const { return categorical_.probs(); }
+  /// The normalised log-probabilities, R x K.
   Tensor logits() const { return categorical_.logits(); }
+  /// Whether it was made from logits.
   bool has_logits() const { return categorical_.has_logits(); }
   /// The same distribution over category indices.
   const Categorical& categorical() const { return categorical_; }

@@ -6,6 +6,7 @@
 
 namespace vesta {
 
+/// Poisson(rate): counts k with probability rate^k e^(-rate) / k!; not reparameterisable.
 class Poisson final : public Family<Poisson> {
  public:
   /// rate must be nonnegative (a rate of 0 always draws 0, as in Pyro).
@@ -17,6 +18,7 @@ class Poisson final : public Family<Poisson> {
   ConstraintPtr support() const override { return constraints::nonnegative_integer(); }
   DistributionPtr expand(Index rows, Index cols) const override;
 
+  /// The rate (mean).
   const Tensor& rate() const { return rate_; }
 
  protected:

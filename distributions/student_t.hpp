@@ -6,6 +6,7 @@
 
 namespace vesta {
 
+/// StudentT(df, loc, scale): Student's t with df degrees of freedom, shifted and scaled.
 class StudentT final : public Family<StudentT> {
  public:
   /// df, loc and scale broadcast together to the batch shape; df and scale must be positive.
@@ -21,8 +22,11 @@ class StudentT final : public Family<StudentT> {
   bool has_rsample() const override { return true; }
   DistributionPtr expand(Index rows, Index cols) const override;
 
+  /// The degrees of freedom.
   const Tensor& df() const { return df_; }
+  /// The location.
   const Tensor& loc() const { return loc_; }
+  /// The scale.
   const Tensor& scale() const { return scale_; }
 
  protected:

@@ -8,6 +8,8 @@
 
 namespace vesta {
 
+/// TransformedDistribution(base, constraint): the law of T(x) for x ~ base, T the constraint's
+/// bijection from unconstrained space.
 class TransformedDistribution final : public Family<TransformedDistribution> {
  public:
   /// `support` must have a bijection (a continuous constraint); base draws are unconstrained
@@ -24,6 +26,7 @@ class TransformedDistribution final : public Family<TransformedDistribution> {
   bool has_rsample() const override { return base_->has_rsample(); }
   DistributionPtr expand(Index rows, Index cols) const override;
 
+  /// The distribution of x, before the transform.
   const DistributionPtr& base() const { return base_; }
 
  protected:

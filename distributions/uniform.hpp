@@ -6,6 +6,7 @@
 
 namespace vesta {
 
+/// Uniform(low, high): constant density on [low, high].
 class Uniform final : public Family<Uniform> {
  public:
   /// low and high broadcast together to the batch shape; they must be finite with
@@ -24,7 +25,9 @@ class Uniform final : public Family<Uniform> {
   bool has_rsample() const override { return true; }
   DistributionPtr expand(Index rows, Index cols) const override;
 
+  /// The lower bound.
   const Tensor& low() const { return low_; }
+  /// The upper bound.
   const Tensor& high() const { return high_; }
 
  protected:

@@ -53,6 +53,7 @@
 #include <vesta/vesta.hpp>
 
 #include "support/command_line.hpp"
+#include "support/plot.hpp"
 
 using namespace vesta;
 
@@ -144,50 +145,28 @@ Band band(const Matrix& draws) {
 // Writes the plot with gnuplot; returns the PNG's path, or "" (saying why) without gnuplot.
 std::string plot(const Matrix& x_train, const Matrix& y_train, const Matrix& grid, const Band& b,
                  const Band& fn) {
-  if (std::system("command -v gnuplot > /dev/null 2>&1") != 0) {
-    fmt::print("gnuplot not found (apt-get install gnuplot-nox): no plot written\n");
-    return "";
+  const std::string png = "bnn_regression.png";
+  Matrix data(x_train.rows(), 2), band(grid.rows(), 7);
+  data << x_train.col(0), y_train.col(0);
+  for (Index j = 0; j < grid.rows(); ++j) {
+    band.row(j) << grid(j, 0), b.mean(0, j), b.lo(0, j), b.hi(0, j), truth(grid.row(j))(0, 0),
+        fn.lo(0, j), fn.hi(0, j);
   }
-  const std::string data_file = "bnn_regression_data.tmp", band_file = "bnn_regression_band.tmp",
-                    png = "bnn_regression.png";
-  {
-    std::FILE* f = std::fopen(data_file.c_str(), "w");
-    for (Index i = 0; i < x_train.rows(); ++i)
-      fmt::print(f, "{} {}\n", x_train(i, 0), y_train(i, 0));
-    std::fclose(f);
-    std::FILE* g = std::fopen(band_file.c_str(), "w");
-    for (Index j = 0; j < grid.rows(); ++j) {
-      fmt::print(g, "{} {} {} {} {} {} {}\n", grid(j, 0), b.mean(0, j), b.lo(0, j), b.hi(0, j),
-                 truth(grid.row(j))(0, 0), fn.lo(0, j), fn.hi(0, j));
-    }
-    std::fclose(g);
-  }
-  std::FILE* gp = popen("gnuplot", "w");
-  if (gp == nullptr) return "";
-  fmt::print(
-      gp,
-      "set terminal pngcairo size 900,540 font 'sans,11'\n"
-      "set output '{png}'\n"
+  const bool written = examples::write_plot(
+      png,
       "set title 'Neural-linear BNN (HiddenLayers, SVI): posterior predictive with a gap in the "
       "data'\n"
       "set xlabel 'x'; set ylabel 'y'; set key bottom center; set grid\n"
       "set object 1 rectangle from -1, graph 0 to 1, graph 1 fillcolor rgb '#f2f2f2' behind\n"
-      "plot '{band}' using 1:3:4 with filledcurves fillcolor rgb '#c6dbff' title '90% predictive "
+      "plot $band using 1:3:4 with filledcurves fillcolor rgb '#c6dbff' title '90% predictive "
       "interval', \\\n"
-      "     '{band}' using 1:6:7 with filledcurves fillcolor rgb '#7fa8e8' title '90% interval of "
+      "     $band using 1:6:7 with filledcurves fillcolor rgb '#7fa8e8' title '90% interval of "
       "the function', \\\n"
-      "     '{band}' using 1:2 with lines lw 2 lc rgb '#1f4e9c' title 'predictive mean', \\\n"
-      "     '{band}' using 1:5 with lines dt 2 lc rgb '#444444' title 'x sin x', \\\n"
-      "     '{data}' using 1:2 with points pt 7 ps 0.5 lc rgb '#d62728' title 'training data'\n",
-      fmt::arg("png", png), fmt::arg("band", band_file), fmt::arg("data", data_file));
-  const int status = pclose(gp);
-  std::remove(data_file.c_str());
-  std::remove(band_file.c_str());
-  if (status != 0) {
-    fmt::print("gnuplot failed (status {}): no plot written\n", status);
-    return "";
-  }
-  return png;
+      "     $band using 1:2 with lines lw 2 lc rgb '#1f4e9c' title 'predictive mean', \\\n"
+      "     $band using 1:5 with lines dt 2 lc rgb '#444444' title 'x sin x', \\\n"
+      "     $data using 1:2 with points pt 7 ps 0.5 lc rgb '#d62728' title 'training data'",
+      {{"band", band}, {"data", data}}, 900, 540);
+  return written ? png : "";
 }
 
 }  // namespace

@@ -29,6 +29,7 @@
 
 namespace vesta {
 
+/// Options shared by the autoguides.
 struct AutoGuideOptions {
   /// Prefix of the guide's parameter names; empty: the guide's class name.
   std::string prefix = {};
@@ -40,14 +41,20 @@ struct AutoGuideOptions {
 
 /// One latent site of the model, as an autoguide sees it.
 struct LatentSite {
-  std::string name;
-  ConstraintPtr support;
-  int event_dim = 0;           // of the model's distribution
-  Index rows = 0, cols = 0;    // a draw's shape in the prototype run
-  Index urows = 0, ucols = 0;  // the fitted (unconstrained) shape: all of a subsampled plate's rows
-  std::vector<PlateFrame> frames;  // enclosing plates, innermost first
-  Matrix init;                     // constrained starting value, urows x constrained cols
-  Matrix init_unconstrained;       // urows x ucols
+  std::string name;       ///< The site's name.
+  ConstraintPtr support;  ///< The support of the model's distribution.
+  int event_dim = 0;      ///< of the model's distribution
+  /// A draw's shape in the prototype run.
+  /// @{
+  Index rows = 0, cols = 0;
+  /// @}
+  /// The fitted (unconstrained) shape: all of a subsampled plate's rows.
+  /// @{
+  Index urows = 0, ucols = 0;
+  /// @}
+  std::vector<PlateFrame> frames;  ///< enclosing plates, innermost first
+  Matrix init;                     ///< constrained starting value, urows x constrained cols
+  Matrix init_unconstrained;       ///< urows x ucols
   /// The plate over rows that this site sees a subsample of, if any.
   const PlateFrame* subsampled_rows() const;
 };
@@ -59,10 +66,13 @@ using SiteValues = std::map<std::string, Matrix>;
 /// model's plates. The families below fill in params and draws.
 class AutoGuide {
  public:
+  /// `family` names the guide ("AutoNormal"); `options` as given to the guide.
   explicit AutoGuide(std::string family, AutoGuideOptions options);
   virtual ~AutoGuide() = default;
 
+  /// The prefix of the guide's parameter names.
   const std::string& prefix() const { return options_.prefix; }
+  /// Whether the site table has been built (after the first call).
   bool ready() const { return ready_; }
   /// The latent sites, in the model's order (after the first call).
   const std::vector<LatentSite>& latents() const;
@@ -90,6 +100,7 @@ class AutoGuide {
   /// a plate chose the first time, so every site of a plate sees the same entries.
   class PlateScope {
    public:
+    /// Opens the plates of `site`, reusing the subsamples in `chosen`.
     PlateScope(const LatentSite& site, std::map<std::string, std::vector<Index>>& chosen);
     ~PlateScope();
     PlateScope(const PlateScope&) = delete;
@@ -102,10 +113,10 @@ class AutoGuide {
     std::vector<Index> row_indices_;
   };
 
-  std::string family_;
-  AutoGuideOptions options_;
-  std::vector<LatentSite> latents_;
-  bool ready_ = false;
+  std::string family_;               ///< The family's name.
+  AutoGuideOptions options_;         ///< The options given.
+  std::vector<LatentSite> latents_;  ///< The latent sites.
+  bool ready_ = false;               ///< Whether the site table is built.
 };
 
 namespace detail {
@@ -185,6 +196,7 @@ class AutoMultivariateNormalGuide final : public AutoContinuousGuide {
 template <class Model, class Impl>
 class AutoGuideHandle {
  public:
+  /// A guide for `model`, with `options`; the site table is built on the first call.
   explicit AutoGuideHandle(Model model, AutoGuideOptions options = {})
       : model_(std::move(model)), impl_(std::make_shared<Impl>(std::move(options))) {}
 
@@ -195,9 +207,13 @@ class AutoGuideHandle {
     impl_->draw();
   }
 
+  /// The posterior median of each latent (constrained).
   SiteValues median() const { return impl_->median(); }
+  /// The q-quantile of each latent's marginal (constrained; 0 < q < 1).
   SiteValues quantiles(Scalar q) const { return impl_->quantiles(q); }
+  /// The latent sites, in the model's order (after the first call).
   const std::vector<LatentSite>& latents() const { return impl_->latents(); }
+  /// The prefix of the guide's parameter names.
   const std::string& prefix() const { return impl_->prefix(); }
   /// The family's own accessors (loc(), covariance(), ...).
   Impl& state() const { return *impl_; }

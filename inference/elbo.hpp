@@ -28,7 +28,7 @@ namespace vesta {
 struct ElboTerm {
   /// The site the term is about, and the trace it is in (whose program names it).
   const Site* site;
-  const Trace* trace;
+  const Trace* trace;  ///< The trace the site is in.
   /// + weighed log p (a model site), - weighed log q (a guide site), or - weighed KL(q || p)
   /// (a latent whose pair is taken in closed form).
   Tensor value;
@@ -40,12 +40,18 @@ struct ElboTerm {
 /// the model replaying it per particle.
 class Trace_ELBO {
  public:
+  /// `num_particles` draws averaged per estimate; `baseline_decay` of the running-average baseline
+  /// of score-function sites (0: the last ELBO; near 1: a long average).
   explicit Trace_ELBO(int num_particles = 1, Scalar baseline_decay = Scalar(0.9))
       : Trace_ELBO("Trace_ELBO", num_particles, baseline_decay) {}
   virtual ~Trace_ELBO() = default;
+  /// Copies the estimator and its baselines.
   Trace_ELBO(const Trace_ELBO&) = default;
+  /// Moves the estimator.
   Trace_ELBO(Trace_ELBO&&) = default;
+  /// Copies the estimator and its baselines.
   Trace_ELBO& operator=(const Trace_ELBO&) = default;
+  /// Moves the estimator.
   Trace_ELBO& operator=(Trace_ELBO&&) = default;
 
   /// A 1x1 surrogate loss on the tape: its value is minus the ELBO estimate (averaged over
@@ -92,6 +98,7 @@ class Trace_ELBO {
   /// `name` starts every message ("Trace_ELBO: ...").
   Trace_ELBO(const char* name, int num_particles, Scalar baseline_decay);
 
+  /// The estimator's name, as messages start.
   const char* name() const { return name_; }
   /// Whether a site's log_prob scores its draw (false for folded terms such as HiddenLayer's
   /// -KL, which count once, from the model, and never as a guide density).
@@ -100,6 +107,7 @@ class Trace_ELBO {
   static ElboTerm model_term(const Trace& t, const Site& s) {
     return {&s, &t, t.scaled_log_prob_sum(s), "log_prob"};
   }
+  /// The guide's row of a site scored by Monte Carlo: minus its weighed log q.
   static ElboTerm guide_term(const Trace& t, const Site& s) {
     return {&s, &t, -t.scaled_log_prob_sum(s), "log_prob"};
   }
@@ -151,6 +159,7 @@ class Trace_ELBO {
 /// assumption cannot be checked, and it says so once.
 class TraceMeanField_ELBO : public Trace_ELBO {
  public:
+  /// As Trace_ELBO's constructor.
   explicit TraceMeanField_ELBO(int num_particles = 1, Scalar baseline_decay = Scalar(0.9))
       : Trace_ELBO("TraceMeanField_ELBO", num_particles, baseline_decay) {}
 

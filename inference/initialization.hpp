@@ -20,14 +20,18 @@ namespace vesta {
 /// (init_to_value's), which the model must have.
 class InitStrategy {
  public:
+  /// What a strategy computes: a constrained value for a site.
   using Fn = std::function<Matrix(const Site& site, Rng& rng)>;
   InitStrategy() = default;
+  /// A strategy from `fn`; `named_sites` are the sites it gives a value by name.
   template <class F>
   requires std::is_invocable_r_v<Matrix, F&, const Site&, Rng&> InitStrategy(
       F fn, std::vector<std::string> named_sites = {})  // NOLINT(google-explicit-constructor)
       : fn_(std::move(fn)), named_sites_(std::move(named_sites)) {}
 
+  /// The starting value of `site`.
   Matrix operator()(const Site& site, Rng& rng) const { return fn_(site, rng); }
+  /// Whether a strategy was given.
   explicit operator bool() const { return static_cast<bool>(fn_); }
   /// The sites given a value by name: each must be a latent site of the model.
   const std::vector<std::string>& named_sites() const { return named_sites_; }
@@ -56,6 +60,7 @@ InitStrategy init_to_value(std::unordered_map<std::string, Matrix> values,
 /// have is an error when the handler's scope ends.
 class InitMessenger : public Messenger {
  public:
+  /// Starts the latents inside it as `strategy` says.
   explicit InitMessenger(InitStrategy strategy);
   ~InitMessenger() noexcept(false) override;
   void process(Site& site) override;

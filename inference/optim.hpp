@@ -24,6 +24,8 @@ LearningRateSchedule step_decay(Scalar lr, std::int64_t step_size, Scalar gamma)
 LearningRateSchedule exponential_decay(Scalar lr, Scalar gamma);
 }  // namespace schedules
 
+/// Base of the optimizers: holds the learning rate and its schedule, per-parameter state, gradient
+/// clipping, and the finite-update check; step() updates every parameter that has a gradient.
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
@@ -43,19 +45,22 @@ class Optimizer {
   void clip_grad_norm(Scalar max_norm) { max_grad_norm_ = max_norm; }
   /// The learning rate the next step will use.
   Scalar learning_rate() const { return schedule_(steps_); }
+  /// Number of steps taken.
   std::int64_t steps() const { return steps_; }
 
  protected:
+  /// An optimizer with learning rate `lr`.
   explicit Optimizer(Scalar lr);
 
   /// Per-parameter state: moment estimates (sized by the optimizer's first update of the
   /// parameter) and the number of updates the parameter has had, this one included.
   using Column = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
+  /// Per-parameter state: moments and step count.
   struct State {
-    Column m;
-    Column v;
-    std::int64_t t = 0;
-    Index size = 0;  // of the parameter it was made for
+    Column m;            ///< First moment (or momentum).
+    Column v;            ///< Second moment.
+    std::int64_t t = 0;  ///< Number of updates made.
+    Index size = 0;      ///< of the parameter it was made for
   };
   /// Entries per chunk of an update.
   static constexpr Index kChunk = 2048;
@@ -63,10 +68,10 @@ class Optimizer {
   /// moments at entries [first, first + x.size()). `out` receives the new values (it is
   /// committed only if all are finite); moments are updated in place.
   struct Chunk {
-    Index first;
-    Eigen::Map<const Column> x;
-    Eigen::Map<const Column> g;
-    Eigen::Map<Column> out;
+    Index first;                 ///< Index of the chunk's first entry.
+    Eigen::Map<const Column> x;  ///< The current values.
+    Eigen::Map<const Column> g;  ///< The gradient.
+    Eigen::Map<Column> out;      ///< The new values.
   };
   /// Sizes the state's moments for a parameter of `size` entries (first update only).
   virtual void init_state(State& s, Index size) { (void)s, (void)size; }
@@ -100,13 +105,17 @@ class Optimizer {
 /// Adam (Kingma & Ba 2015), with torch's defaults.
 class Adam : public Optimizer {
  public:
+  /// Adam with learning rate `lr`, moment decays `beta1` and `beta2`, and `eps`.
   explicit Adam(Scalar lr = Scalar(1e-3), Scalar beta1 = Scalar(0.9), Scalar beta2 = Scalar(0.999),
                 Scalar eps = Scalar(1e-8));
 
  protected:
   void init_state(State& s, Index size) override;
   void update(State& s, Chunk& c, Scalar lr) override;
+  /// Adam's hyperparameters.
+  /// @{
   Scalar beta1_, beta2_, eps_;
+  /// @}
 
  private:
   std::int64_t corrections_t_ = 0;  // the step count c1_ and inv_sqrt_c2_ were computed for
@@ -117,6 +126,8 @@ class Adam : public Optimizer {
 /// learning rate multiplied by lrd after every step.
 class ClippedAdam : public Adam {
  public:
+  /// ClippedAdam: Adam's arguments, plus `clip_norm` (per entry) and the decay `lrd` of the
+  /// learning rate per step.
   explicit ClippedAdam(Scalar lr = Scalar(1e-3), Scalar clip_norm = 10, Scalar lrd = 1,
                        Scalar beta1 = Scalar(0.9), Scalar beta2 = Scalar(0.999),
                        Scalar eps = Scalar(1e-8));
@@ -132,6 +143,7 @@ class ClippedAdam : public Adam {
 /// Stochastic gradient descent with (heavy-ball) momentum, as torch.optim.SGD.
 class SGD : public Optimizer {
  public:
+  /// SGD with learning rate `lr` and heavy-ball `momentum`.
   explicit SGD(Scalar lr, Scalar momentum = 0);
 
  protected:
@@ -145,6 +157,7 @@ class SGD : public Optimizer {
 /// RMSProp (Tieleman & Hinton 2012), as torch.optim.RMSprop.
 class RMSProp : public Optimizer {
  public:
+  /// RMSProp with learning rate `lr`, decay `alpha` of the squared-gradient average, and `eps`.
   explicit RMSProp(Scalar lr = Scalar(1e-2), Scalar alpha = Scalar(0.99),
                    Scalar eps = Scalar(1e-8));
 
@@ -159,6 +172,7 @@ class RMSProp : public Optimizer {
 /// Adagrad (Duchi et al. 2011), as torch.optim.Adagrad.
 class Adagrad : public Optimizer {
  public:
+  /// Adagrad with learning rate `lr` and `eps`.
   explicit Adagrad(Scalar lr = Scalar(1e-2), Scalar eps = Scalar(1e-10));
 
  protected:

@@ -41,6 +41,9 @@ PosteriorDraw::PosteriorDraw(const SiteSamples& samples, Index k)
     : samples_(&samples), k_(k), names_(samples.sites()) {}
 
 void PosteriorDraw::process(Site& site) {
+  // Draws of a deterministic site (MCMC's get_samples holds them) are known names, but the
+  // model computes the site again from the latents.
+  if (site.kind == SiteKind::deterministic && samples_->contains(site.name)) names_.seen(site.name);
   if (!site.is_sample() || !samples_->contains(site.name)) return;
   names_.seen(site.name);
   if (site.observed) return;

@@ -63,10 +63,13 @@ void check_num_samples(Index num_samples);
 
 /// The guide of a prior-predictive or posterior-samples Predictive: none.
 struct NoGuide {
+  /// Does nothing.
   template <class... Args>
   void operator()(const Args&...) const {}
 };
 
+/// Pyro's Predictive: draws from the posterior (or prior) predictive of a model; see the file's
+/// description.
 template <class Model, class Guide = NoGuide>
 class Predictive {
  public:

@@ -14,13 +14,13 @@ namespace vesta {
 
 /// Where a loop of num_steps steps stands, reported after every completed step.
 struct Progress {
-  long step;                // steps completed: 1..num_steps
-  long num_steps;           // steps the loop will run
-  double loss;              // the loss of the step just completed
-  double smoothed_loss;     // an exponential moving average of the losses so far
-  double seconds;           // since the loop started
-  double steps_per_second;  // the rate so far (0 until the clock has moved)
-  double eta_seconds;       // the time left at the rate so far: 0 at the last step
+  long step;                ///< steps completed: 1..num_steps
+  long num_steps;           ///< steps the loop will run
+  double loss;              ///< the loss of the step just completed
+  double smoothed_loss;     ///< an exponential moving average of the losses so far
+  double seconds;           ///< since the loop started
+  double steps_per_second;  ///< the rate so far (0 until the clock has moved)
+  double eta_seconds;       ///< the time left at the rate so far: 0 at the last step
   /// True in one extra report when the loop stops early because a step (or the callback)
   /// threw: `step` is then the number of steps completed, and the exception propagates
   /// after the callback returns. A callback that drew a line finishes it here.
@@ -32,7 +32,7 @@ using ProgressCallback = std::function<void(const Progress&)>;
 
 /// Where a progress line goes and how it behaves.
 struct ProgressLineOptions {
-  std::FILE* out = stderr;
+  std::FILE* out = stderr;  ///< Where the line is written.
   /// On a terminal: the line is redrawn at most this often.
   double min_interval_seconds = 0.25;
   /// Nothing is shown while the loop has run less than this.

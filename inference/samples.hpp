@@ -16,6 +16,7 @@
 
 namespace vesta {
 
+/// Draws of a model's sites, each kept in its site's own shape: what Predictive returns and takes.
 class SiteSamples {
  public:
   SiteSamples() = default;
@@ -26,7 +27,9 @@ class SiteSamples {
   /// ShapeError naming the site.
   void add(const std::string& name, Matrix draw);
 
+  /// Whether there are draws of site `name`.
   bool contains(const std::string& name) const { return draws_.count(name) != 0; }
+  /// Whether it holds no site.
   bool empty() const { return draws_.empty(); }
   /// The sites, in name order.
   std::vector<std::string> sites() const;
@@ -40,6 +43,7 @@ class SiteSamples {
   const Matrix& draw(const std::string& name, Index k) const;
   /// The shape of a draw of `name`.
   Index rows(const std::string& name) const { return draws(name).front().rows(); }
+  /// Columns of a draw of `name`.
   Index cols(const std::string& name) const { return draws(name).front().cols(); }
 
   /// The mean draw of `name` (its shape).

@@ -17,9 +17,12 @@
 
 namespace vesta {
 
+/// Stochastic variational inference: a model, a guide, an optimizer and an ELBO estimator (`Loss`,
+/// Trace_ELBO by default); step() takes one gradient step.
 template <class Model, class Guide, class Loss = Trace_ELBO>
 class SVI {
  public:
+  /// The optimizer is held by reference and must outlive the SVI object.
   SVI(Model model, Guide guide, Optimizer& optimizer, Loss loss = Loss())
       : model_(std::move(model)),
         guide_(std::move(guide)),
@@ -77,8 +80,11 @@ class SVI {
     return loss_.loss(model_, guide_, args...);
   }
 
+  /// The model.
   const Model& model() const { return model_; }
+  /// The guide.
   const Guide& guide() const { return guide_; }
+  /// The ELBO estimator.
   Loss& loss() { return loss_; }
 
  private:

@@ -85,11 +85,17 @@ class DenseVariational : public Module {
   /// ShapeError naming the layer and both shapes when x does not have in_features() columns.
   Tensor operator()(const Tensor& x);
 
+  /// Which estimator this layer is.
   virtual DenseEstimator estimator() const = 0;
+  /// Inputs per example.
   Index in_features() const { return in_; }
+  /// Outputs per example.
   Index out_features() const { return out_; }
+  /// Whether the layer has a bias.
   bool has_bias() const { return options_.bias; }
+  /// The weight of its KL term (1: the ELBO of the whole data set).
   Scalar kl_factor() const { return options_.kl_factor; }
+  /// The options it was made with.
   const DenseOptions& options() const { return options_; }
 
   /// kl_factor times the KL of the kernel, then of the bias (if any), from the last forward
@@ -103,14 +109,19 @@ class DenseVariational : public Module {
   /// first forward pass they throw): location and scale of each kernel weight (in x out)
   /// and bias (1 x out).
   Matrix kernel_loc() const;
+  /// The posterior standard deviations of the kernel (softplus of rho).
   Matrix kernel_scale() const;
+  /// The posterior means of the bias.
   Matrix bias_loc() const;
+  /// The posterior standard deviations of the bias.
   Matrix bias_scale() const;
   /// The same as Normal distributions (constants).
   Normal kernel_posterior() const;
+  /// The posterior of the bias weights.
   Normal bias_posterior() const;
   /// The prior of each kernel and bias weight (one prior for both).
   const WeightPrior& kernel_prior() const { return options_.prior; }
+  /// The prior of the bias weights (the kernel's).
   const WeightPrior& bias_prior() const { return options_.prior; }
 
  protected:
@@ -119,16 +130,19 @@ class DenseVariational : public Module {
 
   /// The posterior parameters of one pass, as recorded Tensors (bias ones empty without bias).
   struct Posterior {
+    /// The posterior parameters.
+    /// @{
     Tensor kernel_loc, kernel_scale, bias_loc, bias_scale;
+    /// @}
   };
   /// One estimator's draw: the output, and a posterior weight sample W = loc + scale * eps
   /// (with its eps) for the Monte Carlo KL, filled only when asked for.
   struct Draw {
-    Tensor output;
-    Tensor kernel;
-    Matrix kernel_eps;
-    Tensor bias;
-    Matrix bias_eps;
+    Tensor output;      ///< The layer's output.
+    Tensor kernel;      ///< A posterior kernel sample (for the Monte Carlo KL).
+    Matrix kernel_eps;  ///< Its standard-normal noise.
+    Tensor bias;        ///< A posterior bias sample.
+    Matrix bias_eps;    ///< Its standard-normal noise.
   };
   /// The estimator: the output for x under posterior q, drawing noise from rng.
   virtual Draw draw(const Tensor& x, const Posterior& q, bool need_weight_sample,
@@ -162,6 +176,7 @@ class DenseVariational : public Module {
 /// One weight sample per forward pass (TFP's DenseReparameterization; Bayes by backprop).
 class DenseReparameterization : public DenseVariational {
  public:
+  /// A layer of `in_features` to `out_features` whose parameters are named under `prefix`.
   DenseReparameterization(std::string prefix, Index in_features, Index out_features,
                           DenseOptions options = {})
       : DenseVariational(std::move(prefix), in_features, out_features, std::move(options)) {}
@@ -176,6 +191,7 @@ class DenseReparameterization : public DenseVariational {
 /// DenseLocalReparameterization; Pyro's HiddenLayer).
 class DenseLocalReparameterization : public DenseVariational {
  public:
+  /// A layer of `in_features` to `out_features` whose parameters are named under `prefix`.
   DenseLocalReparameterization(std::string prefix, Index in_features, Index out_features,
                                DenseOptions options = {})
       : DenseVariational(std::move(prefix), in_features, out_features, std::move(options)) {}
@@ -189,6 +205,7 @@ class DenseLocalReparameterization : public DenseVariational {
 /// A shared weight perturbation with random signs per example (TFP's DenseFlipout).
 class DenseFlipout : public DenseVariational {
  public:
+  /// A layer of `in_features` to `out_features` whose parameters are named under `prefix`.
   DenseFlipout(std::string prefix, Index in_features, Index out_features, DenseOptions options = {})
       : DenseVariational(std::move(prefix), in_features, out_features, std::move(options)) {}
   DenseEstimator estimator() const override { return DenseEstimator::flipout; }

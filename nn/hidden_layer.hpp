@@ -67,6 +67,8 @@ struct HiddenLayerOptions {
   bool weight_space_sampling = false;
 };
 
+/// Pyro's HiddenLayer: the distribution of a Bayesian dense layer's activations, whose log_prob is
+/// minus the folded KL of its weights (see the file's description).
 class HiddenLayer final : public Family<HiddenLayer> {
  public:
   /// X: B x D inputs; A_mean, A_scale: D x H (A_scale positive). Eigen matrices are taken as
@@ -87,14 +89,21 @@ class HiddenLayer final : public Family<HiddenLayer> {
   /// once per distribution object.
   const Tensor& kl() const;
 
+  /// The inputs, B x D.
   const Tensor& X() const { return X_; }
+  /// The posterior means of the weights, D x H.
   const Tensor& A_mean() const { return A_mean_; }
+  /// The posterior standard deviations of the weights, D x H.
   const Tensor& A_scale() const { return A_scale_; }
   /// The prior scale as given (before broadcasting).
   const Tensor& A_prior_scale() const { return options_.A_prior_scale; }
+  /// The weight of the KL term.
   Scalar KL_factor() const { return options_.KL_factor; }
+  /// Whether a column of ones is appended to the output.
   bool include_hidden_bias() const { return options_.include_hidden_bias; }
+  /// Whether draws sample the weights (the naive reference path).
   bool weight_space_sampling() const { return options_.weight_space_sampling; }
+  /// All the options.
   const HiddenLayerOptions& options() const { return options_; }
 
  protected:

@@ -29,8 +29,11 @@ class Linear : public Module {
   /// The bias; throws ValueError if the layer has none.
   Tensor bias() const;
 
+  /// Inputs per example.
   Index in_features() const { return in_; }
+  /// Outputs per example.
   Index out_features() const { return out_; }
+  /// Whether the layer has a bias.
   bool has_bias() const { return has_bias_; }
   std::string type_name() const override { return "Linear"; }
 
@@ -52,7 +55,9 @@ class MLP : public Module {
   /// The network's output (batch x out) for x (batch x in).
   Tensor operator()(const Tensor& x) const;
 
+  /// The Linear layers, first to last.
   const std::vector<Linear>& layers() const { return layers_; }
+  /// The layer sizes, input first.
   const std::vector<Index>& sizes() const { return sizes_; }
   std::string type_name() const override { return "MLP"; }
 

@@ -29,11 +29,16 @@ class Module {
   /// must not start or end with '.'; a child module takes child_prefix("fc1").
   explicit Module(std::string prefix);
   virtual ~Module() = default;
+  /// Copies (the copy names the same parameters).
   Module(const Module&) = default;
+  /// Moves.
   Module(Module&&) = default;
+  /// Copies (the copy names the same parameters).
   Module& operator=(const Module&) = default;
+  /// Moves.
   Module& operator=(Module&&) = default;
 
+  /// The prefix of its parameters' names.
   const std::string& prefix() const { return prefix_; }
   /// "<prefix>.<name>": the ParamStore name of this module's parameter `name`.
   std::string full_name(const std::string& name) const { return prefix_ + "." + name; }

@@ -12,7 +12,7 @@ namespace vesta {
 
 /// Each weight ~ Normal(0, scale).
 struct NormalPrior {
-  Scalar scale = 1;
+  Scalar scale = 1;  ///< The prior's standard deviation.
 
   /// log density at each entry of w (w's shape).
   Tensor log_prob(const Tensor& w) const;
@@ -31,9 +31,9 @@ struct NormalPrior {
 /// lets weights be large, a narrow one (sigma2 << 1) pulls the many others to zero. The
 /// paper's grid: pi in {1/4, 1/2}, sigma1 in {1, e^-1, e^-2}, sigma2 in {e^-6, e^-7, e^-8}.
 struct ScaleMixturePrior {
-  Scalar pi = Scalar(0.5);
-  Scalar sigma1 = 1;
-  Scalar sigma2 = Scalar(0.0025);  // about e^-6
+  Scalar pi = Scalar(0.5);         ///< The weight of the first component.
+  Scalar sigma1 = 1;               ///< The standard deviation of the first component.
+  Scalar sigma2 = Scalar(0.0025);  ///< about e^-6
 
   /// log density at each entry of w (w's shape), log(a + b) computed from the larger term so
   /// that neither underflows, with exact gradients.

@@ -2,6 +2,9 @@
 # Installs what vesta needs to build and test on Debian 12, using Debian packages only.
 # Idempotent: when everything is present it only checks and returns (a fraction of a second).
 # Run as root to install; otherwise it prints the exact command to run.
+#
+# VESTA_DOCS=1 adds Doxygen, for the documentation site (cmake --build build --target docs);
+# VESTA_DOCS=browser also adds Chromium, for docs/tools/check_site_in_chromium.sh.
 set -euo pipefail
 
 # Build and test: compiler, CMake, ccache (the build uses it when present, so rebuilds and CI
@@ -10,6 +13,11 @@ set -euo pipefail
 # gnuplot (plots as PNG) and stb (writing pixel images as PNG).
 packages=(g++ cmake make ccache libeigen3-dev libboost-dev libfmt-dev catch2
           zlib1g-dev dataset-fashion-mnist gnuplot-nox libstb-dev)
+case "${VESTA_DOCS:-}" in
+  "" | 0) ;;
+  browser) packages+=(doxygen chromium) ;;
+  *) packages+=(doxygen) ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

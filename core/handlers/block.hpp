@@ -14,6 +14,8 @@ namespace vesta {
 
 using SitePredicate = std::function<bool(const Site&)>;
 
+/// The block handler: stops the sites its predicate accepts on their way out (block(),
+/// block_hide(), block_expose()).
 class BlockMessenger : public Messenger {
  public:
   /// Hides the sites `hide` accepts (all sites when it is empty).

@@ -17,8 +17,10 @@ namespace vesta {
 
 using ValueMap = std::unordered_map<std::string, Tensor>;
 
+/// The condition handler (see condition()): observes named sample sites at given values.
 class ConditionMessenger : public Messenger {
  public:
+  /// `data`: a value per sample site name.
   explicit ConditionMessenger(ValueMap data)
       : data_(std::move(data)), names_(detail::GivenNames::keys(data_)) {}
   ~ConditionMessenger() noexcept(false) override { names_.check("condition", "sample"); }

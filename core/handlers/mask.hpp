@@ -11,6 +11,8 @@
 
 namespace vesta {
 
+/// The mask handler (see mask()): drops the entries of sample sites' log-probabilities where the
+/// mask is 0.
 class MaskMessenger : public Messenger {
  public:
   /// `mask`: a constant Tensor of 0 (drop) and nonzero (keep) entries.

@@ -8,6 +8,7 @@
 
 namespace vesta {
 
+/// The replay handler (see replay()): reuses the values and plate indices of a recorded trace.
 class ReplayMessenger : public Messenger {
  public:
   /// `trace` must outlive the handler.

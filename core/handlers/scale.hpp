@@ -11,8 +11,10 @@
 
 namespace vesta {
 
+/// The scale handler (see scale()): multiplies the log-probability of every sample site inside it.
 class ScaleMessenger : public Messenger {
  public:
+  /// `factor` must be positive and finite; throws ValueError otherwise.
   explicit ScaleMessenger(Scalar factor) : factor_(factor) {
     if (!(factor > 0) || !std::isfinite(factor)) {
       throw ValueError(fmt::format(

@@ -13,8 +13,11 @@
 
 namespace vesta {
 
+/// The seed handler (see seed()): gives each sample and plate site its own generator derived from
+/// the seed and the site's name.
 class SeedMessenger : public Messenger {
  public:
+  /// Draws derive from `seed`.
   explicit SeedMessenger(std::uint64_t seed) : base_(seed) {}
 
   void process(Site& site) override {

@@ -12,8 +12,11 @@
 
 namespace vesta {
 
+/// The substitute handler (see substitute()): replaces param values (and latent draws) by given
+/// values.
 class SubstituteMessenger : public Messenger {
  public:
+  /// `values`: a value per param or sample site name.
   explicit SubstituteMessenger(ValueMap values)
       : values_(std::move(values)), names_(detail::GivenNames::keys(values_)) {
     for (const auto& [name, value] : values_) {

@@ -11,6 +11,7 @@
 
 namespace vesta {
 
+/// The trace handler (see trace()): records every site that reaches it into a Trace.
 class TraceMessenger : public Messenger {
  public:
   /// `program` ("model", "guide") names the trace's sites in error messages.
@@ -21,7 +22,9 @@ class TraceMessenger : public Messenger {
     into.clear(std::move(program));
   }
   void postprocess(Site& site) override { target_->add(site); }
+  /// The sites recorded so far.
   const Trace& get_trace() const { return *target_; }
+  /// Moves the recorded trace out (the handler is left empty).
   Trace take_trace() { return std::move(*target_); }
 
  private:
@@ -37,8 +40,10 @@ inline TraceMessenger trace(std::string program = {}) { return TraceMessenger(st
 template <class F>
 class Traced {
  public:
+  /// Wraps `fn`; `program` names the trace in messages.
   explicit Traced(F fn, std::string program = {})
       : fn_(std::move(fn)), program_(std::move(program)) {}
+  /// Runs the model with `args` under a trace handler and returns the trace.
   template <class... Args>
   Trace get_trace(Args&&... args) const {
     TraceMessenger tr(program_);

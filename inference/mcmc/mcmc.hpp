@@ -1,0 +1,255 @@
+// MCMC: the No-U-Turn sampler or HMC on any model written with vesta's primitives, with
+// Stan's warm-up, several chains in parallel, the draws per site and a summary with the
+// convergence diagnostics of Vehtari et al. (2021). Pyro's and NumPyro's interface:
+//
+//   NUTS kernel(model);                      // or HMC(model, {.trajectory_length = 2})
+//   MCMC mcmc(kernel, 1000, 1000, 4);        // warm-up, draws per chain, chains
+//   mcmc.run(data);                          // the model's arguments
+//   SiteSamples s = mcmc.get_samples();      // per latent site, constrained, its own shape
+//   mcmc.print_summary();                    // mean, sd, quantiles, ESS, R-hat, divergences
+//
+// Each chain runs on a thread of its own (vesta's tape, handler stack and generator are per
+// thread), reproducibly from MCMCOptions::seed. Params the model reads are held at their
+// current values (see Potential).
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <vesta/inference/initialization.hpp>
+#include <vesta/inference/mcmc/chain.hpp>
+#include <vesta/inference/mcmc/potential.hpp>
+#include <vesta/inference/samples.hpp>
+
+namespace vesta {
+
+/// NUTS's options; the defaults are Stan's.
+struct NUTSOptions {
+  double target_accept = 0.8;
+  int max_tree_depth = 10;
+  bool dense_mass = false;
+  /// The initial step size; 0: found by Stan's heuristic.
+  double step_size = 0;
+  bool adapt_step_size = true;
+  bool adapt_mass_matrix = true;
+  /// Where chains start; unset: Stan's uniform(-2, 2) for every unconstrained entry.
+  std::optional<InitStrategy> init = std::nullopt;
+};
+
+/// HMC's options: a fixed integration time instead of NUTS's tree.
+struct HMCOptions {
+  double trajectory_length = 6.283185307179586;
+  double target_accept = 0.8;
+  bool dense_mass = false;
+  double step_size = 0;
+  bool adapt_step_size = true;
+  bool adapt_mass_matrix = true;
+  std::optional<InitStrategy> init = std::nullopt;
+  /// At most 2^max_tree_depth leapfrog steps per trajectory.
+  int max_tree_depth = 10;
+};
+
+/// The No-U-Turn sampler (Hoffman & Gelman 2014) as Stan runs it, on `model`.
+template <class Model>
+class NUTS {
+ public:
+  explicit NUTS(Model model, NUTSOptions options = {})
+      : model_(std::move(model)), options_(std::move(options)) {
+    check_settings(settings());
+  }
+  const Model& model() const { return model_; }
+  const std::optional<InitStrategy>& init() const { return options_.init; }
+  SamplerSettings settings() const {
+    SamplerSettings s;
+    s.algorithm = SamplerSettings::Algorithm::nuts;
+    s.target_accept = options_.target_accept;
+    s.max_tree_depth = options_.max_tree_depth;
+    s.dense_mass = options_.dense_mass;
+    s.step_size = options_.step_size;
+    s.adapt_step_size = options_.adapt_step_size;
+    s.adapt_mass_matrix = options_.adapt_mass_matrix;
+    return s;
+  }
+
+ private:
+  Model model_;
+  NUTSOptions options_;
+};
+
+/// Hamiltonian Monte Carlo with a fixed trajectory length (Neal 2011), on `model`.
+template <class Model>
+class HMC {
+ public:
+  explicit HMC(Model model, HMCOptions options = {})
+      : model_(std::move(model)), options_(std::move(options)) {
+    check_settings(settings());
+  }
+  const Model& model() const { return model_; }
+  const std::optional<InitStrategy>& init() const { return options_.init; }
+  SamplerSettings settings() const {
+    SamplerSettings s;
+    s.algorithm = SamplerSettings::Algorithm::hmc;
+    s.trajectory_length = options_.trajectory_length;
+    s.target_accept = options_.target_accept;
+    s.max_tree_depth = options_.max_tree_depth;
+    s.dense_mass = options_.dense_mass;
+    s.step_size = options_.step_size;
+    s.adapt_step_size = options_.adapt_step_size;
+    s.adapt_mass_matrix = options_.adapt_mass_matrix;
+    return s;
+  }
+
+ private:
+  Model model_;
+  HMCOptions options_;
+};
+
+/// Where a run stands, reported to the progress callback from the calling thread.
+struct MCMCProgress {
+  long iterations;        // completed, over all chains
+  long total_iterations;  // (num_warmup + num_samples) * num_chains
+  long divergences;       // so far, warm-up included
+  int num_chains;
+  double seconds;
+  bool done = false;
+};
+using MCMCProgressCallback = std::function<void(const MCMCProgress&)>;
+
+/// The default progress callback: quiet for runs under a second, then one line on stderr
+/// ("mcmc 4 chains  3200/8000  2 divergences  41.2k it/s  ETA 0.12 s", divergences of warm-up
+/// included), redrawn on a
+/// terminal and written every five seconds elsewhere, ending with a summary line.
+MCMCProgressCallback mcmc_progress_line(std::FILE* out = stderr);
+
+struct MCMCOptions {
+  /// Chain c draws from Rng(seed).fork(c): a run is reproducible from the seed alone.
+  std::uint64_t seed = 0;
+  /// Run the chains on threads (true) or one after another on the calling thread.
+  bool parallel = true;
+  MCMCProgressCallback progress = mcmc_progress_line();
+};
+
+/// One row of a summary: a scalar entry of a latent site.
+struct SummaryRow {
+  std::string name;  // "tau", "theta[3]" (flat index of a vector), "w[1,2]"
+  double mean, sd, q05, q50, q95, ess_bulk, ess_tail, rhat;
+};
+
+struct MCMCSummary {
+  std::vector<SummaryRow> rows;
+  long divergences = 0;
+  int num_chains = 0;
+  long num_samples = 0;  // per chain
+  /// The row `name`; throws ValueError naming it when there is none.
+  const SummaryRow& at(const std::string& name) const;
+  /// The table: one line per row, then the number of divergences.
+  std::string format() const;
+};
+
+namespace detail {
+
+/// What a run leaves: per chain its result, and the latent sites the draws are laid out by.
+struct MCMCRun {
+  std::vector<LatentBlock> latents;
+  std::vector<std::string> deterministic;  // the model's deterministic sites, also in samples
+  std::vector<ChainResult> chains;
+  std::vector<SiteSamples> samples;  // per chain, constrained
+};
+
+MCMCRun run_mcmc(const std::function<void()>& run_model, const SamplerSettings& settings,
+                 const std::optional<InitStrategy>& init, long num_warmup, long num_samples,
+                 int num_chains, const MCMCOptions& options);
+
+void check_mcmc_sizes(long num_warmup, long num_samples, int num_chains);
+
+}  // namespace detail
+
+template <class Kernel>
+class MCMC {
+ public:
+  MCMC(Kernel kernel, long num_warmup, long num_samples, int num_chains = 1,
+       MCMCOptions options = {})
+      : kernel_(std::move(kernel)),
+        num_warmup_(num_warmup),
+        num_samples_(num_samples),
+        num_chains_(num_chains),
+        options_(std::move(options)) {
+    detail::check_mcmc_sizes(num_warmup, num_samples, num_chains);
+  }
+
+  /// Runs every chain with the model's arguments (the model must not change them). The
+  /// potential is built here, on the calling thread, and evaluated there once per draw when the
+  /// model has deterministic sites, which resets this thread's tape.
+  template <class... Args>
+  void run(const Args&... args) {
+    const std::function<void()> run_model = [&] { kernel_.model()(args...); };
+    run_ = detail::run_mcmc(run_model, kernel_.settings(), kernel_.init(), num_warmup_,
+                            num_samples_, num_chains_, options_);
+  }
+
+  /// The draws of every latent site (and deterministic site), chains one after another, each
+  /// draw in the site's shape and support.
+  SiteSamples get_samples() const;
+  /// The same, one SiteSamples per chain.
+  const std::vector<SiteSamples>& get_samples_by_chain() const { return done().samples; }
+  /// Per chain: unconstrained draws, acceptance statistics, tree depths, step size, metric.
+  const std::vector<ChainResult>& chains() const { return done().chains; }
+  const std::vector<LatentBlock>& latents() const { return done().latents; }
+  /// Divergent transitions after warm-up, over all chains.
+  long num_divergences() const;
+  MCMCSummary summary() const;
+  void print_summary(std::FILE* out = stdout) const;
+
+  void set_seed(std::uint64_t seed) { options_.seed = seed; }
+  void set_progress(MCMCProgressCallback progress) { options_.progress = std::move(progress); }
+
+ private:
+  const detail::MCMCRun& done() const;
+
+  Kernel kernel_;
+  long num_warmup_, num_samples_;
+  int num_chains_;
+  MCMCOptions options_;
+  std::optional<detail::MCMCRun> run_;
+};
+
+namespace detail {
+SiteSamples concatenate(const std::vector<SiteSamples>& per_chain);
+MCMCSummary summarise(const MCMCRun& run);
+[[noreturn]] void throw_not_run();
+}  // namespace detail
+
+template <class Kernel>
+const detail::MCMCRun& MCMC<Kernel>::done() const {
+  if (!run_) detail::throw_not_run();
+  return *run_;
+}
+
+template <class Kernel>
+SiteSamples MCMC<Kernel>::get_samples() const {
+  return detail::concatenate(done().samples);
+}
+
+template <class Kernel>
+long MCMC<Kernel>::num_divergences() const {
+  long n = 0;
+  for (const ChainResult& c : done().chains) n += c.divergences;
+  return n;
+}
+
+template <class Kernel>
+MCMCSummary MCMC<Kernel>::summary() const {
+  return detail::summarise(done());
+}
+
+template <class Kernel>
+void MCMC<Kernel>::print_summary(std::FILE* out) const {
+  std::fputs(summary().format().c_str(), out);
+}
+
+}  // namespace vesta

@@ -1,0 +1,85 @@
+// The potential energy of a model, the function HMC and NUTS move on: U(q) = -log p(x, z(q))
+// - log|det dz/dq|, where q is one unconstrained vector holding every latent site (each pushed
+// into its support by its constraint's bijection) and log p sums every sample site's term
+// weighed by the trace rule (masked_scaled_sum: scale, mask, plates). The tape gives dU/dq.
+//
+//   Potential u([&] { model(data); });
+//   Eigen::VectorXd q = Eigen::VectorXd::Zero(u.dim()), g(u.dim());
+//   double energy = u.value_and_gradient(q, g);
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include <vesta/core/constraints.hpp>
+#include <vesta/core/random.hpp>
+#include <vesta/inference/initialization.hpp>
+
+namespace vesta {
+
+/// One latent sample site as MCMC sees it: where its entries sit in the unconstrained vector.
+struct LatentBlock {
+  std::string name;
+  ConstraintPtr support;
+  bool identity = false;     // support is all reals: no transform, no Jacobian
+  Index rows = 0, cols = 0;  // a draw's (constrained) shape
+  Index ucols = 0;           // unconstrained columns (rows x ucols entries)
+  Index offset = 0;          // first entry in the unconstrained vector (column-major block)
+  Index size() const { return rows * ucols; }
+};
+
+/// The potential energy of a model and its gradient. Built by running the model once (with
+/// its latents at `init`'s values, hidden from every other handler) to learn its latent sites;
+/// each evaluation then runs the model with the latents set from q. Parameters the model reads
+/// (`param`) are held fixed at their values when the Potential was built, so the ParamStore is
+/// read once, on the building thread, and copies of a Potential can run on other threads.
+/// A latent site with discrete support, a subsampled plate, or latent sites that differ from
+/// run to run are errors naming the site.
+class Potential {
+ public:
+  explicit Potential(std::function<void()> run_model, const InitStrategy& init = init_to_median());
+  /// A copy with its own leaves: evaluate copies on different threads, never one on two.
+  Potential(const Potential& other);
+  Potential& operator=(const Potential&) = delete;
+  ~Potential();
+
+  /// The number of unconstrained entries.
+  Index dim() const { return dim_; }
+  const std::vector<LatentBlock>& latents() const { return latents_; }
+
+  /// U(q); +inf where the model's log-density is -inf or NaN.
+  double value(const Eigen::VectorXd& q);
+  /// U(q), with dU/dq written to `grad` (resized to dim()).
+  double value_and_gradient(const Eigen::VectorXd& q, Eigen::VectorXd& grad);
+
+  /// The unconstrained point of the constrained values the model's latents took when the
+  /// Potential was built (the init strategy's values).
+  const Eigen::VectorXd& initial_point() const { return initial_point_; }
+  /// The unconstrained point of the latents under `init`, drawing from `rng`: runs the model
+  /// once more (on this thread).
+  Eigen::VectorXd point_from(const InitStrategy& init, Rng& rng) const;
+  /// Each latent's constrained value at q, in the order of latents().
+  std::vector<Matrix> constrained(const Eigen::VectorXd& q) const;
+  /// The names of the model's deterministic sites, in run order.
+  const std::vector<std::string>& deterministic_sites() const { return deterministic_; }
+  /// The values of the deterministic sites at q (runs the model once, without a gradient).
+  std::vector<Matrix> deterministic_values(const Eigen::VectorXd& q);
+
+ private:
+  class Runner;
+  double evaluate(const Eigen::VectorXd& q, Eigen::VectorXd* grad);
+
+  std::function<void()> run_model_;
+  std::vector<LatentBlock> latents_;
+  std::vector<std::pair<std::string, Matrix>> params_;  // fixed param values, in run order
+  std::vector<std::string> deterministic_;
+  Index dim_ = 0;
+  Eigen::VectorXd initial_point_;
+  std::unique_ptr<Runner> runner_;
+};
+
+}  // namespace vesta
