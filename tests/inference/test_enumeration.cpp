@@ -580,3 +580,53 @@ TEST_CASE("SVI with TraceEnum_ELBO and AutoDelta separates a mixture's component
   CHECK(locs(0, 0) == Approx(-3).margin(0.3));
   CHECK(locs(1, 0) == Approx(3).margin(0.3));
 }
+
+// ---- MCMC: the potential of a model with enumerated sites is minus their marginal ----------
+
+TEST_CASE("The MCMC potential sums enumerated sites out", "[enum]") {
+  Fresh fresh;
+  const Matrix x = mixture_data();
+  {
+    TapeStep step;
+    mixture_model(x);  // creates the params, which the potential holds fixed
+  }
+  Potential u([&] { mixture_model(x); });
+  REQUIRE(u.dim() == 1);  // the shift only: the assignments are summed out
+  for (double q : {-0.7, 0.0, 1.3}) {
+    Eigen::VectorXd point(1), grad;
+    point << q;
+    const double value = u.value_and_gradient(point, grad);
+    TapeStep step;
+    const Trace empty;
+    const ValueMap given{{"shift", Tensor(Scalar(q))}};
+    const double brute =
+        brute_log_marginal(condition(std::cref(mixture_model), given), empty, {{"z", 4, 3}}, x)
+            .item();
+    CHECK(value == Approx(-brute).epsilon(1e-11));
+    Eigen::VectorXd lo(1), hi(1);
+    lo << q - 1e-5;
+    hi << q + 1e-5;
+    CHECK(grad(0) == Approx((u.value(hi) - u.value(lo)) / 2e-5).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("NUTS samples a mixture's continuous latents with the assignments summed out", "[enum]") {
+  Fresh fresh;
+  const Matrix x = mixture_data();
+  {
+    TapeStep step;
+    mixture_model(x);
+  }
+  NUTS kernel(mixture_model);
+  MCMC mcmc(kernel, 300, 300, 1);
+  mcmc.run(x);
+  const SiteSamples s = mcmc.get_samples();
+  CHECK(s.flat("shift").rows() == 300);
+  CHECK(std::isfinite(s.mean("shift")(0, 0)));
+  // The discrete sites given one posterior draw of the continuous ones.
+  Rng rng(4);
+  TapeStep step;
+  const Trace t =
+      infer_discrete(mixture_model, ValueMap{{"shift", Tensor(s.draw("shift", 1))}}, 1, rng, x);
+  CHECK(t["z"].value.rows() == 4);
+}
