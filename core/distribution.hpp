@@ -116,7 +116,8 @@ class Distribution {
   /// naming the family when the support is not finite.
   virtual Tensor enumerate_support() const;
   /// log p of every value of the support for every batch entry: batch_rows() x K, column k
-  /// for the k-th value of enumerate_support(). Needs batch_cols() == 1.
+  /// for the k-th value of enumerate_support(), or 1 x K when every batch entry has the same
+  /// parameters (a plate broadcast them). Needs batch_cols() == 1.
   Tensor enumerate_log_prob() const {
     check_args();
     return enumerate_log_prob_impl();

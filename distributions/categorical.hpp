@@ -47,8 +47,9 @@ class Categorical final : public Family<Categorical> {
   Tensor log_prob_impl(const Tensor& value) const override;
   /// -sum_k p_k log p_k of each row (R x 1). mean and variance are not defined (they throw).
   Tensor entropy_impl() const override;
-  /// The normalised logits (R x K): row r's log p of every category.
-  Tensor enumerate_log_prob_impl() const override { return logits(); }
+  /// The normalised logits (R x K): row r's log p of every category; 1 x K when a plate
+  /// broadcast a single row of parameters to every entry.
+  Tensor enumerate_log_prob_impl() const override;
 
  private:
   friend class OneHotCategorical;  // built on this one
@@ -59,6 +60,7 @@ class Categorical final : public Family<Categorical> {
 
   Tensor param_;  // probs, or logits as given (not normalised)
   bool is_logits_;
+  Tensor broadcast_row_;  // the single row that expand() broadcast to param_, if any
 };
 
 }  // namespace vesta

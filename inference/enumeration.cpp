@@ -265,7 +265,11 @@ Tensor member_term(const Trace& t, const Site& s, const Site& first, Scalar scal
 
 }  // namespace
 
-Tensor group_log_table(const Trace& model_trace, const EnumGroup& group, Scalar& scale) {
+namespace {
+
+// The group's terms, each R x W or 1 x W (R: the plate's entries), masked; `scale` receives
+// their common term scale.
+std::vector<Tensor> group_parts(const Trace& model_trace, const EnumGroup& group, Scalar& scale) {
   const Site& first = *group.enumerated.front();
   scale = term_scale(first);
   std::vector<Tensor> parts;
@@ -278,6 +282,13 @@ Tensor group_log_table(const Trace& model_trace, const EnumGroup& group, Scalar&
   };
   for (const Site* s : group.enumerated) add(s);
   for (const Site* s : group.factors) add(s);
+  return parts;
+}
+
+}  // namespace
+
+Tensor group_log_table(const Trace& model_trace, const EnumGroup& group, Scalar& scale) {
+  const std::vector<Tensor> parts = group_parts(model_trace, group, scale);
   Tensor total = parts.front();
   for (std::size_t k = 1; k < parts.size(); ++k) total = total + parts[k];
   return total;
@@ -285,10 +296,78 @@ Tensor group_log_table(const Trace& model_trace, const EnumGroup& group, Scalar&
 
 Tensor group_log_marginal(const Trace& model_trace, const EnumGroup& group) {
   Scalar scale = 1;
-  const Tensor table = group_log_table(model_trace, group, scale);
-  const Tensor per_entry = rowwise_logsumexp(table);
-  const Tensor total = per_entry.size() == 1 ? per_entry : sum(per_entry);
+  const Tensor total = sum_rowwise_logsumexp(group_parts(model_trace, group, scale));
   return scale == 1 ? total : total * scale;
+}
+
+Tensor sum_rowwise_logsumexp(const std::vector<Tensor>& parts) {
+  if (parts.empty()) throw ShapeError("sum_rowwise_logsumexp: no terms");
+  Index R = 1;
+  const Index W = parts.front().cols();
+  bool any_grad = false;
+  for (const Tensor& p : parts) R = std::max(R, p.rows());
+  for (std::size_t k = 0; k < parts.size(); ++k) {
+    const Tensor& p = parts[k];
+    if (p.cols() != W || (p.rows() != R && p.rows() != 1)) {
+      throw ShapeError(
+          fmt::format("sum_rowwise_logsumexp: term {} is {}, but every term must be {}x{} or 1x{}",
+                      k, p.shape(), R, W, W));
+    }
+    any_grad = any_grad || p.requires_grad();
+  }
+  // The sum of the terms, then each row's softmax in place: the weights the backward step
+  // gives each term's entries.
+  Tape& tp = tape();
+  Matrix local;
+  Scalar* w = nullptr;
+  if (any_grad) {
+    w = tp.allocate(static_cast<std::size_t>(R * W));
+  } else {
+    local.resize(R, W);
+    w = local.data();
+  }
+  ArrayMap t(w, R, W);
+  const auto n = static_cast<Index>(parts.size());
+  Node** nodes = any_grad ? tp.allocate<Node*>(static_cast<std::size_t>(n)) : nullptr;
+  Index* rows = any_grad ? tp.allocate<Index>(static_cast<std::size_t>(n)) : nullptr;
+  for (Index k = 0; k < n; ++k) {
+    const Operand op = Operand::of(parts[static_cast<std::size_t>(k)]);
+    if (k == 0 && op.rows == R) {
+      t = op.array();
+    } else if (k == 0) {
+      t = op.array().replicate(R, 1);
+    } else if (op.rows == R) {
+      t += op.array();
+    } else {
+      t.rowwise() += op.array().row(0);
+    }
+    if (any_grad) {
+      nodes[k] = op.node;
+      rows[k] = op.rows;
+    }
+  }
+  using Column = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
+  Column m = t.rowwise().maxCoeff();
+  m = m.isFinite().select(m, Scalar(0));
+  t.colwise() -= m;
+  t = t.exp();
+  const Column s = t.rowwise().sum();
+  t.colwise() /= s;
+  const Scalar total = (m + s.log()).sum();
+  if (!any_grad) return Tensor(total);
+  auto fill = [&](Scalar* out) { out[0] = total; };
+  return recorded_result(1, 1, fill, [w, nodes, rows, n, R, W](Node& y) {
+    const ConstArrayMap weights(w, R, W);
+    const Scalar g = y.adj[0];
+    for (Index k = 0; k < n; ++k) {
+      if (nodes[k] == nullptr) continue;
+      if (rows[k] == R) {
+        nodes[k]->accumulate(g * weights);
+      } else {
+        nodes[k]->accumulate(g * weights.colwise().sum());
+      }
+    }
+  });
 }
 
 std::vector<Tensor> chain_log_factors(const Trace& model_trace, const EnumChain& chain,

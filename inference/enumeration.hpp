@@ -144,6 +144,11 @@ Tensor group_log_table(const Trace& model_trace, const EnumGroup& group, Scalar&
 /// The group's sites summed out: scale * sum over entries of logsumexp over joint values (1x1).
 Tensor group_log_marginal(const Trace& model_trace, const EnumGroup& group);
 
+/// The sum over rows of the logsumexp over columns of the sum of `parts` (each R x W, or
+/// 1 x W broadcast to every row), as one tape node (1x1): a group's sites summed out per plate
+/// entry, without the R x W sum and its softmax being recorded and recomputed apart.
+Tensor sum_rowwise_logsumexp(const std::vector<Tensor>& parts);
+
 /// The chain's factor of each step: factors[0] is 1 x K_0 (the first state's log p plus its
 /// step's other terms); factors[t] is (1 or K_{t-1}) x K_t. `scale` receives the common scale.
 std::vector<Tensor> chain_log_factors(const Trace& model_trace, const EnumChain& chain,

@@ -286,6 +286,16 @@ TEST_CASE("markov_logsumexp's gradients match finite differences", "[enum]") {
       {Matrix::Random(1, 3), Matrix::Random(3, 2), Matrix::Random(1, 2), Matrix::Random(2, 3)});
 }
 
+TEST_CASE("sum_rowwise_logsumexp's gradients match finite differences", "[enum]") {
+  using Xs = const std::vector<Tensor>&;
+  vesta::testing::check_gradients(
+      "sum_rowwise_logsumexp",
+      [](Xs x) {
+        return sum_rowwise_logsumexp({x[0], x[1], x[2]});
+      },
+      {Matrix::Random(4, 3), Matrix::Random(1, 3), Matrix::Random(4, 3)});
+}
+
 TEST_CASE("take and take_rows give every value's entry side by side", "[enum]") {
   const Tensor locs(Matrix{{10.0}, {20.0}, {30.0}});
   CHECK(take(locs, Tensor(Matrix{{2, 0, 1}})).matrix() == Matrix{{30.0, 10.0, 20.0}});
