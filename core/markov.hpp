@@ -26,7 +26,9 @@ class Markov : public Messenger {
 
   /// The step that sites are marked with now.
   Index step() const { return step_; }
+  /// The chain's name, recorded on its sites.
   const std::string& name() const { return name_; }
+  /// The number of steps.
   Index length() const { return length_; }
 
   /// Marks a sample site with the chain and the current step.
@@ -35,11 +37,14 @@ class Markov : public Messenger {
   /// The range-for's iterator: dereferences to the step and moves the chain to the next one.
   class iterator {
    public:
+    /// The current step.
     Index operator*() const { return chain_->step_; }
+    /// Moves the chain to its next step.
     iterator& operator++() {
       ++chain_->step_;
       return *this;
     }
+    /// Whether the chain has steps left.
     bool operator!=(const iterator& other) const { return chain_->step_ != other.end_; }
 
    private:
