@@ -247,7 +247,10 @@ EnumPlan plan_enumeration(const Trace& model_trace) {
 namespace {
 
 // A member's log_prob with its mask applied (masked-out entries count 0), or an empty Tensor
-// when the member is dropped altogether. Checks its scale against the group's.
+// when the member is dropped altogether. Checks its scale against the group's. An enumerated
+// site's own log p(z) is never masked: its values are summed over, so a datum whose other
+// terms are all masked out adds log sum_z p(z) = 0, nothing, as a masked datum should
+// (zeroing log p(z) as well would add log K).
 Tensor member_term(const Trace& t, const Site& s, const Site& first, Scalar scale) {
   const Scalar ms = term_scale(s);
   const Scalar tol = 8 * std::numeric_limits<Scalar>::epsilon() * std::max(ms, scale);
@@ -257,6 +260,7 @@ Tensor member_term(const Trace& t, const Site& s, const Site& first, Scalar scal
         "summed over an enumerated site need one scale (scale or subsample them alike)",
         s.name, ms, first.name, scale));
   }
+  if (s.enumerated) return t.log_prob(s);
   if (!s.keep) return Tensor();
   const Tensor& lp = t.log_prob(s);
   if (s.mask.empty() || s.is_global_term()) return lp;
