@@ -24,12 +24,23 @@ void ConfigEnumerateMessenger::process(Site& site) {
 void EnumMessenger::process(Site& site) {
   if (!site.is_sample() || site.observed || !site.enumerate || !site.value.empty()) return;
   const Distribution& d = *site.dist;
+  if (!d.has_enumerate_support() && !d.support()->is_continuous() && d.event_dim() >= 1) {
+    throw ValueError(fmt::format(
+        "sample '{}' is marked for enumeration, but its distribution {} (support {}) cannot be "
+        "enumerated here: each of its values is a row, and vesta lists a site's values in one "
+        "row, one number per value, as Bernoulli and Categorical have them (for a "
+        "OneHotCategorical, sample a Categorical and index with take())",
+        site.name, d.describe(), d.support()->name()));
+  }
   if (!d.has_enumerate_support()) {
     throw ValueError(fmt::format(
-        "sample '{}' is marked for enumeration, but its distribution {} has support {}, which is "
-        "not finite; only sites with a finite support (Bernoulli, Categorical) can be summed "
-        "out: draw this one instead (do not mark it, or give it a guide site)",
-        site.name, d.describe(), d.support()->name()));
+        "sample '{}' is marked for enumeration, but its distribution {} has support {}, which "
+        "{}; only sites whose family lists a finite support (Bernoulli, Categorical) can be "
+        "summed out: draw this one instead (do not mark it, or give it a guide site)",
+        site.name, d.describe(), d.support()->name(),
+        d.support()->name().rfind("integer_interval", 0) == 0
+            ? "vesta does not enumerate for this family"
+            : "is not finite"));
   }
   const PlateFrame* plate = nullptr;
   for (const PlateFrame& f : site.frames) {

@@ -5,8 +5,6 @@
 // guide's draw or from given values (a posterior sample of MCMC). Pyro's infer_discrete.
 #pragma once
 
-#include <stdexcept>
-
 #include <fmt/format.h>
 
 #include <vesta/core/handlers/condition.hpp>

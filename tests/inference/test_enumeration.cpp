@@ -517,6 +517,14 @@ TEST_CASE("Unsupported enumeration is an error that says what", "[enum]") {
     CHECK_THROWS_WITH(elbo.loss(model, no_guide, x),
                       Contains("'n'") && Contains("not finite") && Contains("Poisson"));
   }
+  SECTION("a site whose values are rows (OneHotCategorical)") {
+    auto model = [](const Matrix&) {
+      sample("h", OneHotCategorical::from_probs(Tensor(Matrix{{0.5, 0.5}})),
+             Infer{.enumerate = true});
+    };
+    CHECK_THROWS_WITH(elbo.loss(model, no_guide, x),
+                      Contains("'h'") && Contains("cannot be enumerated") && Contains("take()"));
+  }
   SECTION("an enumerated site that the guide samples") {
     auto guide = [](const Matrix& d) {
       auto data = plate("data", d.rows());
