@@ -210,10 +210,11 @@ EnumPlan plan_enumeration(const Trace& model_trace) {
       auto c = std::find_if(plan.chains.begin(), plan.chains.end(),
                             [&](const EnumChain& ch) { return ch.name == s.markov_chain; });
       if (c != plan.chains.end()) {
-        std::size_t k = 0;
-        while (k < c->states.size() && c->states[k]->markov_step != s.markov_step) ++k;
-        if (k < c->states.size()) {
-          c->factors[k].push_back(&s);
+        // The step's state, looked for from the latest: a step's sites follow its state.
+        std::size_t k = c->states.size();
+        while (k > 0 && c->states[k - 1]->markov_step != s.markov_step) --k;
+        if (k > 0) {
+          c->factors[k - 1].push_back(&s);
           continue;
         }
         if (lp.cols() != 1) {
