@@ -108,9 +108,9 @@ int main(int argc, char** argv) {
       const Index j = order[static_cast<std::size_t>(m)];
       row += fmt::format(" {:.3f}", trans(i, j));
       true_row += fmt::format(" {:.3f}", true_trans(k, m));
-      max_trans_err = std::max(max_trans_err, std::abs(trans(i, j) - true_trans(k, m)));
+      max_trans_err = std::max(max_trans_err, double(std::abs(trans(i, j) - true_trans(k, m))));
     }
-    max_loc_err = std::max(max_loc_err, std::abs(locs(i, 0) - true_locs[k]));
+    max_loc_err = std::max(max_loc_err, std::abs(double(locs(i, 0)) - true_locs[k]));
     fmt::print("{:5d}   {:6.3f} ({:5.2f})  {} ({})\n", k, locs(i, 0), true_locs[k], row, true_row);
   }
   fmt::print("scale {:.3f} (true {:.3f})\n", scale, true_scale);
