@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
   const double loss = svi.evaluate_loss();
   fmt::print(
       R"({{"bench": "hmm_enum", "scalar": "{}", "T": {}, "states": {}, "steps": {}, "us_per_step": {:.1f}, )"
-      R"("cpu_us_per_step": {:.1f}, "us_per_time_step": {:.3f}, "final_loss": {:.3f}}})"
+      R"("cpu_us_per_step": {:.1f}, "us_per_time_step": {:.3f}, "page_faults_per_step": {:.1f}, "final_loss": {:.3f}}})"
       "\n",
-      bench::scalar_name(), T, K, steps, t.wall * 1e6, t.cpu * 1e6, t.wall * 1e6 / double(T), loss);
+      bench::scalar_name(), T, K, steps, t.wall * 1e6, t.cpu * 1e6, t.wall * 1e6 / double(T),
+      t.faults, loss);
 }
