@@ -122,6 +122,20 @@ void hmm_model(const Matrix& x) {
   }
 }
 
+// The same chain with two observations per step, in a plate inside the step.
+void hmm_plate_model(const Matrix& x) {
+  const Tensor init = param("init", Matrix{{0.5, 0.3, 0.2}}, constraints::simplex());
+  const Tensor trans = param("trans", hmm_trans0(), constraints::simplex());
+  const Tensor locs = param("locs", Matrix{{0.0}, {2.0}, {4.0}});
+  Tensor z;
+  for (Index t : markov(x.rows(), "hmm")) {
+    const Tensor probs = t == 0 ? init : take_rows(trans, z);
+    z = sample(fmt::format("z_{}", t), Categorical::from_probs(probs), Infer{.enumerate = true});
+    auto pair = plate(fmt::format("pair_{}", t), 2);
+    sample(fmt::format("x_{}", t), Normal(take(locs, z), 1), Tensor(x.row(t).transpose()));
+  }
+}
+
 // ---- brute force -------------------------------------------------------------------------
 
 struct DiscreteSite {
@@ -271,6 +285,12 @@ TEST_CASE("TraceEnum_ELBO equals brute force on an HMM for T up to 6", "[enum]")
     INFO("T = " << T);
     check_against_brute_force(hmm_model, no_guide, hmm_sites(T), hmm_data(T));
   }
+}
+
+TEST_CASE("TraceEnum_ELBO equals brute force on an HMM with a plate in each step", "[enum]") {
+  Matrix x(3, 2);
+  x << 0.1, 0.4, 2.5, 1.7, 3.9, 4.4;
+  check_against_brute_force(hmm_plate_model, no_guide, hmm_sites(3), x);
 }
 
 TEST_CASE("The HMM's marginal equals a forward algorithm in probabilities", "[enum]") {
