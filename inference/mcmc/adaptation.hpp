@@ -15,6 +15,11 @@ namespace vesta {
 /// the iterates shrink towards, set at each restart.
 class DualAveraging {
  public:
+  /// `target`: the mean acceptance statistic aimed for, in (0, 1) (Stan's adapt_delta);
+  /// `gamma`: the strength of the shrinkage towards mu (larger: the iterates stay closer to
+  /// it); `t0`: an iteration offset that damps the first updates; `kappa`: the exponent of the
+  /// weights t^-kappa with which the iterates are averaged. Call restart() before the first
+  /// update().
   explicit DualAveraging(double target = 0.8, double gamma = 0.05, double t0 = 10,
                          double kappa = 0.75);
   /// Starts over from `step_size` (after each metric update, too).
@@ -33,9 +38,13 @@ class DualAveraging {
 /// Welford's running mean and (co)variance of the unconstrained draws of one window.
 class RunningCovariance {
  public:
+  /// An empty estimate over `dim` entries: a full covariance when `dense`, else variances only.
   RunningCovariance(Eigen::Index dim, bool dense);
+  /// Adds one draw (dim entries).
   void add(const Eigen::VectorXd& q);
+  /// Forgets every draw, to start the next window.
   void reset();
+  /// The number of draws added since construction or the last reset().
   long count() const { return n_; }
   /// The sample variance (diagonal) or covariance (dense), shrunk towards 1e-3 times the
   /// identity as Stan does: (n / (n + 5)) S + 1e-3 (5 / (n + 5)) I, which keeps a short
@@ -57,12 +66,15 @@ class RunningCovariance {
 /// warm-up iterations the metric is not adapted.
 class AdaptationSchedule {
  public:
+  /// The schedule of `num_warmup` warm-up iterations with Stan's buffers: `init_buffer`
+  /// (75), `term_buffer` (50) and the first window's length `base_window` (25), in iterations.
   AdaptationSchedule(long num_warmup, long init_buffer = 75, long term_buffer = 50,
                      long base_window = 25);
   /// Whether iteration `i` (0-based, during warm-up) adds its draw to the metric estimate.
   bool in_window(long i) const;
   /// Whether the metric is updated after iteration `i` (the end of a window).
   bool window_ends(long i) const;
+  /// Whether the metric is adapted at all (false under 20 warm-up iterations).
   bool adapts_metric() const { return adapt_metric_; }
 
  private:

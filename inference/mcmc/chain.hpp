@@ -15,7 +15,12 @@ namespace vesta {
 
 /// How a chain moves and adapts. The defaults are Stan's.
 struct SamplerSettings {
-  enum class Algorithm { nuts, hmc };
+  /// The transition a chain makes each iteration.
+  enum class Algorithm {
+    nuts,  ///< The No-U-Turn sampler (NUTSTransition).
+    hmc    ///< Static HMC with a fixed integration time (hmc_transition).
+  };
+  /// The transition: NUTS by default.
   Algorithm algorithm = Algorithm::nuts;
   /// The mean acceptance statistic that dual averaging aims for during warm-up.
   double target_accept = 0.8;
@@ -30,7 +35,11 @@ struct SamplerSettings {
   /// The initial step size; 0: found by Stan's heuristic (doubling or halving until one
   /// leapfrog step's acceptance crosses 0.8).
   double step_size = 0;
+  /// Tune the step size by dual averaging during warm-up; false: the initial step size (given
+  /// or found) is used throughout.
   bool adapt_step_size = true;
+  /// Estimate the inverse metric from the warm-up draws of the adaptation windows; false: the
+  /// identity metric is used throughout.
   bool adapt_mass_matrix = true;
 };
 
@@ -39,18 +48,36 @@ void check_settings(const SamplerSettings& s);
 
 /// What a chain returns: its draws (unconstrained) and, per draw, the sampler's statistics.
 struct ChainResult {
-  Eigen::MatrixXd draws;  // num_samples x dim, unconstrained
+  /// The draws after warm-up, one row each: num_samples x dim, unconstrained, laid out as
+  /// Potential::latents() says.
+  Eigen::MatrixXd draws;
+  /// Per draw, the transition's acceptance statistic (Stan's accept_stat__).
   std::vector<double> accept_stat;
+  /// Per draw, the potential U at the draw: minus the log-density on the unconstrained scale,
+  /// Jacobian included (minus Stan's lp__, up to a constant).
   std::vector<double> potential;
+  /// Per draw, NUTS's number of doublings (Stan's treedepth__); 0 with HMC.
   std::vector<int> tree_depth;
+  /// Per draw, the leapfrog steps of the transition (Stan's n_leapfrog__).
   std::vector<long> num_steps;
+  /// Per draw, 1 if the transition diverged, else 0 (Stan's divergent__).
   std::vector<char> divergent;
-  long divergences = 0;         // while sampling
-  long warmup_divergences = 0;  // while warming up
-  double step_size = 0;         // after warm-up
+  long divergences = 0;         ///< Divergent transitions while sampling.
+  long warmup_divergences = 0;  ///< Divergent transitions while warming up.
+  /// The step size the draws were made with: after warm-up, dual averaging's final (averaged)
+  /// value when the step size is adapted.
+  double step_size = 0;
+  /// The inverse metric M^-1 the draws were made with: dim x 1 (diagonal) or dim x dim
+  /// (dense); the identity unless the metric was adapted.
   Eigen::MatrixXd inverse_metric;
+  /// Evaluations of the potential's gradient over the whole chain: one per leapfrog step
+  /// (step-size searches included), plus one at q0.
   long gradient_evaluations = 0;
+  /// Wall-clock seconds of warm-up (set-up and the first step-size search included) and of
+  /// sampling.
+  /// @{
   double warmup_seconds = 0, sampling_seconds = 0;
+  /// @}
 };
 
 /// Called after each iteration (0-based, warm-up first) with whether it diverged.

@@ -16,10 +16,10 @@ namespace vesta {
 
 /// A point of phase space with what the integrator needs at it.
 struct PhasePoint {
-  Eigen::VectorXd q;     // position (the unconstrained latents)
-  Eigen::VectorXd p;     // momentum
-  Eigen::VectorXd grad;  // dU/dq at q
-  double potential = 0;  // U(q)
+  Eigen::VectorXd q;     ///< The position: the unconstrained latents.
+  Eigen::VectorXd p;     ///< The momentum.
+  Eigen::VectorXd grad;  ///< dU/dq at q.
+  double potential = 0;  ///< U(q); +inf at a point of zero or undefined density.
 };
 
 /// The kinetic energy K(p) = p' M^-1 p / 2 of a Euclidean metric, given by its inverse M^-1
@@ -28,12 +28,15 @@ class Metric {
  public:
   /// The identity, diagonal or dense.
   Metric(Eigen::Index dim, bool dense);
+  /// Whether M^-1 is a full matrix rather than a diagonal.
   bool dense() const { return dense_; }
   /// Sets M^-1 (dim x 1 for a diagonal metric, dim x dim for a dense one); throws ValueError
   /// unless it is positive definite.
   void set_inverse(const Eigen::MatrixXd& inverse);
+  /// M^-1: dim x 1 (the diagonal) for a diagonal metric, dim x dim for a dense one.
   const Eigen::MatrixXd& inverse() const { return inv_; }
 
+  /// K(p) = p' M^-1 p / 2.
   double kinetic(const Eigen::VectorXd& p) const;
   /// dK/dp = M^-1 p, the velocity.
   void velocity(const Eigen::VectorXd& p, Eigen::VectorXd& out) const;
@@ -50,13 +53,18 @@ class Metric {
 /// The Hamiltonian H(q, p) = U(q) + K(p) of a potential and a metric, and its leapfrog.
 class Hamiltonian {
  public:
+  /// Refers to `potential` and `metric` (not copied: they must outlive it, and later changes
+  /// to the metric take effect).
   Hamiltonian(Potential& potential, const Metric& metric)
       : potential_(&potential), metric_(&metric) {}
+  /// The potential U.
   Potential& potential() const { return *potential_; }
+  /// The metric, whose kinetic energy is K.
   const Metric& metric() const { return *metric_; }
 
   /// Fills z.potential and z.grad at z.q.
   void init(PhasePoint& z) const;
+  /// H = U(q) + K(p), from z.potential (not evaluated again) and z.p.
   double energy(const PhasePoint& z) const { return z.potential + metric_->kinetic(z.p); }
   /// One leapfrog step of size `eps` (negative: backwards in time): half a momentum step,
   /// a full position step, half a momentum step. A model error inside it (an overflow that
@@ -75,11 +83,16 @@ class Hamiltonian {
 
 /// What one transition reports.
 struct TransitionInfo {
-  double accept_stat = 0;  // mean Metropolis acceptance over the trajectory (for adaptation)
+  /// The acceptance statistic that step-size adaptation uses: NUTS, the mean of
+  /// min(1, exp(H0 - H)) over the trajectory's new points; HMC, the Metropolis acceptance
+  /// probability of the proposal.
+  double accept_stat = 0;
+  /// Whether the energy error H - H0 exceeded kMaxEnergyError (NUTS: at any new point, which
+  /// ends the trajectory; HMC: at the trajectory's end).
   bool divergent = false;
-  int tree_depth = 0;    // NUTS: doublings; HMC: 0
-  long num_steps = 0;    // leapfrog steps
-  double potential = 0;  // U at the new point
+  int tree_depth = 0;    ///< NUTS: the number of doublings; HMC: 0.
+  long num_steps = 0;    ///< Leapfrog steps taken.
+  double potential = 0;  ///< U at the new state (the old one if the chain stays).
 };
 
 /// Stan's threshold for a divergence: the energy error of a point exceeds this.
@@ -97,10 +110,17 @@ TransitionInfo hmc_transition(const Hamiltonian& h, PhasePoint& z, double eps, l
 /// weights exp(-H), progressively within subtrees and biased towards the new subtree at the top.
 class NUTSTransition {
  public:
+  /// Buffers for `dim` unconstrained entries and at most `max_tree_depth` doublings per
+  /// transition; throws ValueError if max_tree_depth < 1. Reused across transitions: one per
+  /// chain.
   explicit NUTSTransition(Eigen::Index dim, int max_tree_depth = 10);
+  /// One transition from z (q, grad and potential current) with step size `eps`: draws a
+  /// momentum, builds the trajectory, and moves z's q, grad and potential to the drawn point.
   TransitionInfo operator()(const Hamiltonian& h, PhasePoint& z, double eps, Rng& rng);
 
  private:
+  // Private types, kept out of the reference:
+  /// \cond
   // The summary of a stretch of trajectory needed to merge it with a neighbour: the momenta
   // and velocities at its earliest (minus) and latest (plus) points and its momentum sum.
   struct Span {
@@ -114,6 +134,7 @@ class NUTSTransition {
     Span span;
     Proposal proposal;
   };
+  /// \endcond
 
   bool build_tree(int depth, int direction, PhasePoint& edge, Span& span, Proposal& proposal,
                   double& log_sum_weight);

@@ -30,12 +30,18 @@ namespace vesta {
 
 /// NUTS's options; the defaults are Stan's.
 struct NUTSOptions {
+  /// The mean acceptance statistic that step-size adaptation aims for, in (0, 1) (Stan's
+  /// adapt_delta): higher gives smaller steps and fewer divergences.
   double target_accept = 0.8;
+  /// The most doublings of a trajectory, in 1..30 (Stan's max_depth).
   int max_tree_depth = 10;
+  /// Estimate a dense inverse metric (the full covariance) rather than a diagonal one.
   bool dense_mass = false;
   /// The initial step size; 0: found by Stan's heuristic.
   double step_size = 0;
+  /// Tune the step size by dual averaging during warm-up; false: keep the initial one.
   bool adapt_step_size = true;
+  /// Estimate the inverse metric from warm-up draws; false: the identity throughout.
   bool adapt_mass_matrix = true;
   /// Where chains start; unset: Stan's uniform(-2, 2) for every unconstrained entry.
   std::optional<InitStrategy> init = std::nullopt;
@@ -43,12 +49,20 @@ struct NUTSOptions {
 
 /// HMC's options: a fixed integration time instead of NUTS's tree.
 struct HMCOptions {
+  /// The integration time (default 2 pi): each trajectory takes round(trajectory_length /
+  /// step size) leapfrog steps, at least 1.
   double trajectory_length = 6.283185307179586;
+  /// As NUTSOptions::target_accept.
   double target_accept = 0.8;
+  /// As NUTSOptions::dense_mass.
   bool dense_mass = false;
+  /// The initial step size; 0: found by Stan's heuristic.
   double step_size = 0;
+  /// As NUTSOptions::adapt_step_size.
   bool adapt_step_size = true;
+  /// As NUTSOptions::adapt_mass_matrix.
   bool adapt_mass_matrix = true;
+  /// As NUTSOptions::init.
   std::optional<InitStrategy> init = std::nullopt;
   /// At most 2^max_tree_depth leapfrog steps per trajectory.
   int max_tree_depth = 10;
@@ -58,12 +72,17 @@ struct HMCOptions {
 template <class Model>
 class NUTS {
  public:
+  /// `model` is callable with the arguments later given to MCMC::run(); throws ValueError
+  /// naming the first bad option.
   explicit NUTS(Model model, NUTSOptions options = {})
       : model_(std::move(model)), options_(std::move(options)) {
     check_settings(settings());
   }
+  /// The model.
   const Model& model() const { return model_; }
+  /// Where chains start (unset: Stan's uniform(-2, 2)).
   const std::optional<InitStrategy>& init() const { return options_.init; }
+  /// The options as a chain takes them.
   SamplerSettings settings() const {
     SamplerSettings s;
     s.algorithm = SamplerSettings::Algorithm::nuts;
@@ -85,12 +104,16 @@ class NUTS {
 template <class Model>
 class HMC {
  public:
+  /// As NUTS's constructor.
   explicit HMC(Model model, HMCOptions options = {})
       : model_(std::move(model)), options_(std::move(options)) {
     check_settings(settings());
   }
+  /// The model.
   const Model& model() const { return model_; }
+  /// Where chains start (unset: Stan's uniform(-2, 2)).
   const std::optional<InitStrategy>& init() const { return options_.init; }
+  /// The options as a chain takes them.
   SamplerSettings settings() const {
     SamplerSettings s;
     s.algorithm = SamplerSettings::Algorithm::hmc;
@@ -111,13 +134,15 @@ class HMC {
 
 /// Where a run stands, reported to the progress callback from the calling thread.
 struct MCMCProgress {
-  long iterations;        // completed, over all chains
-  long total_iterations;  // (num_warmup + num_samples) * num_chains
-  long divergences;       // so far, warm-up included
-  int num_chains;
-  double seconds;
-  bool done = false;
+  long iterations;        ///< Iterations completed, over all chains, warm-up included.
+  long total_iterations;  ///< (num_warmup + num_samples) * num_chains.
+  long divergences;       ///< Divergent transitions so far, warm-up included.
+  int num_chains;         ///< The number of chains.
+  double seconds;         ///< Wall-clock seconds since the chains started.
+  bool done = false;      ///< Set on the last report, when every chain has ended.
 };
+/// Receives a run's progress: at its start, about every 0.2 s while chains run on threads (after
+/// each chain when they run one after another), and once more with `done` at the end.
 using MCMCProgressCallback = std::function<void(const MCMCProgress&)>;
 
 /// The default progress callback: quiet for runs under a second, then one line on stderr
@@ -126,25 +151,38 @@ using MCMCProgressCallback = std::function<void(const MCMCProgress&)>;
 /// terminal and written every five seconds elsewhere, ending with a summary line.
 MCMCProgressCallback mcmc_progress_line(std::FILE* out = stderr);
 
+/// How MCMC runs its chains: the seed, threads, and progress reports.
 struct MCMCOptions {
   /// Chain c draws from Rng(seed).fork(c): a run is reproducible from the seed alone.
   std::uint64_t seed = 0;
   /// Run the chains on threads (true) or one after another on the calling thread.
   bool parallel = true;
+  /// Receives the run's progress; the default, mcmc_progress_line(), writes to stderr;
+  /// empty: no reports.
   MCMCProgressCallback progress = mcmc_progress_line();
 };
 
 /// One row of a summary: a scalar entry of a latent site.
 struct SummaryRow {
-  std::string name;  // "tau", "theta[3]" (flat index of a vector), "w[1,2]"
+  /// The entry: "tau", "theta[3]" (a vector's entry), "w[1,2]" (row, column), 0-based.
+  std::string name;
+  /// Over the draws of all chains pooled: the mean, the standard deviation (n - 1 divisor),
+  /// the 5%, 50% and 95% quantiles (interpolated between order statistics); and, with the
+  /// chains kept apart (Vehtari et al. 2021), the bulk and tail effective sample sizes and the
+  /// rank-normalised split R-hat (see diagnostics.hpp).
+  /// @{
   double mean, sd, q05, q50, q95, ess_bulk, ess_tail, rhat;
+  /// @}
 };
 
+/// The summary of a run: a row per scalar entry of every latent site, then of every
+/// deterministic site, and the divergences.
 struct MCMCSummary {
+  /// Site by site in run order (latents first), each site's entries in column-major order.
   std::vector<SummaryRow> rows;
-  long divergences = 0;
-  int num_chains = 0;
-  long num_samples = 0;  // per chain
+  long divergences = 0;  ///< Divergent transitions after warm-up, over all chains.
+  int num_chains = 0;    ///< The number of chains.
+  long num_samples = 0;  ///< Draws per chain.
   /// The row `name`; throws ValueError naming it when there is none.
   const SummaryRow& at(const std::string& name) const;
   /// The table: one line per row, then the number of divergences.
@@ -169,9 +207,12 @@ void check_mcmc_sizes(long num_warmup, long num_samples, int num_chains);
 
 }  // namespace detail
 
+/// Runs chains of a kernel (NUTS or HMC) on its model and keeps their draws: Pyro's MCMC.
 template <class Kernel>
 class MCMC {
  public:
+  /// `num_warmup` (at least 0) warm-up iterations, then `num_samples` (at least 1) draws, per
+  /// chain, with `num_chains` (at least 1) chains; throws ValueError naming a bad size.
   MCMC(Kernel kernel, long num_warmup, long num_samples, int num_chains = 1,
        MCMCOptions options = {})
       : kernel_(std::move(kernel)),
@@ -199,13 +240,18 @@ class MCMC {
   const std::vector<SiteSamples>& get_samples_by_chain() const { return done().samples; }
   /// Per chain: unconstrained draws, acceptance statistics, tree depths, step size, metric.
   const std::vector<ChainResult>& chains() const { return done().chains; }
+  /// The latent sites, with the columns of chains()'s unconstrained draws that each holds.
   const std::vector<LatentBlock>& latents() const { return done().latents; }
   /// Divergent transitions after warm-up, over all chains.
   long num_divergences() const;
+  /// Per scalar entry of each site: mean, sd, quantiles, ESS and R-hat; and the divergences.
   MCMCSummary summary() const;
+  /// Writes summary()'s table to `out`.
   void print_summary(std::FILE* out = stdout) const;
 
+  /// Sets the seed (MCMCOptions::seed) for the next run().
   void set_seed(std::uint64_t seed) { options_.seed = seed; }
+  /// Sets the progress callback (MCMCOptions::progress) for the next run().
   void set_progress(MCMCProgressCallback progress) { options_.progress = std::move(progress); }
 
  private:

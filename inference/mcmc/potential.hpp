@@ -23,12 +23,17 @@ namespace vesta {
 
 /// One latent sample site as MCMC sees it: where its entries sit in the unconstrained vector.
 struct LatentBlock {
-  std::string name;
+  std::string name;  ///< The site's name.
+  /// Its distribution's support, whose bijection maps the block of q to the site's value.
   ConstraintPtr support;
-  bool identity = false;     // support is all reals: no transform, no Jacobian
-  Index rows = 0, cols = 0;  // a draw's (constrained) shape
-  Index ucols = 0;           // unconstrained columns (rows x ucols entries)
-  Index offset = 0;          // first entry in the unconstrained vector (column-major block)
+  bool identity = false;  ///< The support is all reals: no transform, no Jacobian.
+  /// A draw's (constrained) shape.
+  /// @{
+  Index rows = 0, cols = 0;
+  /// @}
+  Index ucols = 0;   ///< Unconstrained columns (rows x ucols entries).
+  Index offset = 0;  ///< First entry in the unconstrained vector (a column-major block).
+  /// The number of unconstrained entries, rows x ucols.
   Index size() const { return rows * ucols; }
 };
 
@@ -43,6 +48,10 @@ struct LatentBlock {
 /// from run to run are errors naming the site.
 class Potential {
  public:
+  /// `run_model` runs the model on its data (a closure over the arguments); `init` gives the
+  /// latents their values in the building run (initial_point()). Throws ValueError for an
+  /// empty function, a latent site with discrete support or a folded-in log_prob, a site in a
+  /// subsampled plate, or an initial value on the edge of its support.
   explicit Potential(std::function<void()> run_model, const InitStrategy& init = init_to_median());
   /// A copy with its own leaves: evaluate copies on different threads, never one on two.
   Potential(const Potential& other);
@@ -51,6 +60,7 @@ class Potential {
 
   /// The number of unconstrained entries.
   Index dim() const { return dim_; }
+  /// The latent sites in run order, with their blocks of the unconstrained vector.
   const std::vector<LatentBlock>& latents() const { return latents_; }
 
   /// U(q); +inf where the model's log-density is -inf or NaN.
