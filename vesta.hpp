@@ -25,6 +25,7 @@
 #include <vesta/core/handlers/seed.hpp>
 #include <vesta/core/handlers/substitute.hpp>
 #include <vesta/core/handlers/trace.hpp>
+#include <vesta/core/markov.hpp>
 #include <vesta/core/messenger.hpp>
 #include <vesta/core/param_store.hpp>
 #include <vesta/core/plate.hpp>
@@ -59,6 +60,8 @@
 // inference
 #include <vesta/inference/autoguide.hpp>
 #include <vesta/inference/elbo.hpp>
+#include <vesta/inference/enumeration.hpp>
+#include <vesta/inference/infer_discrete.hpp>
 #include <vesta/inference/initialization.hpp>
 #include <vesta/inference/mcmc/diagnostics.hpp>
 #include <vesta/inference/mcmc/mcmc.hpp>
@@ -67,6 +70,7 @@
 #include <vesta/inference/progress.hpp>
 #include <vesta/inference/samples.hpp>
 #include <vesta/inference/svi.hpp>
+#include <vesta/inference/traceenum_elbo.hpp>
 
 // nn: HiddenLayer, modules, layers, Bayesian layers
 #include <vesta/nn/dense_variational.hpp>

@@ -4,6 +4,7 @@
 #include <vesta/core/ops.hpp>
 
 #include <atomic>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -51,6 +52,31 @@ Tensor Distribution::variance_impl() const {
 }
 Tensor Distribution::entropy_impl() const {
   throw ValueError(fmt::format("{}: the entropy has no closed form here", name()));
+}
+
+Tensor Distribution::enumerate_support() const {
+  throw ValueError(fmt::format(
+      "{} has no finite support to enumerate (its support is {}); only families with a finite "
+      "support, such as Bernoulli and Categorical, can be summed out",
+      name(), support()->name()));
+}
+
+Tensor Distribution::enumerate_log_prob_impl() const {
+  const Tensor values = enumerate_support();
+  if (batch_cols() != 1) {
+    throw ShapeError(fmt::format(
+        "{}: enumerating its values needs a column of batch entries (R x 1), but the batch shape "
+        "is {}",
+        describe(), shape_str(batch_rows(), batch_cols())));
+  }
+  std::vector<Tensor> columns;
+  columns.reserve(static_cast<std::size_t>(values.cols()));
+  for (Index k = 0; k < values.cols(); ++k) {
+    Tensor lp = log_prob(Tensor(values(0, k)));
+    if (lp.rows() != batch_rows()) lp = lp + Tensor::zeros(batch_rows(), 1);
+    columns.push_back(std::move(lp));
+  }
+  return hstack(columns);
 }
 
 bool Distribution::inside_model_run() { return !handler_stack().empty(); }

@@ -109,6 +109,20 @@ class Distribution {
   /// KL annealing, and a 1x1 mask still do). Implies log_prob_is_folded_term().
   virtual bool log_prob_is_global_term() const { return false; }
 
+  /// Whether the support is a finite set that can be listed (Pyro's has_enumerate_support):
+  /// Bernoulli and Categorical. Such a site can be summed out by enumeration.
+  virtual bool has_enumerate_support() const { return false; }
+  /// The values of the support, as a 1 x K row (every batch entry takes one of them). Throws
+  /// naming the family when the support is not finite.
+  virtual Tensor enumerate_support() const;
+  /// log p of every value of the support for every batch entry: batch_rows() x K, column k
+  /// for the k-th value of enumerate_support(), or 1 x K when every batch entry has the same
+  /// parameters (a plate broadcast them). Needs batch_cols() == 1.
+  Tensor enumerate_log_prob() const {
+    check_args();
+    return enumerate_log_prob_impl();
+  }
+
   /// The same family with batch shape broadcast to rows x cols (Pyro's expand): used when a
   /// site inside a plate has size 1 along the plate's dimension.
   virtual DistributionPtr expand(Index rows, Index cols) const;
@@ -134,6 +148,9 @@ class Distribution {
   virtual Tensor variance_impl() const;
   /// The entropy; by default a ValueError naming the family.
   virtual Tensor entropy_impl() const;
+  /// The default scores each value of enumerate_support() with log_prob and puts the
+  /// columns side by side; a family may compute the table at once.
+  virtual Tensor enumerate_log_prob_impl() const;
 
   /// Runs a constructor's parameter checks while validation is on. Outside a model run (no
   /// handler active) a failed check throws at once, as Pyro's does. Inside one, the

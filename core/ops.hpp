@@ -127,6 +127,15 @@ Tensor append_ones_column(const Tensor& x);
 Tensor gather_rows(const Tensor& x, const std::vector<Index>& indices);
 /// The columns of x at `indices`, in that order (repeats allowed).
 Tensor gather_cols(const Tensor& x, const std::vector<Index>& indices);
+/// The entries of x (in column-major order; a vector's entries in order) at the integer
+/// values of `index`, shaped like `index`: Pyro's `locs[z]`. Gradients flow to x, none to
+/// the index. With an enumerated z (a 1 x K row of every value) it gives every value's entry
+/// side by side; with a drawn z (N x 1) one entry per datum. Throws ShapeError naming the
+/// entry of `index` that is not an integer position in x.
+Tensor take(const Tensor& x, const Tensor& index);
+/// The rows of x at the integer values of `index` (a row or a column of K indices): K rows,
+/// Pyro's `probs[z]` for a matrix of transition probabilities. Throws as take does.
+Tensor take_rows(const Tensor& x, const Tensor& index);
 /// Columns [start, start + count) of x.
 Tensor slice_cols(const Tensor& x, Index start, Index count);
 

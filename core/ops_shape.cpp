@@ -156,6 +156,51 @@ Tensor gather_cols(const Tensor& x, const std::vector<Index>& indices) {
   });
 }
 
+namespace {
+
+// The integer values of `index` as positions in 0..n-1 (column-major order), or a ShapeError
+// naming the op, the entry and the value.
+std::vector<Index> positions(const char* op, const Tensor& index, Index n, const char* what) {
+  const ConstMatrixMap v = index.value();
+  std::vector<Index> out(static_cast<std::size_t>(v.size()));
+  for (Index k = 0; k < v.size(); ++k) {
+    const Scalar x = v.data()[k];
+    const auto i = static_cast<Index>(x);
+    if (!(x >= 0 && x < Scalar(n)) || Scalar(i) != x) {
+      throw ShapeError(fmt::format("{}: index{} is {}, but must be an integer {} in 0..{}", op,
+                                   entry_str(v.rows(), v.cols(), k), x, what, n - 1));
+    }
+    out[static_cast<std::size_t>(k)] = i;
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor take(const Tensor& x, const Tensor& index) {
+  const Operand X = Operand::of(x);
+  const std::vector<Index> pos = positions("take", index, X.size(), "entry of x");
+  const Index r = index.rows(), c = index.cols();
+  auto fill = [&](Scalar* out) {
+    for (std::size_t k = 0; k < pos.size(); ++k) out[k] = X.value[pos[k]];
+  };
+  if (!X.requires_grad()) return constant_result(r, c, fill);
+  Index* idx = tape().allocate<Index>(pos.size());
+  std::copy(pos.begin(), pos.end(), idx);
+  return recorded_result(r, c, fill, [xn = X.node, idx](Node& y) {
+    xn->touch();
+    for (Index k = 0; k < y.size(); ++k) xn->adj[idx[k]] += y.adj[k];
+  });
+}
+
+Tensor take_rows(const Tensor& x, const Tensor& index) {
+  if (index.rows() != 1 && index.cols() != 1) {
+    throw ShapeError(fmt::format("take_rows: index is {}, but must be a row or a column of indices",
+                                 index.shape()));
+  }
+  return gather_rows(x, positions("take_rows", index, x.rows(), "row of x"));
+}
+
 Tensor slice_cols(const Tensor& x, Index start, Index count) {
   if (start < 0 || count < 0 || start + count > x.cols()) {
     throw ShapeError(fmt::format("slice_cols: columns [{}, {}) are outside a {} Tensor", start,

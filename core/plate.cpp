@@ -140,7 +140,9 @@ void Plate::process(Site& site) {
 }
 
 void Plate::postprocess(Site& site) {
-  if (site.kind != SiteKind::sample) return;
+  // An enumerated value holds every value of the support, not one per plate entry; its
+  // log_prob has the plate's entries (the enumeration checks it).
+  if (site.kind != SiteKind::sample || site.enumerated) return;
   const Distribution& d = *site.dist;
   const bool rows = frame_.dim == PlateDim::rows;
   const Index n = frame_.subsample_size;

@@ -92,7 +92,7 @@ void param_default(Site& site) {
 }
 
 Tensor sample_site(const std::string& name, DistributionPtr dist, std::optional<Tensor> obs,
-                   bool auxiliary) {
+                   bool auxiliary, Infer infer = {}) {
   require_name("sample", name);
   if (!dist) throw ValueError(fmt::format("sample '{}': the distribution is null", name));
   Site site;
@@ -101,6 +101,7 @@ Tensor sample_site(const std::string& name, DistributionPtr dist, std::optional<
   site.fn = &sample_default;
   site.dist = std::move(dist);
   site.auxiliary = auxiliary;
+  site.enumerate = infer.enumerate;
   if (obs) {
     site.value = std::move(*obs);
     site.observed = true;
@@ -155,6 +156,10 @@ class Factor final : public Family<Factor> {
 
 Tensor sample(const std::string& name, DistributionPtr dist, std::optional<Tensor> obs) {
   return sample_site(name, std::move(dist), std::move(obs), false);
+}
+
+Tensor sample(const std::string& name, DistributionPtr dist, Infer infer) {
+  return sample_site(name, std::move(dist), std::nullopt, false, infer);
 }
 
 Tensor sample_auxiliary(const std::string& name, DistributionPtr dist) {

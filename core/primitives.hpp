@@ -17,6 +17,14 @@
 
 namespace vesta {
 
+/// How inference treats a sample site (Pyro's `infer={...}` dictionary).
+struct Infer {
+  /// Sum the site out exactly rather than draw it (Pyro's "enumerate": "parallel"); the site
+  /// needs a distribution with a finite support (Bernoulli, Categorical). TraceEnum_ELBO and
+  /// infer_discrete act on it; other estimators draw it as usual.
+  bool enumerate = false;
+};
+
 /// A random variable named `name` distributed as `dist`: drawn (by rsample when the
 /// distribution is reparameterisable), or, when `obs` is given, observed to be `obs`.
 /// Handlers may replay, condition, block, scale, mask or seed it. The name must not be empty.
@@ -35,6 +43,16 @@ sample(const std::string& name, D&& dist, std::optional<Tensor> obs = std::nullo
     return dist.has_rsample() ? dist.rsample(thread_rng()) : dist.sample(thread_rng());
   }
   return sample(name, std::make_shared<std::decay_t<D>>(std::forward<D>(dist)), std::move(obs));
+}
+
+/// A latent random variable with instructions for inference:
+/// `sample("z", Categorical::from_probs(w), Infer{.enumerate = true})`.
+Tensor sample(const std::string& name, DistributionPtr dist, Infer infer);
+
+template <class D>
+requires std::is_base_of_v<Distribution, std::decay_t<D>> Tensor sample(const std::string& name,
+                                                                        D&& dist, Infer infer) {
+  return sample(name, std::make_shared<std::decay_t<D>>(std::forward<D>(dist)), infer);
 }
 
 /// A guide-only latent from which the guide's other sites are computed (Pyro's

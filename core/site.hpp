@@ -79,6 +79,17 @@ struct Site {
   Index subsample_size = 0;    ///< plate: number of entries this run sees.
   std::vector<Index> indices;  ///< plate: the indices of the entries this run sees.
 
+  /// A discrete sample site marked to be summed out exactly rather than drawn (Pyro's
+  /// infer={"enumerate": "parallel"}); see inference/enumeration.hpp.
+  bool enumerate = false;
+  /// The value holds every value of the support side by side (a 1 x W row, see DESIGN.md)
+  /// and log_prob the log-probability of each, rather than one draw: set by EnumMessenger.
+  bool enumerated = false;
+  /// The markov chain the site is in (empty: none; see markov.hpp).
+  std::string markov_chain;
+  /// The site's step in its markov chain (-1: none).
+  Index markov_step = -1;
+
   /// Set by a handler (block) to keep the site from the handlers outside it.
   bool stop = false;
 

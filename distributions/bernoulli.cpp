@@ -113,6 +113,13 @@ Tensor Bernoulli::log_prob_impl(const Tensor& value) const {
   return log(where(one, param_, 1)) + log1p(-where(one, 0, param_));
 }
 
+Tensor Bernoulli::enumerate_support() const {
+  if (soft_targets_) return Distribution::enumerate_support();  // throws: [0, 1] is not finite
+  Matrix values(1, 2);
+  values << 0, 1;
+  return Tensor(std::move(values));
+}
+
 DistributionPtr Bernoulli::expand(Index rows, Index cols) const {
   return std::make_shared<Bernoulli>(
       Bernoulli(detail::broadcast_to(param_, rows, cols), is_logits_, soft_targets_));

@@ -37,6 +37,9 @@ class Bernoulli final : public Family<Bernoulli> {
   /// {0, 1}, or [0, 1] with soft targets.
   ConstraintPtr support() const override;
   DistributionPtr expand(Index rows, Index cols) const override;
+  /// {0, 1} as a 1 x 2 row (not with soft targets, whose support is an interval).
+  bool has_enumerate_support() const override { return !soft_targets_; }
+  Tensor enumerate_support() const override;
 
   /// Whichever was given, and the other computed from it.
   Tensor probs() const;

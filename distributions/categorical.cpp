@@ -171,12 +171,27 @@ Tensor Categorical::log_prob_impl(const Tensor& value) const {
   return pick_columns(rowwise_log_softmax(param_), idx);
 }
 
+Tensor Categorical::enumerate_log_prob_impl() const {
+  if (broadcast_row_.empty()) return logits();
+  return is_logits_ ? rowwise_log_softmax(broadcast_row_) : log(broadcast_row_);
+}
+
+Tensor Categorical::enumerate_support() const {
+  Matrix values(1, num_categories());
+  for (Index k = 0; k < values.cols(); ++k) values(0, k) = Scalar(k);
+  return Tensor(std::move(values));
+}
+
 DistributionPtr Categorical::expand(Index rows, Index cols) const {
   if (cols != 1 || (rows != param_.rows() && param_.rows() != 1)) {
     return Distribution::expand(rows, cols);  // throws ShapeError naming both shapes
   }
-  return std::make_shared<Categorical>(
-      Categorical(detail::broadcast_to(param_, rows, num_categories()), is_logits_));
+  // A copy keeps the checks' outcome (the rows are copies of checked ones), and the row
+  // that was broadcast, from which enumeration scores every value once rather than per row.
+  auto out = std::make_shared<Categorical>(*this);
+  out->param_ = detail::broadcast_to(param_, rows, num_categories());
+  if (param_.rows() == 1 && rows > 1) out->broadcast_row_ = param_;
+  return out;
 }
 
 Tensor Categorical::entropy_impl() const {

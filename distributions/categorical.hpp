@@ -26,6 +26,11 @@ class Categorical final : public Family<Categorical> {
   /// To rows x 1, broadcasting a single row of parameters.
   DistributionPtr expand(Index rows, Index cols) const override;
 
+  /// True: a Categorical's support is finite.
+  bool has_enumerate_support() const override { return true; }
+  /// The categories 0, ..., K-1, as a 1 x K row.
+  Tensor enumerate_support() const override;
+
   /// K, the number of categories.
   Index num_categories() const { return param_.cols(); }
   /// R x K probabilities.
@@ -42,6 +47,9 @@ class Categorical final : public Family<Categorical> {
   Tensor log_prob_impl(const Tensor& value) const override;
   /// -sum_k p_k log p_k of each row (R x 1). mean and variance are not defined (they throw).
   Tensor entropy_impl() const override;
+  /// The normalised logits (R x K): row r's log p of every category; 1 x K when a plate
+  /// broadcast a single row of parameters to every entry.
+  Tensor enumerate_log_prob_impl() const override;
 
  private:
   friend class OneHotCategorical;  // built on this one
@@ -52,6 +60,7 @@ class Categorical final : public Family<Categorical> {
 
   Tensor param_;  // probs, or logits as given (not normalised)
   bool is_logits_;
+  Tensor broadcast_row_;  // the single row that expand() broadcast to param_, if any
 };
 
 }  // namespace vesta

@@ -2,6 +2,7 @@
 // Each is written with Tensor ops, so it is differentiable in both distributions' parameters.
 #include <vesta/distributions/kl.hpp>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -56,7 +57,9 @@ void add(std::map<Key, KlFormula>& m, F f) {
 std::map<Key, KlFormula> builtin_formulas() {
   std::map<Key, KlFormula> m;
   add<Normal, Normal>(m, [](const Normal& p, const Normal& q) {
-    return normal_kl(p.loc(), p.scale(), q.loc(), q.scale());
+    // An expanded Normal's loc and scale broadcast against its batch shape: so does the KL.
+    return detail::broadcast_to(normal_kl(p.loc(), p.scale(), q.loc(), q.scale()),
+                                std::max(p.rows(), q.rows()), std::max(p.cols(), q.cols()));
   });
   add<LogNormal, LogNormal>(m, [](const LogNormal& p, const LogNormal& q) {
     return normal_kl(p.loc(), p.scale(), q.loc(), q.scale());

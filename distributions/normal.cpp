@@ -167,8 +167,15 @@ Tensor Normal::log_prob_impl(const Tensor& value) const {
 }
 
 DistributionPtr Normal::expand(Index rows, Index cols) const {
-  return std::make_shared<Normal>(detail::broadcast_to(loc_, rows, cols),
-                                  detail::broadcast_to(scale_, rows, cols));
+  if (rows_ != rows && rows_ != 1) return Distribution::expand(rows, cols);  // throws
+  if (cols_ != cols && cols_ != 1) return Distribution::expand(rows, cols);
+  // A copy keeps the checks' outcome; loc and scale stay as they are and broadcast against
+  // the new batch shape where they are used (so no copies, and the log of a shared scale is
+  // taken once, not per entry).
+  auto out = std::make_shared<Normal>(*this);
+  out->rows_ = rows;
+  out->cols_ = cols;
+  return out;
 }
 
 Tensor Normal::mean_impl() const { return detail::broadcast_to(loc_, rows_, cols_); }

@@ -18,9 +18,10 @@ class Normal final : public Family<Normal> {
   bool has_rsample() const override { return true; }
   DistributionPtr expand(Index rows, Index cols) const override;
 
-  /// The mean.
+  /// The mean, as given: it may broadcast against the batch shape (expand() leaves it as it
+  /// was).
   const Tensor& loc() const { return loc_; }
-  /// The standard deviation.
+  /// The standard deviation, as given: it may broadcast against the batch shape too.
   const Tensor& scale() const { return scale_; }
 
  protected:

@@ -66,7 +66,10 @@ void AutoGuide::setup(const std::function<void()>& run_model) {
   }
   std::vector<LatentSite> table;
   for (const Site& site : prototype.sites()) {
-    if (!site.is_sample() || site.observed || site.dist->log_prob_is_folded_term()) continue;
+    // An enumerated site is summed out by TraceEnum_ELBO, not fitted by the guide.
+    if (!site.is_sample() || site.observed || site.enumerate ||
+        site.dist->log_prob_is_folded_term())
+      continue;
     LatentSite s;
     s.name = site.name;
     s.support = site.dist->support();

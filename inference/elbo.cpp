@@ -85,7 +85,8 @@ Tensor Trace_ELBO::particle_loss(const Trace& model_trace, const Trace& guide_tr
   any_param_ = false;
   for (const Site& s : model_trace.sites()) {
     any_param_ = any_param_ || s.kind == SiteKind::param;
-    if (s.is_sample() && !s.observed && !guide_trace.contains(s.name) && scores_draw(s)) {
+    if (s.is_sample() && !s.observed && !s.enumerated && !guide_trace.contains(s.name) &&
+        scores_draw(s)) {
       unguided_.push_back(s.name);
       if (warned_.insert(s.name).second) {
         warn(fmt::format(

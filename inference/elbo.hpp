@@ -112,9 +112,15 @@ class Trace_ELBO {
     return {&s, &t, -t.scaled_log_prob_sum(s), "log_prob"};
   }
 
- private:
-  // traces() into the traces this estimator keeps from step to step, so that a step
-  // allocates no sites: the guide's trace, then the model's under replay of it.
+  /// The number of guide draws each estimate averages over.
+  int num_particles() const { return num_particles_; }
+  /// The model's trace that record_traces() filled last.
+  const Trace& recorded_model_trace() const { return model_trace_; }
+  /// The guide's trace that record_traces() filled last.
+  const Trace& recorded_guide_trace() const { return guide_trace_; }
+
+  /// traces() into the traces this estimator keeps from step to step, so that a step
+  /// allocates no sites: the guide's trace, then the model's under replay of it.
   template <class Model, class Guide, class... Args>
   void record_traces(const Model& model, const Guide& guide, const Args&... args) {
     {
@@ -126,10 +132,11 @@ class Trace_ELBO {
     model(args...);
   }
 
-  // -ELBO plus the score-function surrogate for one pair of traces; checks that every guide
-  // site is in the model and that the ELBO is finite (else names the first non-finite row).
+  /// -ELBO plus the score-function surrogate for one pair of traces; checks that every guide
+  /// site is in the model and that the ELBO is finite (else names the first non-finite row).
   Tensor particle_loss(const Trace& model_trace, const Trace& guide_trace);
 
+ private:
   const char* name_;
   int num_particles_;
   Scalar baseline_decay_;

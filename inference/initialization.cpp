@@ -70,7 +70,8 @@ InitMessenger::InitMessenger(InitStrategy strategy)
 InitMessenger::~InitMessenger() noexcept(false) { names_.check("init_to_value", "latent sample"); }
 
 void InitMessenger::process(Site& site) {
-  if (!site.is_sample() || site.observed || !site.value.empty() ||
+  // A site marked for enumeration is summed out, not started anywhere: it is drawn.
+  if (!site.is_sample() || site.observed || !site.value.empty() || site.enumerate ||
       site.dist->log_prob_is_folded_term())
     return;
   names_.seen(site.name);

@@ -12,6 +12,7 @@
 #include <vesta/core/op_support.hpp>
 #include <vesta/core/ops.hpp>
 #include <vesta/core/tape.hpp>
+#include <vesta/inference/enumeration.hpp>
 
 namespace vesta {
 
@@ -30,7 +31,8 @@ void check_latent(const Site& site) {
   if (!support->is_continuous()) {
     throw ValueError(fmt::format(
         "MCMC: latent site '{}' ({}) has discrete support {}; HMC and NUTS move in continuous "
-        "space only: observe it, or sum it out in the model (a log-sum-exp in a factor)",
+        "space only: mark it for enumeration (Infer{{.enumerate = true}}, or "
+        "config_enumerate(model)) to sum it out, or observe it",
         site.name, site.dist->describe(), support->name()));
   }
 }
@@ -108,7 +110,20 @@ class Potential::Runner {
     }
     Tensor log_joint;
     terms_.clear();
-    {
+    if (u_.enumerated_) {
+      // The sites are recorded rather than summed as they come, and the enumerated ones
+      // summed out afterwards, as TraceEnum_ELBO does.
+      run_enumerated([&] {
+        terms_.clear();
+        TraceMessenger tr(trace_, "model");
+        Handler h(*this, false);
+        EnumMessenger e(layout_);
+        u_.run_model_();
+        h.finish();
+        if (!e.finish()) throw detail::EnumRelayout{};
+      });
+      add_enumerated_terms();
+    } else {
       Handler h(*this);
       u_.run_model_();
       h.finish();
@@ -138,9 +153,23 @@ class Potential::Runner {
   }
 
  private:
+  // The log-density terms of the recorded trace, its enumerated sites summed out.
+  void add_enumerated_terms() {
+    const EnumPlan plan = plan_enumeration(trace_);
+    for (const Site* s : plan.ordinary) terms_.push_back(trace_.scaled_log_prob_sum(*s));
+    for (const EnumGroup& g : plan.groups) terms_.push_back(group_log_marginal(trace_, g));
+    for (const EnumChain& c : plan.chains) {
+      Scalar scale = 1;
+      const Tensor log_z = markov_logsumexp(chain_log_factors(trace_, c, scale));
+      terms_.push_back(scale == 1 ? log_z : log_z * scale);
+    }
+  }
+
+  // Sets each latent from q (adding its log-Jacobian) and, when `score_sites`, adds each sample
+  // site's weighed log_prob as it comes.
   class Handler : public Messenger {
    public:
-    explicit Handler(Runner& r) : r_(r) {}
+    explicit Handler(Runner& r, bool score_sites = true) : r_(r), score_sites_(score_sites) {}
     ~Handler() noexcept(false) override = default;
 
     void process(Site& site) override {
@@ -148,7 +177,7 @@ class Potential::Runner {
         set_param(site);
         return;
       }
-      if (!site.is_sample() || site.observed) return;
+      if (!site.is_sample() || site.observed || site.enumerated) return;
       const auto& latents = r_.u_.latents_;
       if (next_ >= latents.size() || latents[next_].name != site.name) {
         throw ValueError(fmt::format(
@@ -172,7 +201,7 @@ class Potential::Runner {
       if (site.kind == SiteKind::deterministic && r_.capture != nullptr) {
         r_.capture->emplace_back(site.name, site.value.matrix());
       }
-      if (!site.is_sample()) return;
+      if (!site.is_sample() || !score_sites_) return;
       Tensor lp;
       try {
         lp = site.dist->log_prob(site.value);
@@ -213,6 +242,7 @@ class Potential::Runner {
     }
 
     Runner& r_;
+    bool score_sites_;
     std::size_t next_ = 0;
     std::size_t next_param_ = 0;
   };
@@ -221,6 +251,8 @@ class Potential::Runner {
   std::vector<Tensor> terms_;  // this evaluation's log-density terms (capacity kept)
   std::vector<Tensor> leaves_;
   std::vector<Tensor> params_;
+  detail::EnumLayout layout_;  // models with enumerated sites: their joint values' layout
+  Trace trace_;                // and each evaluation's record of the sites
 };
 
 Potential::Potential(std::function<void()> run_model, const InitStrategy& init)
@@ -236,6 +268,10 @@ Potential::Potential(std::function<void()> run_model, const InitStrategy& init)
     if (!site.is_sample()) continue;
     check_no_subsampling(site);
     if (site.observed) continue;
+    if (site.enumerate) {
+      enumerated_ = true;
+      continue;
+    }
     check_latent(site);
     LatentBlock b;
     b.name = site.name;
@@ -269,6 +305,7 @@ Potential::Potential(const Potential& other)
       deterministic_(other.deterministic_),
       dim_(other.dim_),
       initial_point_(other.initial_point_),
+      enumerated_(other.enumerated_),
       runner_(std::make_unique<Runner>(*this)) {}
 
 Potential::~Potential() = default;

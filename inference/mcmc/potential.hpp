@@ -42,8 +42,10 @@ struct LatentBlock {
 /// each evaluation then runs the model with the latents set from q. Parameters the model reads
 /// (`param`) are held fixed at their values when the Potential was built, so the ParamStore is
 /// read once, on the building thread, and copies of a Potential can run on other threads.
-/// A latent site with discrete support, a subsampled plate, or latent sites that differ from
-/// run to run are errors naming the site.
+/// Sites marked for enumeration (Infer{.enumerate = true}, config_enumerate) are summed out
+/// as TraceEnum_ELBO sums them: the potential is then minus the log of their marginal. Any
+/// other latent site with discrete support, a subsampled plate, or latent sites that differ
+/// from run to run are errors naming the site.
 class Potential {
  public:
   /// `run_model` runs the model on its data (a closure over the arguments); `init` gives the
@@ -89,6 +91,7 @@ class Potential {
   std::vector<std::string> deterministic_;
   Index dim_ = 0;
   Eigen::VectorXd initial_point_;
+  bool enumerated_ = false;  // the model has sites marked for enumeration
   std::unique_ptr<Runner> runner_;
 };
 

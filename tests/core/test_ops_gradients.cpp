@@ -107,6 +107,22 @@ std::vector<Case> linalg_and_shape_cases() {
          return gather_rows(x[0], {2, 0, 2, 3});
        }},
       {"slice_cols", {{3, 5}}, [](Xs x) { return slice_cols(x[0], 1, 3); }},
+      // Pyro's locs[z] with an enumerated z (every value, a row) and with drawn ones (a column).
+      {"take with repeats",
+       {{4, 1}},
+       [](Xs x) {
+         return take(x[0], Tensor(Matrix{{2, 0, 2, 3, 1}}));
+       }},
+      {"take into a matrix",
+       {{2, 3}},
+       [](Xs x) {
+         return take(x[0], Tensor(Matrix{{5, 0}, {1, 5}, {3, 2}}));
+       }},
+      {"take_rows with repeats",
+       {{3, 4}},
+       [](Xs x) {
+         return take_rows(x[0], Tensor(Matrix{{2, 0, 2}}));
+       }},
       {"gather_cols with repeats",
        {{3, 4}},
        [](Xs x) {

@@ -1,0 +1,34 @@
+#include <vesta/inference/traceenum_elbo.hpp>
+
+#include <fmt/format.h>
+
+namespace vesta {
+
+void TraceEnum_ELBO::terms(const Trace& model_trace, const Trace& guide_trace,
+                           std::vector<ElboTerm>& out) {
+  for (const Site& g : guide_trace.sites()) {
+    if (!g.is_sample()) continue;
+    const Site* m = model_trace.find(g.name);
+    if (m != nullptr && m->enumerated) {
+      throw ValueError(fmt::format(
+          "{}: site '{}' is enumerated in the model and also sampled by the guide; an enumerated "
+          "site is summed out, so remove it from the guide (or do not mark it for enumeration)",
+          name(), g.name));
+    }
+    if (scores_draw(g)) out.push_back(guide_term(guide_trace, g));
+  }
+  const EnumPlan plan = plan_enumeration(model_trace);
+  for (const Site* s : plan.ordinary) out.push_back(model_term(model_trace, *s));
+  for (const EnumGroup& g : plan.groups) {
+    out.push_back({g.enumerated.front(), &model_trace, group_log_marginal(model_trace, g),
+                   "log_prob summed over enumerated values"});
+  }
+  for (const EnumChain& c : plan.chains) {
+    Scalar scale = 1;
+    const Tensor log_z = markov_logsumexp(chain_log_factors(model_trace, c, scale));
+    out.push_back({c.states.front(), &model_trace, scale == 1 ? log_z : log_z * scale,
+                   "log_prob summed over the markov chain"});
+  }
+}
+
+}  // namespace vesta
