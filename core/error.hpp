@@ -33,6 +33,13 @@ class StaleTensorError : public Error {
   using Error::Error;
 };
 
+/// An object that belongs to one thread at a time (a parameter, a ParamStore, an optimizer)
+/// used by a second thread while the first still uses it.
+class ConcurrentUseError : public Error {
+ public:
+  using Error::Error;
+};
+
 /// Inside a catch block: throws the exception being handled again, as the same kind of vesta
 /// error with "<context>: " before its message (a site naming itself in an error raised while
 /// it was processed). Exceptions that are not vesta errors pass through unchanged.

@@ -13,9 +13,36 @@
 
 namespace vesta {
 
-ParamStore& param_store() {
+namespace {
+ParamStore& process_store() {
   static ParamStore store;
   return store;
+}
+// The store a ParamStoreScope bound to this thread, if any.
+thread_local ParamStore* bound_store = nullptr;
+}  // namespace
+
+ParamStore& param_store() { return bound_store != nullptr ? *bound_store : process_store(); }
+
+ParamStoreScope::ParamStoreScope(ParamStore& store) : previous_(bound_store) {
+  bound_store = &store;
+}
+
+ParamStoreScope::~ParamStoreScope() { bound_store = previous_; }
+
+bool ParamStore::held_by_this_thread() const {
+  return claim_ != nullptr && claim_->holder.load(std::memory_order_acquire) == &tape();
+}
+
+void ParamStore::require_not_held_elsewhere(const char* what, const std::string& name) const {
+  if (claim_ == nullptr) return;  // a moved-from store
+  const Tape* holder = claim_->holder.load(std::memory_order_acquire);
+  if (holder == nullptr || holder == &tape()) return;
+  throw ConcurrentUseError(fmt::format(
+      "{}{}: the param store is in use by another thread, in a step that has not ended (it read "
+      "a param and has not reset its tape since); a store belongs to one thread at a time: give "
+      "each thread its own (ParamStoreScope), or wait for the other thread's step to end",
+      what, name.empty() ? std::string() : fmt::format(" '{}'", name)));
 }
 
 std::ptrdiff_t ParamStore::position(const std::string& name) const {
@@ -38,6 +65,12 @@ const ParamStore::Entry* ParamStore::find(const std::string& name) const {
 
 const ParamStore::Entry& ParamStore::get_or_create(const std::string& name, const Matrix& init,
                                                    const ConstraintPtr& constraint) {
+  if (claim_ != nullptr && !tape().hold(claim_)) require_not_held_elsewhere("param", name);
+  return find_or_create(name, init, constraint);
+}
+
+const ParamStore::Entry& ParamStore::find_or_create(const std::string& name, const Matrix& init,
+                                                    const ConstraintPtr& constraint) {
   if (const Entry* found = find(name)) {
     const Entry& e = *found;
     if (constraint && constraint != e.constraint && e.constraint->name() != constraint->name()) {
@@ -89,6 +122,7 @@ Tensor ParamStore::get(const std::string& name) const {
 
 void ParamStore::set(const std::string& name, const Matrix& value,
                      const ConstraintPtr& constraint) {
+  require_not_held_elsewhere("ParamStore::set", name);
   if (const std::ptrdiff_t at = position(name); at >= 0) {
     Entry& e = entries_[static_cast<std::size_t>(at)].second;
     if (constraint && constraint->name() != e.constraint->name()) {
@@ -113,7 +147,18 @@ void ParamStore::set(const std::string& name, const Matrix& value,
     e.unconstrained.set_value(u);
     return;
   }
-  get_or_create(name, value, constraint);
+  find_or_create(name, value, constraint);
+}
+
+ParamStore ParamStore::clone() const {
+  ParamStore out;
+  out.entries_.reserve(entries_.size());
+  for (const auto& [name, e] : entries_) {
+    out.entries_.emplace_back(
+        name, Entry{Tensor::variable(Matrix(e.unconstrained.value())), e.constraint});
+  }
+  out.rebuild_index();
+  return out;
 }
 
 std::vector<std::string> ParamStore::names() const {
@@ -124,11 +169,13 @@ std::vector<std::string> ParamStore::names() const {
 }
 
 void ParamStore::clear() {
+  require_not_held_elsewhere("ParamStore::clear", "");
   entries_.clear();
   index_.clear();
 }
 
 void ParamStore::erase(const std::string& name) {
+  require_not_held_elsewhere("ParamStore::erase", name);
   const std::ptrdiff_t at = position(name);
   if (at < 0) return;
   entries_.erase(entries_.begin() + at);
@@ -192,6 +239,7 @@ class Reader {
     return s;
   }
   bool at_end() const { return pos_ == end_; }
+  std::size_t remaining() const { return end_ - pos_; }
 
  private:
   void need(std::size_t n, const char* what) {
@@ -215,6 +263,7 @@ struct Loaded {
 }  // namespace
 
 void ParamStore::save(const std::string& path) const {
+  require_not_held_elsewhere("ParamStore::save", path);
   Writer w;
   for (char c : kMagic) w.put(c);
   w.put(static_cast<std::uint64_t>(entries_.size()));
@@ -257,6 +306,7 @@ void ParamStore::save(const std::string& path) const {
 }
 
 void ParamStore::load(const std::string& path) {
+  require_not_held_elsewhere("ParamStore::load", path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(fmt::format("cannot open param store file '{}'", path));
   const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
@@ -283,9 +333,16 @@ void ParamStore::load(const std::string& path) {
     p.constraint = constraints::from_name(r.get_string("a constraint"));
     const auto rows = r.get<std::int64_t>("a shape");
     const auto cols = r.get<std::int64_t>("a shape");
-    if (rows < 0 || cols < 0 || rows * cols > std::int64_t{1} << 40) {
-      throw ValueError(fmt::format("param store file '{}' is corrupt: param '{}' has shape {}",
-                                   path, p.name, shape_str(rows, cols)));
+    // The shape is checked against the bytes left before anything is allocated: a corrupt
+    // shape must neither overflow rows * cols nor ask for more memory than the file backs.
+    // Every param has at least one entry (a store creates none without an initial value), so
+    // an empty shape is corrupt too (0 x 2^60 would also have Eigen loop over 2^60 columns).
+    const auto values_left = static_cast<std::int64_t>(r.remaining() / sizeof(double));
+    if (rows < 1 || cols < 1 || cols > values_left / rows) {
+      throw ValueError(fmt::format(
+          "param store file '{}' is corrupt: param '{}' has shape {}, but the file holds at most "
+          "{} more values",
+          path, p.name, shape_str(rows, cols), values_left));
     }
     p.unconstrained.resize(rows, cols);
     for (Index e = 0; e < p.unconstrained.size(); ++e) {

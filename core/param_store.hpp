@@ -1,14 +1,17 @@
 // ParamStore: the named parameters that `param` creates and optimizers update. Each is an
 // unconstrained leaf Tensor with its constraint; readers get the constrained value.
-// The store saves to and loads from a file (atomic write, checked load).
+// The store saves to and loads from a file (atomic write, checked load). A store belongs to
+// one thread at a time; ParamStoreScope gives a thread a store of its own.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <vesta/core/constraints.hpp>
 #include <vesta/core/name_index.hpp>
+#include <vesta/core/tape.hpp>
 #include <vesta/core/tensor.hpp>
 
 namespace vesta {
@@ -25,7 +28,8 @@ class ParamStore {
 
   /// The parameter `name`, created from `init` (a constrained value) on first use. A later
   /// call with a different constraint, or with a non-empty `init` of another shape, is an
-  /// error naming the parameter and both.
+  /// error naming the parameter and both. The calling thread's tape holds the store until it is
+  /// reset; throws ConcurrentUseError while another thread's tape holds it.
   const Entry& get_or_create(const std::string& name, const Matrix& init,
                              const ConstraintPtr& constraint);
 
@@ -33,6 +37,9 @@ class ParamStore {
   bool contains(const std::string& name) const { return find(name) != nullptr; }
   /// The entry of `name`, or null.
   const Entry* find(const std::string& name) const;
+  /// Whether the calling thread's tape holds the store: a step of this thread read a param
+  /// through get_or_create and has not ended.
+  bool held_by_this_thread() const;
   /// The entry of an existing parameter; throws naming the parameter if there is none.
   const Entry& entry(const std::string& name) const;
   /// The constrained value, as a Tensor on the tape (differentiable in the leaf).
@@ -45,6 +52,10 @@ class ParamStore {
   const std::vector<std::pair<std::string, Entry>>& entries() const { return entries_; }
   /// Number of parameters.
   std::size_t size() const { return entries_.size(); }
+  /// A store of its own with the same names, constraints and values in new leaves: a copy to
+  /// train or predict with on another thread. Making copies from several threads at once is
+  /// safe while no thread changes this store.
+  ParamStore clone() const;
   /// Removes every parameter.
   void clear();
   /// Removes the parameter `name`.
@@ -62,11 +73,38 @@ class ParamStore {
   std::vector<std::pair<std::string, Entry>> entries_;
   std::ptrdiff_t position(const std::string& name) const;
   void rebuild_index();
+  const Entry& find_or_create(const std::string& name, const Matrix& init,
+                              const ConstraintPtr& constraint);
+  // Throws ConcurrentUseError if another thread's tape holds the store; `what` names the use.
+  void require_not_held_elsewhere(const char* what, const std::string& name) const;
+
+  std::shared_ptr<detail::Claim> claim_ = std::make_shared<detail::Claim>();
 
   detail::NameIndex index_;  // name -> position in entries_
 };
 
-/// The process's parameter store (as Pyro's global param store).
+/// The calling thread's parameter store: the one bound by the innermost ParamStoreScope of
+/// this thread, or else the process's store (as Pyro's global param store). `param`, the
+/// optimizers, SVI and Predictive all use it.
 ParamStore& param_store();
+
+/// Binds `store` to the calling thread for the scope's lifetime: `param_store()` on this
+/// thread returns it, so SVI, optimizers and Predictive run on it. Each thread that trains a
+/// model of its own binds a store of its own; scopes nest, and the store must outlive the
+/// scope.
+///
+///     std::thread worker([&] { ParamStore mine; ParamStoreScope use(mine); svi.run(1000); });
+class ParamStoreScope {
+ public:
+  /// Makes `store` the calling thread's store until the scope ends.
+  explicit ParamStoreScope(ParamStore& store);
+  /// Gives the thread back the store it had before.
+  ~ParamStoreScope();
+  ParamStoreScope(const ParamStoreScope&) = delete;
+  ParamStoreScope& operator=(const ParamStoreScope&) = delete;
+
+ private:
+  ParamStore* previous_;
+};
 
 }  // namespace vesta

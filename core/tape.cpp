@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include <vesta/core/buffer_pool.hpp>
+#include <vesta/core/error.hpp>
 
 namespace vesta {
 
@@ -38,7 +39,16 @@ Tape& tape() {
   return t;
 }
 
+Tape::~Tape() { let_go(); }
+
+void Tape::let_go() {
+  for (const auto& leaf : leaves_) leaf->claim.holder.store(nullptr, std::memory_order_release);
+  for (const auto& claim : held_) claim->holder.store(nullptr, std::memory_order_release);
+  held_.clear();
+}
+
 void Tape::reset() {
+  let_go();
   nodes_.clear();
   leaves_.clear();
   retained_.clear();
@@ -53,11 +63,33 @@ void Tape::release_memory() {
   nodes_.shrink_to_fit();
   leaves_.shrink_to_fit();
   retained_.shrink_to_fit();
+  held_.shrink_to_fit();
+}
+
+bool Tape::hold(const std::shared_ptr<detail::Claim>& claim) {
+  if (claim->holder.load(std::memory_order_acquire) == this) return true;
+  const Tape* expected = nullptr;
+  if (!claim->holder.compare_exchange_strong(expected, this, std::memory_order_acq_rel)) {
+    return false;
+  }
+  held_.push_back(claim);
+  return true;
 }
 
 Node* Tape::leaf_node(const std::shared_ptr<detail::Storage>& storage) {
   detail::Storage& s = *storage;
-  if (s.node != nullptr && s.node_generation == generation_) return s.node;
+  // Held by this tape: the leaf entered this generation's graph already. Otherwise it must be
+  // free: a leaf on two threads' tapes at once would have both backward passes write its
+  // gradient and both optimizers its values.
+  if (s.claim.holder.load(std::memory_order_acquire) == this) return s.node;
+  const Tape* expected = nullptr;
+  if (!s.claim.holder.compare_exchange_strong(expected, this, std::memory_order_acq_rel)) {
+    throw ConcurrentUseError(
+        "a parameter (a leaf Tensor) is in use on another thread's tape, in a step that has not "
+        "ended; a leaf belongs to one thread at a time: give each thread its own parameters (its "
+        "own ParamStore, bound with ParamStoreScope), or end the other thread's step "
+        "(tape().reset()) before using them here");
+  }
   if (s.grad.rows() != s.rows || s.grad.cols() != s.cols) {
     s.grad.resize(s.rows, s.cols);
     s.grad_live = false;
@@ -67,7 +99,6 @@ Node* Tape::leaf_node(const std::shared_ptr<detail::Storage>& storage) {
   nodes_.push_back(node);
   leaves_.push_back(storage);
   s.node = node;
-  s.node_generation = generation_;
   return node;
 }
 

@@ -4,6 +4,7 @@
 // Parameters (leaf Tensors) live outside the tape and enter each graph as leaf nodes.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <new>
@@ -15,6 +16,8 @@
 #include <vesta/core/scalar.hpp>
 
 namespace vesta {
+
+class Tape;
 
 /// One recorded op (ops are written with <vesta/core/op_support.hpp>): its output value and adjoint
 /// (rows x cols), and how to pass the adjoint back to its inputs. `touched` says whether `adj`
@@ -78,6 +81,14 @@ struct Node {
 
 namespace detail {
 
+/// Which thread's tape holds a parameter (or a whole ParamStore) in the current step: null when
+/// none does. A tape takes hold on first use and lets go when it is reset or destroyed, so a
+/// parameter used by a second thread while the first is still in its step is an error
+/// (ConcurrentUseError) instead of a data race.
+struct Claim {
+  std::atomic<const Tape*> holder{nullptr};
+};
+
 /// The values a Tensor owns on the heap: a constant's, or a leaf's (a parameter that
 /// requires a gradient). They live in a buffer from the thread's pool (buffer_pool.hpp), so
 /// that the constants a training step makes and drops (copies of data, results computed from
@@ -91,8 +102,8 @@ struct Storage {
   bool requires_grad = false;
   Matrix grad;             // leaves: sized on first use in a graph
   bool grad_live = false;  // false: grad holds nothing yet (reads as zeros)
-  Node* node = nullptr;    // leaves: this leaf's node on the tape of generation node_generation
-  std::uint64_t node_generation = 0;
+  Node* node = nullptr;    // leaves: this leaf's node on the tape that holds `claim`
+  Claim claim;             // leaves: the tape that holds the leaf in its current step
 
   /// Uninitialised values of shape rows x cols, from the pool.
   Storage(Index r, Index c);
@@ -135,6 +146,8 @@ class Tape {
   Tape();
   Tape(const Tape&) = delete;
   Tape& operator=(const Tape&) = delete;
+  /// Lets go of every parameter and store this tape holds (a thread that ends mid-step).
+  ~Tape();
 
   /// Forgets every recorded node (O(1) in their number of bytes) and starts a new generation.
   void reset();
@@ -166,8 +179,14 @@ class Tape {
     return make_node(const_cast<Scalar*>(value), rows, cols, std::forward<F>(fn));
   }
 
-  /// The leaf node of a parameter in this generation, created on first use.
+  /// The leaf node of a parameter in this generation, created on first use. Throws
+  /// ConcurrentUseError if another thread's tape holds the parameter (it read it in a step
+  /// that has not ended).
   Node* leaf_node(const std::shared_ptr<detail::Storage>& storage);
+
+  /// Holds `claim` for this tape until reset(): true if it is held now (also when it was
+  /// already), false if another thread's tape holds it.
+  bool hold(const std::shared_ptr<detail::Claim>& claim);
 
   /// Keeps a constant's values alive and unchanged until reset(), for a backward step that
   /// reads them; returns where they are.
@@ -204,6 +223,8 @@ class Tape {
   std::vector<Node*> nodes_;
   std::vector<std::shared_ptr<detail::Storage>> leaves_;    // parameters seen this generation
   std::vector<std::shared_ptr<detail::Storage>> retained_;  // constants read by backward steps
+  std::vector<std::shared_ptr<detail::Claim>> held_;        // stores held this generation
+  void let_go();
   std::uint64_t generation_;
 };
 

@@ -75,7 +75,8 @@ Tensor normal_log_prob(const Tensor& value, const Tensor& loc, const Tensor& sca
   const Operand X = Operand::of(value), L = Operand::of(loc), S = Operand::of(scale);
   const Strided xs(X.value, X.rows, X.cols), ls(L.value, L.rows, L.cols),
       ss(S.value, S.rows, S.cols);
-  auto fill = [&, rows = rows](Scalar* out) {
+  // Structured bindings are captured by copy explicitly: clang before 16 cannot capture them.
+  auto fill = [&, rows = rows, cols = cols](Scalar* out) {
     for_each_column(cols, xs, ls, ss, [&]<bool VX, bool VL, bool VS>(Index j) {
       const Scalar *x = xs.column(j), *l = ls.column(j), *s = ss.column(j);
       Scalar* y = out + j * rows;

@@ -45,6 +45,7 @@
 
 #include <vesta/vesta.hpp>
 
+#include "support/checkpoint.hpp"
 #include "support/command_line.hpp"
 #include "support/fashion_mnist.hpp"
 
@@ -65,6 +66,8 @@ struct Options {
   Index batch = 128;
   std::uint64_t seed = 0;
   Index train_images = 60000;
+  std::string checkpoint;  // empty: none
+  long checkpoint_every = 200;
 };
 
 // Reads the options (a ValueError names a bad or unknown one); nullopt when --help was asked
@@ -83,6 +86,10 @@ std::optional<Options> parse_options(int argc, char** argv) {
       args.integer("--seed", static_cast<long long>(o.seed), "random seed", 0));
   o.train_images =
       args.integer("--train-images", o.train_images, "training images used (the first N)");
+  o.checkpoint = args.text("--checkpoint", o.checkpoint,
+                           "training checkpoint: written as it trains, resumed from if it exists");
+  o.checkpoint_every =
+      args.integer("--checkpoint-every", o.checkpoint_every, "steps between checkpoints");
   if (args.finish()) return std::nullopt;
   return o;
 }
@@ -240,15 +247,26 @@ int run(const Options& opt) {
   std::vector<Index> order(static_cast<std::size_t>(N));
   std::iota(order.begin(), order.end(), Index(0));
   const Index steps_per_epoch = (N + opt.batch - 1) / opt.batch;  // the last batch may be smaller
+  // A checkpoint brings back the params, Adam's state, the steps done and the generator the
+  // steps draw from; the epochs' shuffles are replayed from the seed, so the run goes on as if
+  // it had never stopped.
+  const TrainingCheckpoint checkpoint(opt.checkpoint, opt.checkpoint_every);
+  const TrainingCheckpoint::Resumed resumed = checkpoint.resume(adam);
+  if (!resumed.rngs.empty()) thread_rng().set_state(resumed.rngs[0]);
+  long steps_done = resumed.steps;
+  const int first_epoch = static_cast<int>(steps_done / steps_per_epoch) + 1;
+  if (steps_done > 0) fmt::print("resumed from {} at step {}\n", opt.checkpoint, steps_done);
+  for (int epoch = 1; epoch < first_epoch; ++epoch) std::shuffle(order.begin(), order.end(), rng);
   double train_seconds = 0;
   long steps = 0;
-  for (int epoch = 1; epoch <= opt.epochs; ++epoch) {
+  for (int epoch = first_epoch; epoch <= opt.epochs; ++epoch) {
     std::shuffle(order.begin(), order.end(), rng);
     const auto epoch_start = Clock::now();
-    ProgressMeter meter(steps_per_epoch);
+    const Index skip = epoch == first_epoch ? steps_done % steps_per_epoch : 0;
+    ProgressMeter meter(steps_per_epoch - skip);
     const ProgressCallback line = progress_line();  // shown if the epoch takes over a second
     double loss_sum = 0;
-    for (Index first = 0; first < N; first += opt.batch) {
+    for (Index first = skip * opt.batch; first < N; first += opt.batch) {
       const std::vector<Index> rows(order.begin() + first,
                                     order.begin() + std::min(first + opt.batch, N));
       const Tensor X(gather_images(train, rows, /*append_ones=*/true));
@@ -256,16 +274,21 @@ int run(const Options& opt) {
       const double loss = svi.step(X, labels, rows);
       loss_sum += loss;
       line(meter.update(loss / double(N)));
+      if (checkpoint.due(++steps_done)) checkpoint.save(steps_done, adam, {thread_rng().state()});
     }
     const double seconds = seconds_since(epoch_start);
     train_seconds += seconds;
-    steps += steps_per_epoch;
+    steps += steps_per_epoch - skip;
+    // The evaluation's draws leave the training's generator where it was, so that a run
+    // resumed from a checkpoint written at the end of this epoch goes on as this one does.
+    const Rng training_rng = thread_rng();
     const Scores s = score(predictive_probs(model, test_images, 1), test.labels);
+    thread_rng() = training_rng;
     fmt::print(
         "epoch {:2d}  loss {:.4f} per image  test accuracy {:.4f} (1 draw)  {:.0f} images/s  "
         "{:.1f} s\n",
-        epoch, loss_sum / double(steps_per_epoch) / double(N), s.accuracy, double(N) / seconds,
-        seconds);
+        epoch, loss_sum / double(steps_per_epoch - skip) / double(N), s.accuracy,
+        double(steps_per_epoch - skip) * double(opt.batch) / seconds, seconds);
   }
 
   // The posterior predictive: 10 draws, on the test images and on two kinds of unfamiliar input.
@@ -306,7 +329,7 @@ int run(const Options& opt) {
   }
   const double seconds = seconds_since(start);
   fmt::print("{:.1f} s in all; training {:.1f} s, {:.0f} us per step\n", seconds, train_seconds,
-             train_seconds / double(steps) * 1e6);
+             train_seconds / double(std::max(1L, steps)) * 1e6);
   fmt::print(
       R"({{"example": "bnn_fashion_mnist", "test_accuracy": {:.4f}, "ece": {:.4f}, "entropy_test": {:.4f}, )"
       R"("entropy_ood": {:.4f}, "entropy_transposed": {:.4f}, "entropy_noise": {:.4f}, "epochs": {}, )"
@@ -314,7 +337,7 @@ int run(const Options& opt) {
       "\n",
       test_scores.accuracy, test_scores.ece, test_scores.entropy, entropy_ood, transposed.entropy,
       uniform_noise.entropy, opt.epochs, N, opt.hidden, opt.batch,
-      train_seconds / double(steps) * 1e6, seconds);
+      train_seconds / double(std::max(1L, steps)) * 1e6, seconds);
   return 0;
 }
 

@@ -52,6 +52,7 @@
 
 #include <vesta/vesta.hpp>
 
+#include "support/checkpoint.hpp"
 #include "support/command_line.hpp"
 #include "support/plot.hpp"
 
@@ -169,16 +170,18 @@ std::string plot(const Matrix& x_train, const Matrix& y_train, const Matrix& gri
   return written ? png : "";
 }
 
-}  // namespace
+int run(int argc, char** argv) {
+  vesta::examples::CommandLine args(
+      argc, argv,
+      "A Bayesian neural network (HiddenLayers, neural-linear) fitted by SVI to 1-D data with a "
+      "gap; reports the held-out fit and the band in the gap, and writes bnn_regression.png.");
+  const long steps = args.integer("--steps", 6000, "SVI steps");
+  const std::string checkpoint_path = args.text(
+      "--checkpoint", "", "training checkpoint: written as it trains, resumed from if it exists");
+  const long every = args.integer("--checkpoint-every", 500, "steps between checkpoints");
+  if (args.finish()) return 0;
+  const vesta::examples::TrainingCheckpoint checkpoint(checkpoint_path, every);
 
-int main(int argc, char** argv) {
-  if (const int status = vesta::examples::no_options(
-          argc, argv,
-          "A Bayesian neural network (HiddenLayers, neural-linear) fitted by SVI to 1-D data with "
-          "a gap; reports the held-out fit and the band in the gap, and writes "
-          "bnn_regression.png.");
-      status >= 0)
-    return status;
   set_rng_seed(2026);
   Rng data_rng(7);
   const auto [x_train, y_train] = make_data(200, data_rng);
@@ -187,18 +190,36 @@ int main(int argc, char** argv) {
 
   Adam adam(0.01);
   SVI svi(model, guide, adam);
-  const int steps = 6000;
+  // A checkpoint brings back the params, Adam's state and the generator: the run goes on as
+  // if it had never stopped.
+  const auto resumed = checkpoint.resume(adam);
+  if (!resumed.rngs.empty()) thread_rng().set_state(resumed.rngs[0]);
+  if (resumed.steps > 0)
+    fmt::print("resumed from {} at step {}\n", checkpoint.path(), resumed.steps);
   fmt::print(
       "training a 1-{}-{}-1 neural-linear BNN (HiddenLayers, full-covariance output layer) by SVI "
       "on {} points"
       " ({} steps)\n",
       kHidden, kHidden, x_train.rows(), steps);
   const auto start = std::chrono::steady_clock::now();
-  const std::vector<double> losses = svi.run(steps, X_train, std::optional<Matrix>(y_train));
+  std::vector<double> losses;
+  ProgressMeter meter(steps - resumed.steps);
+  const ProgressCallback line = progress_line();
+  for (long step = resumed.steps; step < steps; ++step) {
+    losses.push_back(svi.step(X_train, std::optional<Matrix>(y_train)));
+    line(meter.update(losses.back()));
+    if (checkpoint.due(step + 1)) {
+      checkpoint.save(step + 1, adam, {thread_rng().state()});
+      fmt::print("checkpoint at step {}\n", step + 1);
+      std::fflush(stdout);
+    }
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  for (int step : {1, 1000, 2000, 4000, steps})
-    fmt::print("step {:5d}  loss {:9.2f}\n", step, losses[std::size_t(step - 1)]);
+  for (long step : {1L, 1000L, 2000L, 4000L, steps}) {
+    if (step > resumed.steps && step <= steps)
+      fmt::print("step {:5d}  loss {:9.2f}\n", step, losses[std::size_t(step - resumed.steps - 1)]);
+  }
 
   // Held-out data: rmse of the predictive mean and coverage of the 90% interval.
   const Index draws = 1000;
@@ -248,11 +269,19 @@ int main(int argc, char** argv) {
       f_width_gap, f_width_data);
   const std::string png = plot(x_train, y_train, grid, g, gf);
   if (!png.empty()) fmt::print("plot written to {}\n", png);
-  fmt::print("{:.2f} s of training, {:.1f} us per step\n", seconds, seconds / steps * 1e6);
+  const double per_step_us = seconds / double(std::max(1L, steps - resumed.steps)) * 1e6;
+  fmt::print("{:.2f} s of training, {:.1f} us per step\n", seconds, per_step_us);
   fmt::print(
       R"({{"example": "bnn_regression", "rmse": {:.4f}, "coverage_90": {:.3f}, "noise_sd": {:.4f}, )"
       R"("width_gap": {:.3f}, "width_data": {:.3f}, "f_width_gap": {:.3f}, "f_width_data": {:.3f}, "plot": {}, "steps": {}, "seconds": {:.2f}, "us_per_step": {:.1f}}})"
       "\n",
       rmse, coverage, sigma, width_gap, width_data, f_width_gap, f_width_data,
-      png.empty() ? "null" : "\"" + png + "\"", steps, seconds, seconds / steps * 1e6);
+      png.empty() ? "null" : "\"" + png + "\"", steps, seconds, per_step_us);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return vesta::examples::run_example("bnn_regression", [&] { return run(argc, argv); });
 }

@@ -56,6 +56,7 @@
 
 #include <vesta/vesta.hpp>
 
+#include "support/checkpoint.hpp"
 #include "support/command_line.hpp"
 #include "support/fashion_mnist.hpp"
 #include "support/image.hpp"
@@ -80,6 +81,8 @@ struct Options {
   std::uint64_t seed = 0;
   std::string elbo = "trace";
   Index train_images = 60000;
+  std::string checkpoint;  // empty: none
+  long checkpoint_every = 200;
   Index test_images = 10000;
   int iwae_samples = 64;
 };
@@ -105,6 +108,10 @@ std::optional<Options> parse_options(int argc, char** argv) {
   o.test_images = args.integer("--test-images", o.test_images, "test images scored");
   o.iwae_samples = static_cast<int>(
       args.integer("--iwae-samples", o.iwae_samples, "draws per image of the IWAE bound"));
+  o.checkpoint = args.text("--checkpoint", o.checkpoint,
+                           "training checkpoint: written as it trains, resumed from if it exists");
+  o.checkpoint_every =
+      args.integer("--checkpoint-every", o.checkpoint_every, "steps between checkpoints");
   if (args.finish()) return std::nullopt;
   return o;
 }
@@ -353,28 +360,45 @@ int run(const Options& opt, Loss loss) {
 
   std::vector<Index> order = range(0, N);
   const Index steps_per_epoch = (N + opt.batch - 1) / opt.batch;  // the last batch may be smaller
+  // A checkpoint brings back the params, Adam's state, the steps done and the generator the
+  // steps draw from; the epochs' shuffles are replayed from the seed, so the run goes on as if
+  // it had never stopped.
+  const TrainingCheckpoint checkpoint(opt.checkpoint, opt.checkpoint_every);
+  const TrainingCheckpoint::Resumed resumed = checkpoint.resume(adam);
+  if (!resumed.rngs.empty()) thread_rng().set_state(resumed.rngs[0]);
+  long steps_done = resumed.steps;
+  const int first_epoch = static_cast<int>(steps_done / steps_per_epoch) + 1;
+  if (steps_done > 0) fmt::print("resumed from {} at step {}\n", opt.checkpoint, steps_done);
+  for (int epoch = 1; epoch < first_epoch; ++epoch) std::shuffle(order.begin(), order.end(), rng);
   double train_seconds = 0, train_elbo = 0;
-  for (int epoch = 1; epoch <= opt.epochs; ++epoch) {
+  for (int epoch = first_epoch; epoch <= opt.epochs; ++epoch) {
     std::shuffle(order.begin(), order.end(), rng);
     const auto epoch_start = Clock::now();
-    ProgressMeter meter(steps_per_epoch);
+    const Index skip = epoch == first_epoch ? steps_done % steps_per_epoch : 0;
+    ProgressMeter meter(steps_per_epoch - skip);
     const ProgressCallback line = progress_line();  // shown if the epoch takes over a second
     double loss_sum = 0;
-    for (Index first = 0; first < N; first += opt.batch) {
+    for (Index first = skip * opt.batch; first < N; first += opt.batch) {
       const std::vector<Index> rows(order.begin() + first,
                                     order.begin() + std::min(first + opt.batch, N));
       const double step_loss = svi.step(Tensor(gather_images(train, rows)), rows);
       loss_sum += step_loss;
       line(meter.update(step_loss / double(N)));
+      if (checkpoint.due(++steps_done)) checkpoint.save(steps_done, adam, {thread_rng().state()});
     }
     const double seconds = seconds_since(epoch_start);
     train_seconds += seconds;
-    train_elbo = -loss_sum / double(steps_per_epoch) / double(N);
+    train_elbo = -loss_sum / double(steps_per_epoch - skip) / double(N);
+    // The evaluation's draws leave the training's generator where it was, so that a run
+    // resumed from a checkpoint written at the end of this epoch goes on as this one does.
+    const Rng training_rng = thread_rng();
     const double test_elbo = evaluate(test_model, test_guide, test.images, 1).elbo;
+    thread_rng() = training_rng;
     fmt::print(
         "epoch {:2d}  train ELBO {:8.2f}  test ELBO {:8.2f} per image  "
         "{:6.0f} images/s  {:.1f} s\n",
-        epoch, train_elbo, test_elbo, double(N) / seconds, seconds);
+        epoch, train_elbo, test_elbo, double(steps_per_epoch - skip) * double(opt.batch) / seconds,
+        seconds);
   }
 
   const int K = opt.iwae_samples;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 #include <vector>
 
 #include <fmt/format.h>
@@ -43,13 +44,25 @@ Optimizer::State& Optimizer::state_for(const ParamStore& store, std::size_t posi
 }
 
 void Optimizer::step(ParamStore& store) {
+  if (busy_.on.exchange(true, std::memory_order_acquire)) {
+    throw ConcurrentUseError(
+        "optimizer: step() was called while another thread's step() with the same optimizer "
+        "runs; an optimizer belongs to one thread at a time: give each thread its own");
+  }
+  struct Release {
+    std::atomic<bool>& on;
+    ~Release() { on.store(false, std::memory_order_release); }
+  } release{busy_.on};
+
   // Gather the gradients and check them all before changing anything.
   // Gradients are read in place (no copies: this runs every SVI step).
   std::vector<Item>& items = items_;
   items.clear();
   const auto& entries = store.entries();
+  std::size_t prepared = 0;  // items whose state counts this step (undone on a throw)
   try {
     double squared_norm = 0;
+    Index total = 0;
     for (std::size_t position = 0; position < entries.size(); ++position) {
       const std::string& name = entries[position].first;
       const Tensor& leaf = entries[position].second.unconstrained;
@@ -69,6 +82,7 @@ void Optimizer::step(ParamStore& store) {
         }
       }
       squared_norm += static_cast<double>(g_squared_norm);
+      total += g.size();
       items.push_back({position, &name, &leaf, g.data()});
     }
     if (max_grad_norm_ > 0) {
@@ -81,10 +95,11 @@ void Optimizer::step(ParamStore& store) {
       }
     }
     const Scalar lr = schedule_(steps_);
-    // In chunks that stay in the L1 cache, so that a large parameter's arrays are read from
-    // memory once for the whole update; each chunk's new values are checked before they
-    // replace the old.
-    if (scratch_.size() < kChunk) scratch_.resize(kChunk);
+    // Every new value and moment goes to a buffer of its own first (in chunks that stay in
+    // the L1 cache, so a large parameter's arrays are read from memory once); nothing the
+    // store or the next step sees changes until all of them are known to be finite.
+    if (pending_.size() < total) pending_.resize(total);
+    Index offset = 0;
     for (Item& it : items) {
       State& s = state_for(store, it.position);
       MatrixMap x = it.leaf->leaf_values();
@@ -95,34 +110,94 @@ void Optimizer::step(ParamStore& store) {
         s.size = n;
       }
       ++s.t;
+      ++prepared;
       for (Index first = 0; first < n; first += kChunk) {
         const Index len = std::min(kChunk, n - first);
         Chunk c{first, Eigen::Map<const Column>(x.data() + first, len),
                 Eigen::Map<const Column>(it.grad + first, len),
-                Eigen::Map<Column>(scratch_.data(), len)};
+                Eigen::Map<Column>(pending_.data() + offset + first, len)};
         update(s, c, lr);
         if (!c.out.allFinite()) {
           for (Index k = 0; k < len; ++k) {
             if (std::isfinite(c.out(k))) continue;
-            throw ValueError(
-                fmt::format("optimizer: the update of param '{}' ({}) would make entry {} {} (its "
-                            "gradient there "
-                            "is {}, the learning rate {}); the run diverges: lower the learning "
-                            "rate or clip the "
-                            "gradients. The param keeps its last finite values",
-                            *it.name, it.leaf->shape(), entry_str(x.rows(), x.cols(), first + k),
-                            c.out(k), c.g(k), lr));
+            throw ValueError(fmt::format(
+                "optimizer: the update of param '{}' ({}) would make entry {} {} (its gradient "
+                "there is {}, the learning rate {}); the run diverges: lower the learning rate or "
+                "clip the gradients. No parameter was updated",
+                *it.name, it.leaf->shape(), entry_str(x.rows(), x.cols(), first + k), c.out(k),
+                c.g(k), lr));
           }
         }
-        Eigen::Map<Column>(x.data() + first, len) = c.out;
       }
-      it.leaf->zero_grad();
+      offset += n;
     }
   } catch (...) {
+    for (std::size_t i = 0; i < prepared; ++i) --state_for(store, items[i].position).t;
     for (const auto& entry : entries) entry.second.unconstrained.zero_grad();
     throw;
   }
+  // Commit: new values into the store, new moments into the state.
+  Index offset = 0;
+  for (Item& it : items) {
+    State& s = state_for(store, it.position);
+    MatrixMap x = it.leaf->leaf_values();
+    Eigen::Map<Column>(x.data(), x.size()) = pending_.segment(offset, x.size());
+    offset += x.size();
+    s.m.swap(s.m_next);
+    s.v.swap(s.v_next);
+    it.leaf->zero_grad();
+  }
   ++steps_;
+}
+
+// Saved state, under a prefix P: "P.steps" (1x1); per parameter N, "P.t.N" (1x2: its update
+// count and size) and, when the optimizer keeps them, "P.m.N" and "P.v.N" (columns).
+void Optimizer::save_state(ParamStore& out, const std::string& prefix) const {
+  out.set(prefix + ".steps", Matrix::Constant(1, 1, static_cast<Scalar>(steps_)));
+  for (const NamedState& ns : states_) {
+    if (ns.state.t == 0) continue;
+    Matrix tn(1, 2);
+    tn << static_cast<Scalar>(ns.state.t), static_cast<Scalar>(ns.state.size);
+    out.set(prefix + ".t." + ns.name, tn);
+    if (ns.state.m.size() > 0) out.set(prefix + ".m." + ns.name, Matrix(ns.state.m.matrix()));
+    if (ns.state.v.size() > 0) out.set(prefix + ".v." + ns.name, Matrix(ns.state.v.matrix()));
+  }
+}
+
+void Optimizer::load_state(const ParamStore& in, const std::string& prefix) {
+  const ParamStore::Entry* steps = in.find(prefix + ".steps");
+  if (steps == nullptr) {
+    throw ValueError(
+        fmt::format("optimizer: no saved state under '{}' (no '{}.steps')", prefix, prefix));
+  }
+  std::vector<NamedState> states;
+  const std::string t_prefix = prefix + ".t.";
+  for (const auto& [name, e] : in.entries()) {
+    if (name.rfind(t_prefix, 0) != 0) continue;
+    const std::string param = name.substr(t_prefix.size());
+    const Matrix tn = e.unconstrained.matrix();
+    if (tn.rows() != 1 || tn.cols() != 2 || !(tn(0, 0) >= 1) || !(tn(0, 1) >= 0)) {
+      throw ValueError(fmt::format("optimizer: the saved state '{}' is malformed", name));
+    }
+    State s;
+    s.t = static_cast<std::int64_t>(tn(0, 0));
+    s.size = static_cast<Index>(tn(0, 1));
+    for (auto [key, column, next] :
+         {std::tuple{".m.", &s.m, &s.m_next}, std::tuple{".v.", &s.v, &s.v_next}}) {
+      const ParamStore::Entry* saved = in.find(prefix + key + param);
+      if (saved == nullptr) continue;
+      const Matrix values = saved->unconstrained.matrix();
+      if (values.cols() != 1 || values.rows() != s.size) {
+        throw ValueError(fmt::format("optimizer: the saved moments of param '{}' are {}, not {}x1",
+                                     param, shape_str(values.rows(), values.cols()), s.size));
+      }
+      *column = values.col(0).array();
+      next->resize(s.size);
+    }
+    states.push_back({param, std::move(s)});
+  }
+  steps_ = static_cast<std::int64_t>(steps->unconstrained.matrix()(0, 0));
+  states_ = std::move(states);
 }
 
 Adam::Adam(Scalar lr, Scalar beta1, Scalar beta2, Scalar eps)
@@ -131,6 +206,8 @@ Adam::Adam(Scalar lr, Scalar beta1, Scalar beta2, Scalar eps)
 void Adam::init_state(State& s, Index size) {
   s.m = Column::Zero(size);
   s.v = Column::Zero(size);
+  s.m_next.resize(size);
+  s.v_next.resize(size);
 }
 
 void Adam::update(State& s, Chunk& c, Scalar lr) {
@@ -146,10 +223,10 @@ void Adam::update(State& s, Chunk& c, Scalar lr) {
   const Scalar step = lr / c1_;
   const Scalar inv_sqrt_c2 = inv_sqrt_c2_;
   const Index len = c.x.size();
-  auto m = s.m.segment(c.first, len);
-  auto v = s.v.segment(c.first, len);
-  m = beta1_ * m + (1 - beta1_) * c.g;
-  v = beta2_ * v + (1 - beta2_) * c.g.square();
+  auto m = s.m_next.segment(c.first, len);
+  auto v = s.v_next.segment(c.first, len);
+  m = beta1_ * s.m.segment(c.first, len) + (1 - beta1_) * c.g;
+  v = beta2_ * s.v.segment(c.first, len) + (1 - beta2_) * c.g.square();
   c.out = c.x - step * m / (v.sqrt() * inv_sqrt_c2 + eps_);
 }
 
@@ -170,7 +247,10 @@ void ClippedAdam::update(State& s, Chunk& c, Scalar lr) {
 SGD::SGD(Scalar lr, Scalar momentum) : Optimizer(lr), momentum_(momentum) {}
 
 void SGD::init_state(State& s, Index size) {
-  if (momentum_ != 0) s.m = Column::Zero(size);
+  if (momentum_ != 0) {
+    s.m = Column::Zero(size);
+    s.m_next.resize(size);
+  }
 }
 
 void SGD::update(State& s, Chunk& c, Scalar lr) {
@@ -179,32 +259,38 @@ void SGD::update(State& s, Chunk& c, Scalar lr) {
     return;
   }
   // torch: the first step's velocity is the gradient itself.
-  auto m = s.m.segment(c.first, c.x.size());
+  auto m = s.m_next.segment(c.first, c.x.size());
   if (s.t == 1) {
     m = c.g;
   } else {
-    m = momentum_ * m + c.g;
+    m = momentum_ * s.m.segment(c.first, c.x.size()) + c.g;
   }
   c.out = c.x - lr * m;
 }
 
 RMSProp::RMSProp(Scalar lr, Scalar alpha, Scalar eps) : Optimizer(lr), alpha_(alpha), eps_(eps) {}
 
-void RMSProp::init_state(State& s, Index size) { s.v = Column::Zero(size); }
+void RMSProp::init_state(State& s, Index size) {
+  s.v = Column::Zero(size);
+  s.v_next.resize(size);
+}
 
 void RMSProp::update(State& s, Chunk& c, Scalar lr) {
-  auto v = s.v.segment(c.first, c.x.size());
-  v = alpha_ * v + (1 - alpha_) * c.g.square();
+  auto v = s.v_next.segment(c.first, c.x.size());
+  v = alpha_ * s.v.segment(c.first, c.x.size()) + (1 - alpha_) * c.g.square();
   c.out = c.x - lr * c.g / (v.sqrt() + eps_);
 }
 
 Adagrad::Adagrad(Scalar lr, Scalar eps) : Optimizer(lr), eps_(eps) {}
 
-void Adagrad::init_state(State& s, Index size) { s.v = Column::Zero(size); }
+void Adagrad::init_state(State& s, Index size) {
+  s.v = Column::Zero(size);
+  s.v_next.resize(size);
+}
 
 void Adagrad::update(State& s, Chunk& c, Scalar lr) {
-  auto v = s.v.segment(c.first, c.x.size());
-  v += c.g.square();
+  auto v = s.v_next.segment(c.first, c.x.size());
+  v = s.v.segment(c.first, c.x.size()) + c.g.square();
   c.out = c.x - lr * c.g / (v.sqrt() + eps_);
 }
 

@@ -4,6 +4,7 @@
 // first seen mid-training simply join.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -31,12 +32,15 @@ class Optimizer {
   virtual ~Optimizer() = default;
 
   /// Updates every parameter of `store` whose gradient holds values (the others, unused
-  /// since the last step, are left alone), then zeroes the gradients. All gradients are
-  /// checked first: a NaN or infinite entry throws ValueError naming the parameter and the
-  /// entry, and no parameter is changed. An update that would make a value non-finite (a
-  /// diverging run) throws naming the parameter and the entry, and leaves that value as it
-  /// was, so the store never holds a NaN. On any failure every gradient is cleared, so a
-  /// caller that recovers does not carry this step's gradients into the next.
+  /// since the last step, are left alone), then zeroes the gradients. The step is all or
+  /// nothing: all gradients are checked first (a NaN or infinite entry throws ValueError
+  /// naming the parameter and the entry), then every new value is computed and checked (an
+  /// update that would make a value non-finite, a diverging run, throws naming the parameter
+  /// and the entry), and only then are the values and the optimizer's state replaced. A
+  /// throw leaves every parameter and the state as they were, so the store never holds a NaN;
+  /// it also clears every gradient, so a caller that recovers does not carry this step's
+  /// gradients into the next. An optimizer belongs to one thread at a time: a step while
+  /// another thread's step runs throws ConcurrentUseError.
   void step(ParamStore& store = param_store());
 
   /// Replaces the constant learning rate by a schedule.
@@ -47,6 +51,15 @@ class Optimizer {
   Scalar learning_rate() const { return schedule_(steps_); }
   /// Number of steps taken.
   std::int64_t steps() const { return steps_; }
+
+  /// Writes the optimizer's state into `out` as real-valued entries named under `prefix`: the
+  /// step count, and per parameter its update count and moments. Saved beside the parameters
+  /// (ParamStore::save), it lets a run resume exactly where it stopped (a training
+  /// checkpoint).
+  void save_state(ParamStore& out, const std::string& prefix) const;
+  /// Replaces the optimizer's state by the one save_state wrote under `prefix` in `in`.
+  /// Throws ValueError if `in` holds none, or a malformed one.
+  void load_state(const ParamStore& in, const std::string& prefix);
 
  protected:
   /// An optimizer with learning rate `lr`.
@@ -59,21 +72,25 @@ class Optimizer {
   struct State {
     Column m;            ///< First moment (or momentum).
     Column v;            ///< Second moment.
+    Column m_next;       ///< The first moment being computed (swapped in when the step commits).
+    Column v_next;       ///< The second moment being computed.
     std::int64_t t = 0;  ///< Number of updates made.
     Index size = 0;      ///< of the parameter it was made for
   };
   /// Entries per chunk of an update.
   static constexpr Index kChunk = 2048;
   /// One stretch of a parameter's update: the current values `x`, the gradient `g` and the
-  /// moments at entries [first, first + x.size()). `out` receives the new values (it is
-  /// committed only if all are finite); moments are updated in place.
+  /// moments at entries [first, first + x.size()). `out` receives the new values, and the
+  /// state's m_next and v_next the new moments (read m and v, which stay as they were); both
+  /// are committed only if every new value of the step is finite.
   struct Chunk {
     Index first;                 ///< Index of the chunk's first entry.
     Eigen::Map<const Column> x;  ///< The current values.
     Eigen::Map<const Column> g;  ///< The gradient.
     Eigen::Map<Column> out;      ///< The new values.
   };
-  /// Sizes the state's moments for a parameter of `size` entries (first update only).
+  /// Sizes the state's moments (m, v and their _next) for a parameter of `size` entries
+  /// (first update only).
   virtual void init_state(State& s, Index size) { (void)s, (void)size; }
   /// Computes one chunk of an update with learning rate `lr`.
   virtual void update(State& s, Chunk& c, Scalar lr) = 0;
@@ -99,7 +116,15 @@ class Optimizer {
     Scalar* grad;  // leaf's gradient, as many entries as the leaf
   };
   std::vector<Item> items_;
-  Column scratch_;  // a chunk of new values, checked before they are committed
+  Column pending_;  // the step's new values, committed once all are computed and finite
+  // Set while a step runs: a step from a second thread at the same time is an error.
+  struct BusyFlag {
+    std::atomic<bool> on{false};
+    BusyFlag() = default;
+    BusyFlag(const BusyFlag&) {}
+    BusyFlag& operator=(const BusyFlag&) { return *this; }
+  };
+  BusyFlag busy_;
 };
 
 /// Adam (Kingma & Ba 2015), with torch's defaults.

@@ -5,6 +5,8 @@
 #
 # VESTA_DOCS=1 adds Doxygen, for the documentation site (cmake --build build --target docs);
 # VESTA_DOCS=browser also adds Chromium, for docs/tools/check_site_in_chromium.sh.
+# VESTA_FUZZ=1 adds clang and its run-time libraries (libFuzzer, the sanitizers), for the fuzz
+# harnesses (tests/fuzz; -DVESTA_FUZZ=ON with CMAKE_CXX_COMPILER=clang++).
 set -euo pipefail
 
 # Build and test: compiler, CMake, ccache (the build uses it when present, so rebuilds and CI
@@ -17,6 +19,10 @@ case "${VESTA_DOCS:-}" in
   "" | 0) ;;
   browser) packages+=(doxygen chromium) ;;
   *) packages+=(doxygen) ;;
+esac
+case "${VESTA_FUZZ:-}" in
+  "" | 0) ;;
+  *) packages+=(clang libclang-rt-14-dev) ;;
 esac
 
 missing=()

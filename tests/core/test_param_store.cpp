@@ -148,6 +148,52 @@ TEST_CASE("loading a corrupt, truncated or mismatched file is a clear error", "[
   std::remove(path.c_str());
 }
 
+TEST_CASE("a corrupt shape behind a valid checksum is an error, before any allocation",
+          "[core][params]") {
+  // Found by fuzzing (tests/fuzz): rows * cols overflowed; a shape up to 2^40 entries was
+  // allocated before the file was found to be too short for it; and a 0 x 2^60 shape hung in
+  // Eigen's allFinite, which walks every (empty) column.
+  Fresh fresh;
+  auto file = [](std::int64_t rows, std::int64_t cols) {
+    std::string b = "VESTAPS1";
+    auto put = [&b](const auto& v) { b.append(reinterpret_cast<const char*>(&v), sizeof v); };
+    put(std::uint64_t{1});
+    put(std::uint32_t{1});
+    b += "w";
+    put(std::uint32_t{4});
+    b += "real";
+    put(rows);
+    put(cols);
+    put(1.5);
+    std::uint64_t h = 1469598103934665603ULL;  // FNV-1a, the format's checksum
+    for (unsigned char c : b) h = (h ^ c) * 1099511628211ULL;
+    put(h);
+    return b;
+  };
+  const std::string path = temp_path("shape.bin");
+  for (const auto& [rows, cols] :
+       {std::pair<std::int64_t, std::int64_t>{7566047373982433281, 2912810220355155054},
+        {1 << 20, 1 << 19},
+        {2, 1},
+        {-1, 1},
+        {0, std::int64_t{1} << 60}}) {
+    {
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      out << file(rows, cols);
+    }
+    INFO(rows << " x " << cols);
+    CHECK_THROWS_WITH(param_store().load(path), Contains("corrupt") && Contains("'w'"));
+    CHECK(param_store().size() == 0);
+  }
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << file(1, 1);
+  }
+  param_store().load(path);
+  CHECK(param_store().entry("w").unconstrained.item() == 1.5);
+  std::remove(path.c_str());
+}
+
 TEST_CASE("a save killed midway leaves the old file or the new one, never half",
           "[core][params][slow]") {
   Fresh fresh;
