@@ -68,68 +68,75 @@ struct HMCOptions {
   int max_tree_depth = 10;
 };
 
+namespace detail {
+
+/// The settings a chain takes from either sampler's options: the fields they share, then
+/// the algorithm's own.
+template <class Options>
+SamplerSettings shared_settings(const Options& o) {
+  SamplerSettings s;
+  s.target_accept = o.target_accept;
+  s.max_tree_depth = o.max_tree_depth;
+  s.dense_mass = o.dense_mass;
+  s.step_size = o.step_size;
+  s.adapt_step_size = o.adapt_step_size;
+  s.adapt_mass_matrix = o.adapt_mass_matrix;
+  return s;
+}
+/// NUTS's settings.
+inline SamplerSettings sampler_settings(const NUTSOptions& o) {
+  SamplerSettings s = shared_settings(o);
+  s.algorithm = SamplerSettings::Algorithm::nuts;
+  return s;
+}
+/// HMC's settings.
+inline SamplerSettings sampler_settings(const HMCOptions& o) {
+  SamplerSettings s = shared_settings(o);
+  s.algorithm = SamplerSettings::Algorithm::hmc;
+  s.trajectory_length = o.trajectory_length;
+  return s;
+}
+
+/// What MCMC needs of a kernel: the model, where chains start, and the settings.
+template <class Model, class Options>
+class SamplerKernel {
+ public:
+  /// Checks the options (ValueError naming the first bad one).
+  SamplerKernel(Model model, Options options)
+      : model_(std::move(model)), options_(std::move(options)) {
+    check_settings(settings());
+  }
+  /// The model.
+  const Model& model() const { return model_; }
+  /// Where chains start (unset: Stan's uniform(-2, 2)).
+  const std::optional<InitStrategy>& init() const { return options_.init; }
+  /// The options as a chain takes them.
+  SamplerSettings settings() const { return sampler_settings(options_); }
+
+ private:
+  Model model_;
+  Options options_;
+};
+
+}  // namespace detail
+
 /// The No-U-Turn sampler (Hoffman & Gelman 2014) as Stan runs it, on `model`.
 template <class Model>
-class NUTS {
+class NUTS : public detail::SamplerKernel<Model, NUTSOptions> {
  public:
   /// `model` is callable with the arguments later given to MCMC::run(); throws ValueError
   /// naming the first bad option.
   explicit NUTS(Model model, NUTSOptions options = {})
-      : model_(std::move(model)), options_(std::move(options)) {
-    check_settings(settings());
-  }
-  /// The model.
-  const Model& model() const { return model_; }
-  /// Where chains start (unset: Stan's uniform(-2, 2)).
-  const std::optional<InitStrategy>& init() const { return options_.init; }
-  /// The options as a chain takes them.
-  SamplerSettings settings() const {
-    SamplerSettings s;
-    s.algorithm = SamplerSettings::Algorithm::nuts;
-    s.target_accept = options_.target_accept;
-    s.max_tree_depth = options_.max_tree_depth;
-    s.dense_mass = options_.dense_mass;
-    s.step_size = options_.step_size;
-    s.adapt_step_size = options_.adapt_step_size;
-    s.adapt_mass_matrix = options_.adapt_mass_matrix;
-    return s;
-  }
-
- private:
-  Model model_;
-  NUTSOptions options_;
+      : detail::SamplerKernel<Model, NUTSOptions>(std::move(model), std::move(options)) {}
 };
 
 /// Hamiltonian Monte Carlo with a fixed trajectory length (Neal 2011), on `model`.
 template <class Model>
-class HMC {
+class HMC : public detail::SamplerKernel<Model, HMCOptions> {
  public:
   /// As NUTS's constructor.
   explicit HMC(Model model, HMCOptions options = {})
-      : model_(std::move(model)), options_(std::move(options)) {
-    check_settings(settings());
-  }
-  /// The model.
-  const Model& model() const { return model_; }
-  /// Where chains start (unset: Stan's uniform(-2, 2)).
-  const std::optional<InitStrategy>& init() const { return options_.init; }
-  /// The options as a chain takes them.
-  SamplerSettings settings() const {
-    SamplerSettings s;
-    s.algorithm = SamplerSettings::Algorithm::hmc;
-    s.trajectory_length = options_.trajectory_length;
-    s.target_accept = options_.target_accept;
-    s.max_tree_depth = options_.max_tree_depth;
-    s.dense_mass = options_.dense_mass;
-    s.step_size = options_.step_size;
-    s.adapt_step_size = options_.adapt_step_size;
-    s.adapt_mass_matrix = options_.adapt_mass_matrix;
-    return s;
-  }
-
- private:
-  Model model_;
-  HMCOptions options_;
+      : detail::SamplerKernel<Model, HMCOptions>(std::move(model), std::move(options)) {}
 };
 
 /// Where a run stands, reported to the progress callback from the calling thread.
