@@ -192,10 +192,7 @@ int run(int argc, char** argv) {
   SVI svi(model, guide, adam);
   // A checkpoint brings back the params, Adam's state and the generator: the run goes on as
   // if it had never stopped.
-  const auto resumed = checkpoint.resume(adam);
-  if (!resumed.rngs.empty()) thread_rng().set_state(resumed.rngs[0]);
-  if (resumed.steps > 0)
-    fmt::print("resumed from {} at step {}\n", checkpoint.path(), resumed.steps);
+  const long resumed_steps = checkpoint.resume(adam);
   fmt::print(
       "training a 1-{}-{}-1 neural-linear BNN (HiddenLayers, full-covariance output layer) by SVI "
       "on {} points"
@@ -203,13 +200,13 @@ int run(int argc, char** argv) {
       kHidden, kHidden, x_train.rows(), steps);
   const auto start = std::chrono::steady_clock::now();
   std::vector<double> losses;
-  ProgressMeter meter(steps - resumed.steps);
+  ProgressMeter meter(steps - resumed_steps);
   const ProgressCallback line = progress_line();
-  for (long step = resumed.steps; step < steps; ++step) {
+  for (long step = resumed_steps; step < steps; ++step) {
     losses.push_back(svi.step(X_train, std::optional<Matrix>(y_train)));
     line(meter.update(losses.back()));
     if (checkpoint.due(step + 1)) {
-      checkpoint.save(step + 1, adam, {thread_rng().state()});
+      checkpoint.save(step + 1, adam);
       fmt::print("checkpoint at step {}\n", step + 1);
       std::fflush(stdout);
     }
@@ -217,8 +214,8 @@ int run(int argc, char** argv) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   for (long step : {1L, 1000L, 2000L, 4000L, steps}) {
-    if (step > resumed.steps && step <= steps)
-      fmt::print("step {:5d}  loss {:9.2f}\n", step, losses[std::size_t(step - resumed.steps - 1)]);
+    if (step > resumed_steps && step <= steps)
+      fmt::print("step {:5d}  loss {:9.2f}\n", step, losses[std::size_t(step - resumed_steps - 1)]);
   }
 
   // Held-out data: rmse of the predictive mean and coverage of the 90% interval.
@@ -269,7 +266,7 @@ int run(int argc, char** argv) {
       f_width_gap, f_width_data);
   const std::string png = plot(x_train, y_train, grid, g, gf);
   if (!png.empty()) fmt::print("plot written to {}\n", png);
-  const double per_step_us = seconds / double(std::max(1L, steps - resumed.steps)) * 1e6;
+  const double per_step_us = seconds / double(std::max(1L, steps - resumed_steps)) * 1e6;
   fmt::print("{:.2f} s of training, {:.1f} us per step\n", seconds, per_step_us);
   fmt::print(
       R"({{"example": "bnn_regression", "rmse": {:.4f}, "coverage_90": {:.3f}, "noise_sd": {:.4f}, )"

@@ -364,11 +364,8 @@ int run(const Options& opt, Loss loss) {
   // steps draw from; the epochs' shuffles are replayed from the seed, so the run goes on as if
   // it had never stopped.
   const TrainingCheckpoint checkpoint(opt.checkpoint, opt.checkpoint_every);
-  const TrainingCheckpoint::Resumed resumed = checkpoint.resume(adam);
-  if (!resumed.rngs.empty()) thread_rng().set_state(resumed.rngs[0]);
-  long steps_done = resumed.steps;
+  long steps_done = checkpoint.resume(adam);
   const int first_epoch = static_cast<int>(steps_done / steps_per_epoch) + 1;
-  if (steps_done > 0) fmt::print("resumed from {} at step {}\n", opt.checkpoint, steps_done);
   for (int epoch = 1; epoch < first_epoch; ++epoch) std::shuffle(order.begin(), order.end(), rng);
   double train_seconds = 0, train_elbo = 0;
   for (int epoch = first_epoch; epoch <= opt.epochs; ++epoch) {
@@ -384,7 +381,7 @@ int run(const Options& opt, Loss loss) {
       const double step_loss = svi.step(Tensor(gather_images(train, rows)), rows);
       loss_sum += step_loss;
       line(meter.update(step_loss / double(N)));
-      if (checkpoint.due(++steps_done)) checkpoint.save(steps_done, adam, {thread_rng().state()});
+      if (checkpoint.due(++steps_done)) checkpoint.save(steps_done, adam);
     }
     const double seconds = seconds_since(epoch_start);
     train_seconds += seconds;

@@ -47,22 +47,20 @@ TrainingCheckpoint::TrainingCheckpoint(std::string path, long every)
   }
 }
 
-void TrainingCheckpoint::save(long steps_done, const Optimizer& optimizer,
-                              const std::vector<Rng::State>& rngs) const {
+void TrainingCheckpoint::save(long steps_done, const Optimizer& optimizer) const {
   ParamStore out = param_store().clone();
   optimizer.save_state(out, kPrefix + "optimizer");
   out.set(kPrefix + "steps", quarters(static_cast<std::uint64_t>(steps_done)));
-  for (std::size_t i = 0; i < rngs.size(); ++i) {
-    for (std::size_t w = 0; w < 4; ++w) {
-      out.set(fmt::format("{}rng.{}.{}", kPrefix, i, w), quarters(rngs[i][w]));
-    }
+  const Rng::State rng = thread_rng().state();
+  for (std::size_t w = 0; w < rng.size(); ++w) {
+    out.set(fmt::format("{}rng.{}", kPrefix, w), quarters(rng[w]));
   }
   out.save(path_);
 }
 
-TrainingCheckpoint::Resumed TrainingCheckpoint::resume(Optimizer& optimizer) const {
+long TrainingCheckpoint::resume(Optimizer& optimizer) const {
   struct stat info;
-  if (!enabled() || ::stat(path_.c_str(), &info) != 0) return {};
+  if (!enabled() || ::stat(path_.c_str(), &info) != 0) return 0;
   ParamStore& store = param_store();
   store.load(path_);
   const ParamStore::Entry* steps = store.find(kPrefix + "steps");
@@ -70,24 +68,23 @@ TrainingCheckpoint::Resumed TrainingCheckpoint::resume(Optimizer& optimizer) con
     throw ValueError(
         fmt::format("checkpoint: '{}' is a param store file but no checkpoint", path_));
   }
-  Resumed r;
-  r.steps = static_cast<long>(from_quarters(steps->unconstrained.matrix(), kPrefix + "steps"));
-  for (std::size_t i = 0;; ++i) {
-    const std::string first = fmt::format("{}rng.{}.0", kPrefix, i);
-    if (!store.contains(first)) break;
-    Rng::State s{};
-    for (std::size_t w = 0; w < 4; ++w) {
-      const std::string name = fmt::format("{}rng.{}.{}", kPrefix, i, w);
-      s[w] = from_quarters(store.entry(name).unconstrained.matrix(), name);
-    }
-    r.rngs.push_back(s);
+  const long done =
+      static_cast<long>(from_quarters(steps->unconstrained.matrix(), kPrefix + "steps"));
+  Rng::State rng{};
+  for (std::size_t w = 0; w < rng.size(); ++w) {
+    const std::string name = fmt::format("{}rng.{}", kPrefix, w);
+    const ParamStore::Entry* word = store.find(name);
+    if (word == nullptr) throw ValueError(fmt::format("checkpoint: '{}' has no '{}'", path_, name));
+    rng[w] = from_quarters(word->unconstrained.matrix(), name);
   }
   optimizer.load_state(store, kPrefix + "optimizer");
   // The checkpoint's own entries leave the store: it holds the model's params only.
   for (const std::string& name : store.names()) {
     if (name.rfind(kPrefix, 0) == 0) store.erase(name);
   }
-  return r;
+  thread_rng().set_state(rng);
+  fmt::print("resumed from {} at step {}\n", path_, done);
+  return done;
 }
 
 }  // namespace vesta::examples
