@@ -8,6 +8,7 @@
 #include <vesta/core/buffer_pool.hpp>
 #include <vesta/core/error.hpp>
 #include <vesta/core/ops.hpp>
+#include <vesta/core/parallel.hpp>
 #include <vesta/core/random.hpp>
 #include <vesta/core/scalar.hpp>
 #include <vesta/core/tape.hpp>

@@ -10,6 +10,7 @@
 
 #include <vesta/core/op_support.hpp>
 #include <vesta/core/ops.hpp>
+#include <vesta/core/parallel.hpp>
 
 namespace vesta {
 
@@ -23,15 +24,24 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   const Index R = A.rows;
   const Index K = A.cols;
   const Index C = B.cols;
-  auto fill = [&](Scalar* out) { MatrixMap(out, R, C).noalias() = A.matrix() * B.matrix(); };
+  auto fill = [&](Scalar* out) {
+    detail::gemm(MatrixMap(out, R, C), A.matrix(), B.matrix(), false);
+  };
   if (!A.requires_grad() && !B.requires_grad()) return constant_result(R, C, fill);
   // Each backward GEMM reads the other operand's values.
   const Scalar* av = B.requires_grad() ? A.stable() : nullptr;
   const Scalar* bv = A.requires_grad() ? B.stable() : nullptr;
   return recorded_result(R, C, fill, [an = A.node, bn = B.node, av, bv, R, K, C](Node& y) {
+    // Into an adjoint not yet touched the product is written, not added (no zeroing first).
     const ConstMatrixMap g(y.adj, R, C);
-    if (an != nullptr) an->accumulate_product(g * ConstMatrixMap(bv, K, C).transpose());
-    if (bn != nullptr) bn->accumulate_product(ConstMatrixMap(av, R, K).transpose() * g);
+    if (an != nullptr) {
+      detail::gemm(an->adj_matrix(), g, ConstMatrixMap(bv, K, C).transpose(), an->touched);
+      an->touched = true;
+    }
+    if (bn != nullptr) {
+      detail::gemm(bn->adj_matrix(), ConstMatrixMap(av, R, K).transpose(), g, bn->touched);
+      bn->touched = true;
+    }
   });
 }
 

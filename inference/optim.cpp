@@ -1,11 +1,14 @@
 #include <vesta/inference/optim.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <tuple>
 #include <vector>
 
 #include <fmt/format.h>
+
+#include <vesta/core/parallel.hpp>
 
 namespace vesta {
 
@@ -111,24 +114,8 @@ void Optimizer::step(ParamStore& store) {
       }
       ++s.t;
       ++prepared;
-      for (Index first = 0; first < n; first += kChunk) {
-        const Index len = std::min(kChunk, n - first);
-        Chunk c{first, Eigen::Map<const Column>(x.data() + first, len),
-                Eigen::Map<const Column>(it.grad + first, len),
-                Eigen::Map<Column>(pending_.data() + offset + first, len)};
-        update(s, c, lr);
-        if (!c.out.allFinite()) {
-          for (Index k = 0; k < len; ++k) {
-            if (std::isfinite(c.out(k))) continue;
-            throw ValueError(fmt::format(
-                "optimizer: the update of param '{}' ({}) would make entry {} {} (its gradient "
-                "there is {}, the learning rate {}); the run diverges: lower the learning rate or "
-                "clip the gradients. No parameter was updated",
-                *it.name, it.leaf->shape(), entry_str(x.rows(), x.cols(), first + k), c.out(k),
-                c.g(k), lr));
-          }
-        }
-      }
+      begin_update(s);
+      update_entries(s, it, x, offset, lr);
       offset += n;
     }
   } catch (...) {
@@ -152,6 +139,47 @@ void Optimizer::step(ParamStore& store) {
 
 // Saved state, under a prefix P: "P.steps" (1x1); per parameter N, "P.t.N" (1x2: its update
 // count and size) and, when the optimizer keeps them, "P.m.N" and "P.v.N" (columns).
+// Entries of a parameter per thread before its update is shared among threads: the update
+// reads and writes a few arrays once, so a part must be large to outweigh a thread's wake-up.
+constexpr double kMinEntriesPerPart = 1 << 16;
+
+// The new values of one parameter into pending_ (from `offset` on), chunk by chunk; a large
+// parameter's chunks are shared among the threads set_num_threads allows. A new value that is
+// not finite is an error naming the param and its first such entry.
+void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Index offset,
+                               Scalar lr) {
+  const Index n = x.size();
+  const Index chunks = (n + kChunk - 1) / kChunk;
+  const int parts =
+      static_cast<int>(std::min<Index>(chunks, detail::parts_for(double(n), kMinEntriesPerPart)));
+  std::array<bool, 64> finite{};
+  auto body = [&](int part) {
+    const auto [first_chunk, count] = detail::part_range(chunks, parts, part, 1);
+    bool ok = true;
+    for (Index k = first_chunk; k < first_chunk + count; ++k) {
+      const Index first = k * kChunk;
+      const Index len = std::min(kChunk, n - first);
+      Chunk c{first, Eigen::Map<const Column>(x.data() + first, len),
+              Eigen::Map<const Column>(it.grad + first, len),
+              Eigen::Map<Column>(pending_.data() + offset + first, len)};
+      update(s, c, lr);
+      ok = ok && c.out.allFinite();
+    }
+    finite[static_cast<std::size_t>(part)] = ok;
+  };
+  detail::run_parts(parts, detail::PartFn(body));
+  if (std::all_of(finite.begin(), finite.begin() + parts, [](bool ok) { return ok; })) return;
+  for (Index k = 0; k < n; ++k) {
+    const Scalar value = pending_(offset + k);
+    if (std::isfinite(value)) continue;
+    throw ValueError(fmt::format(
+        "optimizer: the update of param '{}' ({}) would make entry {} {} (its gradient there is "
+        "{}, the learning rate {}); the run diverges: lower the learning rate or clip the "
+        "gradients. No parameter was updated",
+        *it.name, it.leaf->shape(), entry_str(x.rows(), x.cols(), k), value, it.grad[k], lr));
+  }
+}
+
 void Optimizer::save_state(ParamStore& out, const std::string& prefix) const {
   out.set(prefix + ".steps", Matrix::Constant(1, 1, static_cast<Scalar>(steps_)));
   for (const NamedState& ns : states_) {
@@ -210,9 +238,7 @@ void Adam::init_state(State& s, Index size) {
   s.v_next.resize(size);
 }
 
-void Adam::update(State& s, Chunk& c, Scalar lr) {
-  // torch's form, x -= (lr / c1) m / (sqrt(v / c2) + eps) with the bias corrections c1 and
-  // c2, with sqrt(v / c2) computed as sqrt(v) / sqrt(c2): one division per entry fewer.
+void Adam::begin_update(const State& s) {
   // Every param of a run usually has the same step count: the corrections are computed once
   // per count (std::pow per param per step is a visible cost for models of many small sites).
   if (s.t != corrections_t_) {
@@ -220,6 +246,12 @@ void Adam::update(State& s, Chunk& c, Scalar lr) {
     c1_ = 1 - std::pow(beta1_, Scalar(s.t));
     inv_sqrt_c2_ = 1 / std::sqrt(1 - std::pow(beta2_, Scalar(s.t)));
   }
+}
+
+void Adam::update(State& s, Chunk& c, Scalar lr) {
+  // torch's form, x -= (lr / c1) m / (sqrt(v / c2) + eps) with the bias corrections c1 and
+  // c2 (begin_update), with sqrt(v / c2) computed as sqrt(v) / sqrt(c2): one division per entry
+  // fewer.
   const Scalar step = lr / c1_;
   const Scalar inv_sqrt_c2 = inv_sqrt_c2_;
   const Index len = c.x.size();

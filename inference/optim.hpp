@@ -94,6 +94,10 @@ class Optimizer {
   virtual void init_state(State& s, Index size) { (void)s, (void)size; }
   /// Computes one chunk of an update with learning rate `lr`.
   virtual void update(State& s, Chunk& c, Scalar lr) = 0;
+  /// Called once per parameter and step, before its chunks' update() calls, which may then run
+  /// on several threads at once (see set_num_threads): work that depends only on the state's
+  /// step count (a bias correction) belongs here, not in update().
+  virtual void begin_update(const State& s) { (void)s; }
 
  private:
   LearningRateSchedule schedule_;
@@ -116,6 +120,7 @@ class Optimizer {
     Scalar* grad;  // leaf's gradient, as many entries as the leaf
   };
   std::vector<Item> items_;
+  void update_entries(State& s, const Item& it, const MatrixMap& x, Index offset, Scalar lr);
   Column pending_;  // the step's new values, committed once all are computed and finite
   // Set while a step runs: a step from a second thread at the same time is an error.
   struct BusyFlag {
@@ -137,6 +142,7 @@ class Adam : public Optimizer {
  protected:
   void init_state(State& s, Index size) override;
   void update(State& s, Chunk& c, Scalar lr) override;
+  void begin_update(const State& s) override;
   /// Adam's hyperparameters.
   /// @{
   Scalar beta1_, beta2_, eps_;

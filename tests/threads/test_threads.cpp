@@ -280,3 +280,46 @@ TEST_CASE("an optimizer stepped by two threads at once is an error", "[threads]"
   CHECK(a.get("w").item() == Approx(0.9));
   tape().reset();
 }
+
+TEST_CASE("split ops: models with large products train on several threads at once", "[threads]") {
+  // With two threads allowed per op, the first model to reach a large product (or a large
+  // parameter's update) gets the pool's worker and the others run theirs whole: every model
+  // still trains exactly as it would alone.
+  struct Restore {
+    int saved = num_threads();
+    ~Restore() { set_num_threads(saved); }
+  } restore;
+  set_num_threads(2);
+  // A 256-320-1 network on 256 points: its first layer's products (256 x 256 x 320, forward and
+  // backward) are large enough to split.
+  auto train = [](int k, int steps) {
+    ParamStore store;
+    ParamStoreScope use(store);
+    Rng rng(50 + static_cast<std::uint64_t>(k));
+    const Matrix X = rng.normal(256, 256), y = rng.normal(256, 1);
+    Adam adam(0.01);
+    double loss = 0;
+    for (int t = 0; t < steps; ++t) {
+      tape().reset();
+      const Tensor W = param("W", [&] { return Matrix(Rng(3).normal(256, 320) * 0.05); });
+      const Tensor v = param("v", Matrix::Zero(320, 1));
+      const Tensor residual = matmul(tanh(matmul(Tensor(X), W)), v) - Tensor(y);
+      const Tensor l = sum(square(residual));
+      l.backward();
+      adam.step(store);
+      loss = static_cast<double>(l.item());
+    }
+    tape().reset();
+    return loss;
+  };
+  constexpr int n = 3, steps = 5;
+  std::vector<double> parallel(n);
+  run_threads(n, [&](int k) { parallel[std::size_t(k)] = train(k, steps); });
+  for (int k = 0; k < n; ++k) {
+    set_num_threads(1);
+    const double alone = train(k, steps);
+    // A product split in blocks sums the same terms; the tolerance allows another order.
+    CHECK(std::abs(parallel[std::size_t(k)] - alone) <= 1e-4 * std::abs(alone));
+    set_num_threads(2);
+  }
+}

@@ -1,0 +1,213 @@
+#include <vesta/core/parallel.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <vesta/core/error.hpp>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define VESTA_CPU_RELAX() _mm_pause()
+#else
+#define VESTA_CPU_RELAX() ((void)0)
+#endif
+
+namespace vesta {
+
+namespace {
+
+constexpr int kMaxThreads = 64;
+
+// VESTA_NUM_THREADS, read once: a positive integer, else 1 (a malformed value is an error the
+// first op reports, rather than a silent default).
+int threads_from_environment() {
+  const char* text = std::getenv("VESTA_NUM_THREADS");
+  if (text == nullptr || *text == '\0') return 1;
+  char* end = nullptr;
+  const long n = std::strtol(text, &end, 10);
+  if (*end != '\0' || n < 1) {
+    throw ValueError(fmt::format(
+        "VESTA_NUM_THREADS is '{}', but must be a positive whole number of threads", text));
+  }
+  return static_cast<int>(std::min<long>(n, kMaxThreads));
+}
+
+std::atomic<int>& thread_setting() {
+  static std::atomic<int> n{threads_from_environment()};
+  return n;
+}
+
+// How long a worker (or the caller waiting for the workers) spins before it sleeps: a training
+// step's large ops follow each other within tens of microseconds, and a spinning worker starts
+// the next one without the system's wake-up latency; a longer wait is not worth a busy core.
+constexpr auto kSpin = std::chrono::microseconds(100);
+
+// Spins until done() or kSpin has passed; returns done().
+template <class Done>
+bool spin_until(const Done& done) {
+  const auto until = std::chrono::steady_clock::now() + kSpin;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      VESTA_CPU_RELAX();
+    }
+    if (std::chrono::steady_clock::now() > until) return done();
+    // Let another program have this core if it wants it: spinning must not slow it down.
+    std::this_thread::yield();
+  }
+}
+
+// The workers. A job is published in `ticket_`: its number, its count of parts and the next
+// unclaimed part, in one word, so that a worker claims a part of the job it was woken for or of
+// none (a worker that wakes after its job ended finds another number and claims nothing). The
+// caller and the workers that wake in time claim parts one by one and count each one done in
+// `finished_`.
+class Pool {
+ public:
+  ~Pool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread& t : workers_) t.join();
+  }
+
+  // Runs the job if the pool is free; returns false (having run nothing) if another thread's
+  // op holds it. Parts are claimed, not assigned: a worker that the system has not scheduled
+  // (the other core busy with another program) leaves its part to the caller instead of
+  // holding it up.
+  bool try_run(int parts, const detail::PartFn& body) {
+    std::unique_lock<std::mutex> use(use_, std::try_to_lock);
+    if (!use.owns_lock()) return false;
+    grow(parts - 1);
+    job_ = &body;
+    error_ = nullptr;
+    finished_.store(0, std::memory_order_relaxed);
+    const std::uint64_t job = ++jobs_;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ticket_.store(pack(job, parts, 0), std::memory_order_release);
+    }
+    wake_.notify_all();
+    claim_parts(job);
+    if (!spin_until([&] { return finished_.load(std::memory_order_acquire) == parts; })) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      done_.wait(lock, [&] { return finished_.load(std::memory_order_acquire) == parts; });
+    }
+    job_ = nullptr;
+    if (error_) std::rethrow_exception(error_);
+    return true;
+  }
+
+ private:
+  static std::uint64_t pack(std::uint64_t job, int parts, int next) {
+    return (job << 32) | (std::uint64_t(parts) << 16) | std::uint64_t(next);
+  }
+  static std::uint64_t job_of(std::uint64_t ticket) { return ticket >> 32; }
+
+  void grow(int workers) {
+    while (static_cast<int>(workers_.size()) < workers) {
+      workers_.emplace_back([this, seen = jobs_] { work(seen); });
+    }
+  }
+
+  void record(std::exception_ptr e) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!error_) error_ = std::move(e);
+  }
+
+  void work(std::uint64_t seen) {
+    for (;;) {
+      std::uint64_t job = seen;
+      const auto posted = [&] {
+        return (job = job_of(ticket_.load(std::memory_order_acquire))) != seen;
+      };
+      if (!spin_until(posted)) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return stop_ || posted(); });
+        if (stop_) return;
+      }
+      seen = job;
+      claim_parts(job);
+    }
+  }
+
+  // Runs unclaimed parts of job `job` until none is left (or another job has replaced it).
+  void claim_parts(std::uint64_t job) {
+    std::uint64_t ticket = ticket_.load(std::memory_order_acquire);
+    for (;;) {
+      const int parts = static_cast<int>((ticket >> 16) & 0xffff);
+      const int part = static_cast<int>(ticket & 0xffff);
+      if (job_of(ticket) != job || part >= parts) return;
+      if (!ticket_.compare_exchange_weak(ticket, ticket + 1, std::memory_order_acq_rel,
+                                         std::memory_order_acquire)) {
+        continue;
+      }
+      try {
+        (*job_)(part);
+      } catch (...) {
+        record(std::current_exception());
+      }
+      if (finished_.fetch_add(1, std::memory_order_acq_rel) + 1 == parts) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        done_.notify_one();
+      }
+      ticket = ticket_.load(std::memory_order_acquire);
+    }
+  }
+
+  std::mutex use_;    // held by the thread whose op the pool runs
+  std::mutex mutex_;  // guards sleeping and waking, and error_
+  std::condition_variable wake_, done_;
+  std::vector<std::thread> workers_;
+  std::uint64_t jobs_ = 0;                // jobs posted (under use_)
+  std::atomic<std::uint64_t> ticket_{0};  // job << 32 | parts << 16 | next unclaimed part
+  std::atomic<int> finished_{0};          // parts of the current job done
+  const detail::PartFn* job_ = nullptr;
+  std::exception_ptr error_;
+  bool stop_ = false;
+};
+
+Pool& pool() {
+  static Pool p;
+  return p;
+}
+
+}  // namespace
+
+void set_num_threads(int n) {
+  if (n < 1) {
+    throw ValueError(fmt::format("set_num_threads: {} threads; give at least 1", n));
+  }
+  thread_setting().store(std::min(n, kMaxThreads), std::memory_order_relaxed);
+}
+
+int num_threads() { return thread_setting().load(std::memory_order_relaxed); }
+
+namespace detail {
+
+int parts_for(double work, double min_work) {
+  const int n = num_threads();
+  if (n == 1 || work < 2 * min_work) return 1;
+  return static_cast<int>(std::min<double>(n, work / min_work));
+}
+
+void run_parts(int parts, const PartFn& body) {
+  if (parts > 1 && pool().try_run(parts, body)) return;
+  for (int part = 0; part < parts; ++part) body(part);
+}
+
+}  // namespace detail
+
+}  // namespace vesta

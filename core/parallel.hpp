@@ -1,0 +1,105 @@
+// Intra-op parallelism: one large op split across a few threads. A matrix product big enough to
+// pay for waking a thread is cut into blocks of its result's columns (or rows), one per thread;
+// the optimizer's update of a large parameter is cut into stretches of entries. Small ops, and
+// every op of a tiny model, stay on the calling thread, so splitting costs them nothing.
+//
+// The threads are a process-wide pool: the calling thread runs one part itself and the pool's
+// workers the others. While one thread's op uses the pool, an op of another thread (a second
+// model trained at the same time) runs whole on its own thread rather than waiting.
+//
+// How many threads an op may use: set_num_threads(n), or the environment variable
+// VESTA_NUM_THREADS read once at the first use; the default is 1 (see the README's "Using both
+// cores" for when to raise it).
+#pragma once
+
+#include <algorithm>
+#include <type_traits>
+#include <utility>
+
+#include <vesta/core/scalar.hpp>
+
+namespace vesta {
+
+/// Sets how many threads one large op may use, the calling thread included (1: every op runs on
+/// its caller's thread). At least 1; capped at 64.
+void set_num_threads(int n);
+/// How many threads one large op may use (set_num_threads, else VESTA_NUM_THREADS, else 1).
+int num_threads();
+
+namespace detail {
+
+/// A non-owning reference to a callable `void(int part)`: what run_parts hands its threads.
+class PartFn {
+ public:
+  template <class F>
+  explicit PartFn(F& f)
+      : object_(&f), call_([](void* o, int part) { (*static_cast<F*>(o))(part); }) {}
+  void operator()(int part) const { call_(object_, part); }
+
+ private:
+  void* object_;
+  void (*call_)(void*, int);
+};
+
+/// Runs body(0), ..., body(parts - 1) and returns when all have returned: part 0 on the calling
+/// thread, the others on the pool's workers. With parts == 1, or while another thread's op holds
+/// the pool, every part runs on the calling thread, in order. An exception thrown by a part is
+/// rethrown here (the first one caught) once every part has finished.
+void run_parts(int parts, const PartFn& body);
+
+/// Into how many parts to cut a task of `work` units when each part should get at least
+/// `min_work` of them: between 1 and num_threads().
+int parts_for(double work, double min_work);
+
+/// Multiply-adds a matrix product needs per part before splitting it pays (about 60 µs of one
+/// core's GEMM): measured on the BNN and VAE steps (bench/bnn_step, bench/vae_step), a product
+/// of 10^7 multiply-adds split in two gained nothing within a training step (the second
+/// thread's wake-up and its cold cache eat the gain), one of 4 x 10^7 gained 1.6x.
+inline constexpr double kGemmMinWorkPerPart = double(1 << 23);
+
+/// The part `part` of `parts` of [0, n): its first index and length, boundaries on multiples of
+/// `align` (so that vectorised kernels see whole packets).
+inline std::pair<Index, Index> part_range(Index n, int parts, int part, Index align) {
+  const Index blocks = (n + align - 1) / align;
+  const Index b0 = blocks * part / parts, b1 = blocks * (part + 1) / parts;
+  const Index first = std::min(n, b0 * align), last = std::min(n, b1 * align);
+  return {first, last - first};
+}
+
+/// dst = lhs * rhs (or dst += lhs * rhs when `add`), for Eigen matrix expressions with direct
+/// access (maps, their transposes and blocks): one GEMM, or, when it is large and more than one
+/// thread is allowed, one GEMM per thread on a block of dst's columns (or of its rows when it
+/// has more rows than columns).
+template <class Dst, class Lhs, class Rhs>
+void gemm(Dst&& dst, const Lhs& lhs, const Rhs& rhs, bool add) {
+  auto one = [add](auto&& d, const auto& l, const auto& r) {
+    if (add) {
+      d.noalias() += l * r;
+    } else {
+      d.noalias() = l * r;
+    }
+  };
+  const double work = double(dst.rows()) * double(dst.cols()) * double(lhs.cols());
+  const int parts = parts_for(work, kGemmMinWorkPerPart);
+  if (parts == 1) {
+    one(dst, lhs, rhs);
+    return;
+  }
+  if (dst.cols() >= dst.rows()) {
+    auto body = [&](int part) {
+      const auto [first, len] = part_range(dst.cols(), parts, part, 8);
+      if (len > 0) one(dst.middleCols(first, len), lhs, rhs.middleCols(first, len));
+    };
+    run_parts(parts, PartFn(body));
+  } else {
+    auto body = [&](int part) {
+      const auto [first, len] = part_range(dst.rows(), parts, part, 16);
+      if (len > 0) one(dst.middleRows(first, len), lhs.middleRows(first, len), rhs);
+    };
+    run_parts(parts, PartFn(body));
+  }
+}
+
+}  // namespace detail
+
+}  // namespace vesta

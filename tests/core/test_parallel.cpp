@@ -1,0 +1,182 @@
+// Intra-op parallelism (core/parallel.hpp): a split op gives what the unsplit one gives, every
+// part runs once, errors reach the caller, and a second thread's op runs whole on its own
+// thread while the pool is busy.
+#include <atomic>
+#include <limits>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include <vesta/vesta.hpp>
+
+using namespace vesta;
+
+namespace {
+
+// Restores the thread count a test changed.
+struct ThreadCount {
+  int saved = num_threads();
+  explicit ThreadCount(int n) { set_num_threads(n); }
+  ~ThreadCount() { set_num_threads(saved); }
+};
+
+// Relative tolerance of a product computed in blocks: the same sums, possibly in another order.
+constexpr double kRel = sizeof(Scalar) == 4 ? 1e-5 : 1e-12;
+
+}  // namespace
+
+TEST_CASE("set_num_threads takes a positive count", "[parallel]") {
+  ThreadCount keep(1);
+  CHECK_THROWS_AS(set_num_threads(0), ValueError);
+  set_num_threads(3);
+  CHECK(num_threads() == 3);
+  set_num_threads(1000);
+  CHECK(num_threads() == 64);
+}
+
+TEST_CASE("part_range covers the range once, on aligned boundaries", "[parallel]") {
+  for (const Index n : {1, 7, 16, 100, 785}) {
+    for (const int parts : {1, 2, 3, 8}) {
+      Index next = 0;
+      for (int p = 0; p < parts; ++p) {
+        const auto [first, len] = detail::part_range(n, parts, p, 16);
+        CHECK(first == next);
+        CHECK(len >= 0);
+        if (len > 0 && first + len < n) CHECK((first + len) % 16 == 0);
+        next = first + len;
+      }
+      CHECK(next == n);
+    }
+  }
+}
+
+TEST_CASE("run_parts runs every part once and rethrows a part's exception", "[parallel]") {
+  ThreadCount two(2);
+  std::vector<std::atomic<int>> runs(5);
+  auto count = [&](int part) { runs[std::size_t(part)].fetch_add(1); };
+  for (int repeat = 0; repeat < 200; ++repeat) detail::run_parts(5, detail::PartFn(count));
+  for (const auto& r : runs) CHECK(r.load() == 200);
+
+  auto fail = [](int part) {
+    if (part == 1) throw std::runtime_error("part 1 failed");
+  };
+  CHECK_THROWS_WITH(detail::run_parts(3, detail::PartFn(fail)), "part 1 failed");
+  // The pool is usable after an error.
+  for (auto& r : runs) r.store(0);
+  detail::run_parts(5, detail::PartFn(count));
+  for (const auto& r : runs) CHECK(r.load() == 1);
+}
+
+TEST_CASE("a matrix product split across threads equals the unsplit one", "[parallel]") {
+  Rng rng(11);
+  // Shapes of the VAE's products (large enough to split) and a small one (never split), in the
+  // three forms matmul uses: A B, G B^T and A^T G, written and accumulated.
+  struct Shape {
+    Index r, k, c;
+  };
+  for (const Shape s : {Shape{128, 784, 400}, Shape{400, 128, 784}, Shape{5, 3, 4}}) {
+    const Matrix A = rng.normal(s.r, s.k), B = rng.normal(s.k, s.c);
+    const Matrix Bt = B.transpose(), At = A.transpose();
+    const Matrix base = rng.normal(s.r, s.c);
+    Matrix one(s.r, s.c), two(s.r, s.c), one_t(s.r, s.c), two_t(s.r, s.c);
+    Matrix one_add = base, two_add = base, one_tt = base, two_tt = base;
+    {
+      ThreadCount t(1);
+      detail::gemm(MatrixMap(one.data(), s.r, s.c), A, B, false);
+      detail::gemm(MatrixMap(one_t.data(), s.r, s.c), A, Bt.transpose(), false);
+      detail::gemm(MatrixMap(one_add.data(), s.r, s.c), A, B, true);
+      detail::gemm(MatrixMap(one_tt.data(), s.r, s.c), At.transpose(), B, true);
+    }
+    {
+      ThreadCount t(2);
+      detail::gemm(MatrixMap(two.data(), s.r, s.c), A, B, false);
+      detail::gemm(MatrixMap(two_t.data(), s.r, s.c), A, Bt.transpose(), false);
+      detail::gemm(MatrixMap(two_add.data(), s.r, s.c), A, B, true);
+      detail::gemm(MatrixMap(two_tt.data(), s.r, s.c), At.transpose(), B, true);
+    }
+    const Matrix exact = A * B;
+    const double scale = exact.norm();
+    CHECK((one - exact).norm() <= kRel * scale);
+    CHECK((two - one).norm() <= kRel * scale);
+    CHECK((two_t - one_t).norm() <= kRel * scale);
+    CHECK((two_add - one_add).norm() <= kRel * scale);
+    CHECK((two_tt - one_tt).norm() <= kRel * scale);
+    CHECK((one_add - base - exact).norm() <= kRel * scale);
+  }
+}
+
+TEST_CASE("matmul's value and gradients do not depend on the thread count", "[parallel]") {
+  Rng rng(12);
+  const Matrix x = rng.normal(128, 784), w0 = rng.normal(784, 400), v0 = rng.normal(400, 30);
+  auto run = [&](int threads) {
+    ThreadCount t(threads);
+    tape().reset();
+    const Tensor W = Tensor::variable(w0), V = Tensor::variable(v0);
+    const Tensor loss = sum(square(matmul(tanh(matmul(Tensor(x), W)), V)));
+    loss.backward();
+    return std::tuple{loss.item(), W.grad(), V.grad()};
+  };
+  const auto [l1, gw1, gv1] = run(1);
+  const auto [l2, gw2, gv2] = run(2);
+  CHECK(std::abs(l2 - l1) <= kRel * std::abs(l1));
+  CHECK((gw2 - gw1).norm() <= kRel * gw1.norm());
+  CHECK((gv2 - gv1).norm() <= kRel * gv1.norm());
+}
+
+TEST_CASE("an optimizer's update split across threads is the same update", "[parallel]") {
+  // 300,000 entries: several parts at two threads. Elementwise, so equal bit for bit.
+  auto run = [](int threads) {
+    ThreadCount t(threads);
+    ParamStore store;
+    ParamStoreScope use(store);
+    Rng rng(13);
+    const Matrix target = rng.normal(600, 500);
+    Adam adam(0.01);
+    for (int step = 0; step < 3; ++step) {
+      tape().reset();
+      const Tensor w = param("w", Matrix::Zero(600, 500));
+      sum(square(w - Tensor(target))).backward();
+      adam.step(store);
+    }
+    return store.get("w").matrix();
+  };
+  CHECK(run(2) == run(1));
+}
+
+TEST_CASE("a diverging update split across threads names its first entry", "[parallel]") {
+  ThreadCount two(2);
+  ParamStore store;
+  ParamStoreScope use(store);
+  SGD sgd(Scalar(1e30));
+  tape().reset();
+  Matrix big = Matrix::Ones(600, 500);
+  // Entry 180007, in the second half (a worker's part): its update overflows.
+  big(7, 300) = std::numeric_limits<Scalar>::max() / 4;
+  const Tensor w = param("w", Matrix::Zero(600, 500));
+  sum(w * Tensor(big)).backward();
+  CHECK_THROWS_WITH(sgd.step(store), Catch::Contains("param 'w'") && Catch::Contains("[7, 300]"));
+  CHECK(store.get("w").matrix().isZero());  // nothing was updated
+}
+
+TEST_CASE("ops of two threads at once: one uses the pool, the other runs whole", "[parallel]") {
+  ThreadCount two(2);
+  Rng rng(14);
+  const Matrix a = rng.normal(256, 512), b = rng.normal(512, 256);
+  const Matrix exact = a * b;
+  std::vector<double> errors(2, 0);
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 2; ++k) {
+    threads.emplace_back([&, k] {
+      Matrix c(256, 256);
+      for (int repeat = 0; repeat < 20; ++repeat) {
+        detail::gemm(MatrixMap(c.data(), 256, 256), a, b, false);
+        errors[std::size_t(k)] = std::max(errors[std::size_t(k)], double((c - exact).norm()));
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  CHECK(errors[0] <= kRel * exact.norm());
+  CHECK(errors[1] <= kRel * exact.norm());
+}
