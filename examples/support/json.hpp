@@ -32,10 +32,15 @@ class Json {
   bool is_number() const { return std::holds_alternative<double>(value_); }
   bool is_array() const { return std::holds_alternative<std::shared_ptr<Array>>(value_); }
   bool is_object() const { return std::holds_alternative<std::shared_ptr<Object>>(value_); }
+  bool is_string() const { return std::holds_alternative<std::string>(value_); }
 
   double number() const {
     if (!is_number()) throw std::runtime_error("json: expected a number");
     return std::get<double>(value_);
+  }
+  const std::string& string() const {
+    if (!is_string()) throw std::runtime_error("json: expected a string");
+    return std::get<std::string>(value_);
   }
   const Array& array() const {
     if (!is_array()) throw std::runtime_error("json: expected an array");

@@ -114,5 +114,7 @@ TEST_CASE("posteriordb: the data reader names what is wrong", "[mcmc]") {
   CHECK_THROWS_WITH(Json::parse_file(kDir + "/nowhere.json"), Catch::Matchers::Contains("nowhere"));
   const Json v = Json::parse(" {\"x\": [1.5, -2e3], \"s\": \"a\\\"b\", \"t\": true} ");
   CHECK(v["x"].numbers() == std::vector<double>{1.5, -2000});
+  CHECK(v["s"].string() == "a\"b");
+  CHECK_THROWS_WITH(v["x"].string(), Catch::Matchers::Contains("string"));
   CHECK_THROWS_WITH(v["y"], Catch::Matchers::Contains("'y'"));
 }
