@@ -53,5 +53,5 @@ int main(int argc, char** argv) {
       R"("peak_rss_mb": {:.1f}, "page_faults_per_step": {:.1f}, "threads": {}, "loss": {:.6g}}})"
       "\n",
       bench::scalar_name(), B, H, seconds * 1e6, timing.cpu * 1e6, double(B) / seconds, gflops,
-      flops * 1e-6, rss, timing.faults, Eigen::nbThreads(), loss);
+      flops * 1e-6, rss, timing.faults, num_threads(), loss);
 }

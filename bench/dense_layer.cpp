@@ -41,10 +41,10 @@ int main() {
   const double eigen_gflops = flops / gemm * 1e-9;
   fmt::print(
       "step {:.1f} us ({:.1f} GFLOP/s); bare Eigen GEMMs {:.1f} us ({:.1f} GFLOP/s); threads {}\n",
-      step * 1e6, gflops, gemm * 1e6, eigen_gflops, Eigen::nbThreads());
+      step * 1e6, gflops, gemm * 1e6, eigen_gflops, num_threads());
   fmt::print(
       R"({{"bench": "dense_layer", "scalar": "{}", "us_per_step": {:.1f}, "gflops": {:.2f}, "eigen_gemm_gflops": {:.2f}, "ratio": {:.3f}, "threads": {}, "checksum": {:.6g}}})"
       "\n",
       bench::scalar_name(), step * 1e6, gflops, eigen_gflops, gflops / eigen_gflops,
-      Eigen::nbThreads(), static_cast<double>(W.grad().sum() + Y.sum() + dW.sum()));
+      num_threads(), static_cast<double>(W.grad().sum() + Y.sum() + dW.sum()));
 }

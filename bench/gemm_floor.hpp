@@ -40,7 +40,8 @@ inline double gemm_flops(const std::vector<Product>& products) {
 
 /// The products of a step done bare: each has its own preallocated operands (as each of the
 /// step's layers has its own), and run() does every product's GEMMs as the tape does them
-/// (same shapes, same transposes, same scalar type, column-major, no aliasing).
+/// (same shapes, same transposes, same scalar type, column-major, no aliasing), split over
+/// threads as the step's are (detail::gemm, num_threads()).
 class BareGemms {
  public:
   explicit BareGemms(const std::vector<Product>& products) {
@@ -54,9 +55,12 @@ class BareGemms {
 
   void run() {
     for (Operands& o : operands_) {
-      o.y.noalias() = o.x * o.w;
-      o.dw.noalias() = o.x.transpose() * o.g;
-      if (o.input_grad) o.dx.noalias() = o.g * o.w.transpose();
+      detail::gemm(MatrixMap(o.y.data(), o.y.rows(), o.y.cols()), o.x, o.w, false);
+      detail::gemm(MatrixMap(o.dw.data(), o.dw.rows(), o.dw.cols()), o.x.transpose(), o.g, false);
+      if (o.input_grad) {
+        detail::gemm(MatrixMap(o.dx.data(), o.dx.rows(), o.dx.cols()), o.g, o.w.transpose(),
+                     false);
+      }
     }
   }
 
@@ -136,7 +140,7 @@ inline void print_floor_line(const std::string& head, const FloorMeasurement& m,
              R"("gemm_cpu_ratio": {:.3f}, "calls": {}, "loss": {:.6g}}})"
              "\n",
              head, scalar_name(), m.step.wall * 1e6, m.step.cpu * 1e6, m.flops * 1e-6,
-             m.flops / m.step.wall * 1e-9, m.step.faults, Eigen::nbThreads(), m.gemm.wall * 1e6,
+             m.flops / m.step.wall * 1e-9, m.step.faults, num_threads(), m.gemm.wall * 1e6,
              m.gemm.cpu * 1e6, m.gemm.wall / m.step.wall, m.gemm.cpu / m.step.cpu, m.calls, loss);
   std::fflush(stdout);
 }

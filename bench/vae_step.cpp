@@ -50,7 +50,7 @@ int run(Index L, Index B, const char* elbo_name, Loss loss) {
       R"("peak_rss_mb": {:.1f}, "page_faults_per_step": {:.1f}, "threads": {}, "loss": {:.6g}}})"
       "\n",
       bench::scalar_name(), elbo_name, B, L, seconds * 1e6, timing.cpu * 1e6, double(B) / seconds,
-      gflops, flops * 1e-6, rss, timing.faults, Eigen::nbThreads(), step_loss);
+      gflops, flops * 1e-6, rss, timing.faults, num_threads(), step_loss);
   return 0;
 }
 
