@@ -45,6 +45,6 @@ int main() {
   fmt::print(
       R"({{"bench": "dense_layer", "scalar": "{}", "us_per_step": {:.1f}, "gflops": {:.2f}, "eigen_gemm_gflops": {:.2f}, "ratio": {:.3f}, "threads": {}, "checksum": {:.6g}}})"
       "\n",
-      bench::scalar_name(), step * 1e6, gflops, eigen_gflops, gflops / eigen_gflops,
-      num_threads(), static_cast<double>(W.grad().sum() + Y.sum() + dW.sum()));
+      bench::scalar_name(), step * 1e6, gflops, eigen_gflops, gflops / eigen_gflops, num_threads(),
+      static_cast<double>(W.grad().sum() + Y.sum() + dW.sum()));
 }

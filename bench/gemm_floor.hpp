@@ -58,8 +58,7 @@ class BareGemms {
       detail::gemm(MatrixMap(o.y.data(), o.y.rows(), o.y.cols()), o.x, o.w, false);
       detail::gemm(MatrixMap(o.dw.data(), o.dw.rows(), o.dw.cols()), o.x.transpose(), o.g, false);
       if (o.input_grad) {
-        detail::gemm(MatrixMap(o.dx.data(), o.dx.rows(), o.dx.cols()), o.g, o.w.transpose(),
-                     false);
+        detail::gemm(MatrixMap(o.dx.data(), o.dx.rows(), o.dx.cols()), o.g, o.w.transpose(), false);
       }
     }
   }
