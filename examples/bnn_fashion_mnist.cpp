@@ -48,6 +48,7 @@
 #include "support/checkpoint.hpp"
 #include "support/command_line.hpp"
 #include "support/fashion_mnist.hpp"
+#include "support/fashion_mnist_bnn.hpp"
 
 using namespace vesta;
 using namespace vesta::examples;
@@ -94,38 +95,6 @@ std::optional<Options> parse_options(int argc, char** argv) {
   return o;
 }
 
-// The BNN: its params live in the ParamStore (see init_params), read here by name.
-struct Bnn {
-  Index data_size;  // N, the training set's size
-
-  /// X: B x 785 images with a ones column; labels: B x 1 (none to draw them); rows: the
-  /// training rows of this minibatch (none: X is a whole data set of its own, as at
-  /// prediction).
-  void operator()(const Tensor& X, const std::optional<Tensor>& labels,
-                  const std::vector<Index>& rows) const {
-    const Tensor a1_mean = param("a1_mean"), a1_scale = param("a1_scale");
-    const Tensor a2_mean = param("a2_mean"), a2_scale = param("a2_scale");
-    const Index B = X.rows();
-    auto data = rows.empty() ? plate("data", B) : plate("data", data_size, rows);
-    const Tensor h1 = sample("h1", HiddenLayer(X, a1_mean, a1_scale));
-    const Tensor logits =
-        sample("logits", HiddenLayer(h1, a2_mean, a2_scale,
-                                     {.include_hidden_bias = false, .non_linearity = identity}));
-    sample("label", Categorical::from_logits(logits), labels);
-  }
-};
-
-// Creates the params: A_mean ~ N(0, 2 / D) (ReLU layer) and N(0, 1 / D) (output layer)
-// entrywise, A_scale = 0.01.
-void init_params(Index hidden, Rng& rng) {
-  const Index D1 = kFashionMnistPixels + 1, D2 = hidden + 1;
-  param("a1_mean", rng.normal(D1, hidden) * std::sqrt(Scalar(2) / Scalar(D1)));
-  param("a1_scale", Matrix::Constant(D1, hidden, Scalar(0.01)), constraints::positive());
-  param("a2_mean", rng.normal(D2, kFashionMnistClasses) / std::sqrt(Scalar(D2)));
-  param("a2_scale", Matrix::Constant(D2, kFashionMnistClasses, Scalar(0.01)),
-        constraints::positive());
-}
-
 // Each row of `logits` turned into probabilities.
 Matrix softmax_rows(const Matrix& logits) {
   Matrix p = (logits.colwise() - logits.rowwise().maxCoeff()).array().exp().matrix();
@@ -135,7 +104,7 @@ Matrix softmax_rows(const Matrix& logits) {
 // The posterior predictive class probabilities of `images` (n x 785), averaged over `draws`
 // forward passes, each with its own draw of the activations. The images go through in chunks,
 // which keeps the tape small; each image's draws are independent of the others' anyway.
-Matrix predictive_probs(const Bnn& model, const Matrix& images, int draws) {
+Matrix predictive_probs(const FashionMnistBnn& model, const Matrix& images, int draws) {
   auto guide = [](auto&&...) {};
   Predictive predictive(model, guide, draws, {"logits"});
   const Index n = images.rows(), chunk = 2000;
@@ -236,9 +205,9 @@ int run(const Options& opt) {
   set_rng_seed(opt.seed);
   Rng rng(opt.seed);
   Rng init_rng = rng.fork(1);
-  init_params(opt.hidden, init_rng);
+  init_fashion_mnist_bnn(opt.hidden, init_rng);
 
-  const Bnn model{N};
+  const FashionMnistBnn model{N};
   auto guide = [](auto&&...) {};  // HiddenLayer's params are in the model
   Adam adam(Scalar(1e-3));
   SVI svi(model, guide, adam);
