@@ -1,8 +1,8 @@
 // The Fashion-MNIST BNN step of ANCHORS.md workload W3 (the model of
-// examples/bnn_fashion_mnist.cpp), shared by bench/bnn_step and bench/bnn_size_sweep:
-// HiddenLayers 784(+1)-hidden(+1)-10, ReLU, Categorical likelihood, the KL counted once
-// (KL_factor 1), Adam lr 1e-3, Trace_ELBO with an empty guide, over 16 minibatches made
-// beforehand and taken in turn.
+// examples/bnn_fashion_mnist.cpp, in examples/support/fashion_mnist_bnn.hpp), shared by
+// bench/bnn_step and bench/bnn_size_sweep: HiddenLayers 784(+1)-hidden(+1)-10, ReLU, Categorical
+// likelihood, the KL counted once (KL_factor 1), Adam lr 1e-3, Trace_ELBO with an empty guide, over
+// 16 minibatches made beforehand and taken in turn.
 #pragma once
 
 #include <cmath>
@@ -13,24 +13,12 @@
 
 #include "fashion_data.hpp"
 #include "gemm_floor.hpp"
+#include "support/fashion_mnist_bnn.hpp"
 
 namespace vesta::bench {
 
-struct FashionBnn {
-  void operator()(const Tensor& X, const std::optional<Tensor>& labels,
-                  const std::vector<Index>& rows) const {
-    const Tensor a1_mean = param("a1_mean"), a1_scale = param("a1_scale");
-    const Tensor a2_mean = param("a2_mean"), a2_scale = param("a2_scale");
-    auto data = plate("data", kFashionTrainSize, rows);
-    const Tensor h1 = sample("h1", HiddenLayer(X, a1_mean, a1_scale));
-    const Tensor logits =
-        sample("logits", HiddenLayer(h1, a2_mean, a2_scale,
-                                     {.include_hidden_bias = false, .non_linearity = identity}));
-    sample("label", Categorical::from_logits(logits), labels);
-  }
-};
+using examples::FashionMnistBnn;
 
-/// The guide of a model whose only latent sites are HiddenLayers: empty.
 struct EmptyGuide {
   template <class... Args>
   void operator()(const Args&...) const {}
@@ -48,16 +36,11 @@ class FashionBnnStep {
         hidden_(hidden),
         batches_(fashion_batches(train, batch, kNumBatches, true)),
         adam_(Scalar(1e-3)),
-        svi_(FashionBnn{}, EmptyGuide{}, adam_) {
-    const Index D1 = examples::kFashionMnistPixels + 1, D2 = hidden + 1;
-    const Index K = examples::kFashionMnistClasses;
+        svi_(FashionMnistBnn{kFashionTrainSize}, EmptyGuide{}, adam_) {
     param_store().clear();
     set_rng_seed(1);
     Rng rng(2);
-    param("a1_mean", rng.normal(D1, hidden) / std::sqrt(Scalar(D1)));
-    param("a1_scale", Matrix::Constant(D1, hidden, Scalar(0.01)), constraints::positive());
-    param("a2_mean", rng.normal(D2, K) / std::sqrt(Scalar(D2)));
-    param("a2_scale", Matrix::Constant(D2, K, Scalar(0.01)), constraints::positive());
+    examples::init_fashion_mnist_bnn(hidden, rng);
   }
 
   double step() {
@@ -84,7 +67,7 @@ class FashionBnnStep {
   Index batch_, hidden_;
   std::vector<FashionBatch> batches_;
   Adam adam_;
-  SVI<FashionBnn, EmptyGuide> svi_;
+  SVI<FashionMnistBnn, EmptyGuide> svi_;
   std::size_t next_ = 0;
 };
 

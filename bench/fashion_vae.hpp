@@ -1,4 +1,5 @@
-// The Fashion-MNIST variational autoencoder step (the model and guide of examples/vae.cpp),
+// The Fashion-MNIST variational autoencoder step (the model and guide of examples/vae.cpp, in
+// examples/support/vae_networks.hpp),
 // shared by bench/vae_step and bench/vae_size_sweep: encoder 784-400-(latent, latent),
 // softplus hidden units, exp scale; decoder latent-400-784, softplus hidden units, Bernoulli
 // logits on the pixel intensities; a data plate over the 60000 training images seeing one
@@ -11,36 +12,13 @@
 
 #include "fashion_data.hpp"
 #include "gemm_floor.hpp"
+#include "support/vae_networks.hpp"
 
 namespace vesta::bench {
 
-inline constexpr Index kVaeHidden = 400;
-
-struct FashionVaeModel {
-  Index latent;
-  MLP decoder;
-  explicit FashionVaeModel(Index latent)
-      : latent(latent),
-        decoder("decoder", {latent, kVaeHidden, examples::kFashionMnistPixels}, softplus) {}
-  void operator()(const Tensor& X, const std::vector<Index>& rows) const {
-    auto data = plate("data", kFashionTrainSize, rows);
-    const Tensor z = sample("z", Normal(Tensor::zeros(1, latent), 1).to_event(1));
-    sample("x", Bernoulli::from_logits(decoder(z)).with_soft_targets().to_event(1), X);
-  }
-};
-
-struct FashionVaeGuide {
-  Linear fc1, fc21, fc22;
-  explicit FashionVaeGuide(Index latent)
-      : fc1("encoder.fc1", examples::kFashionMnistPixels, kVaeHidden),
-        fc21("encoder.fc21", kVaeHidden, latent),
-        fc22("encoder.fc22", kVaeHidden, latent) {}
-  void operator()(const Tensor& X, const std::vector<Index>& rows) const {
-    auto data = plate("data", kFashionTrainSize, rows);
-    const Tensor h = softplus(fc1(X));
-    sample("z", Normal(fc21(h), exp(fc22(h))).to_event(1));
-  }
-};
+using examples::kVaeHidden;
+using examples::VaeGuide;
+using examples::VaeModel;
 
 /// The step at one size with the ELBO estimator `Loss`: clears the param store, makes the
 /// minibatches, seeds the generator (the layers draw their params at the first step), and step()
@@ -56,7 +34,8 @@ class FashionVaeStep {
         latent_(latent),
         batches_(fashion_batches(train, batch, kNumBatches, false)),
         adam_(Scalar(1e-3)),
-        svi_(FashionVaeModel{latent}, FashionVaeGuide{latent}, adam_, std::move(loss)) {
+        svi_(VaeModel(kFashionTrainSize, latent), VaeGuide(kFashionTrainSize, latent), adam_,
+             std::move(loss)) {
     param_store().clear();
     set_rng_seed(1);
   }
@@ -86,7 +65,7 @@ class FashionVaeStep {
   Index batch_, latent_;
   std::vector<FashionBatch> batches_;
   Adam adam_;
-  SVI<FashionVaeModel, FashionVaeGuide, Loss> svi_;
+  SVI<VaeModel, VaeGuide, Loss> svi_;
   std::size_t next_ = 0;
 };
 

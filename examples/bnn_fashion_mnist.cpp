@@ -29,9 +29,15 @@
 // unlike the training data (the test images transposed, and uniform noise) than on the test
 // images themselves.
 //
+// With --distributed (a vesta built with -DVESTA_MPI=ON), it trains data-parallel over the
+// ranks of an MPI job, `mpirun -np 4 build/examples/bnn_fashion_mnist --distributed`: every
+// rank reads the data set and takes its share of each minibatch of --batch images (the global
+// batch), the gradients are averaged over the ranks each step (DataParallel), and rank 0
+// writes the checkpoint, evaluates and prints.
+//
 // Needs the data set (`apt-get install dataset-fashion-mnist`, which scripts/setup.sh runs).
 // Options: --epochs N (5), --hidden N (100), --batch N (128), --seed N (0), --train-images N
-// (all 60000). The last line printed is one JSON object of the results.
+// (all 60000), --distributed. The last line printed is one JSON object of the results.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -44,10 +50,14 @@
 #include <fmt/format.h>
 
 #include <vesta/vesta.hpp>
+#if VESTA_MPI
+#include <vesta/inference/distributed/data_parallel.hpp>
+#endif
 
 #include "support/checkpoint.hpp"
 #include "support/command_line.hpp"
 #include "support/fashion_mnist.hpp"
+#include "support/fashion_mnist_bnn.hpp"
 
 using namespace vesta;
 using namespace vesta::examples;
@@ -68,6 +78,7 @@ struct Options {
   Index train_images = 60000;
   std::string checkpoint;  // empty: none
   long checkpoint_every = 200;
+  bool distributed = false;
 };
 
 // Reads the options (a ValueError names a bad or unknown one); nullopt when --help was asked
@@ -90,40 +101,12 @@ std::optional<Options> parse_options(int argc, char** argv) {
                            "training checkpoint: written as it trains, resumed from if it exists");
   o.checkpoint_every =
       args.integer("--checkpoint-every", o.checkpoint_every, "steps between checkpoints");
+  o.distributed = args.flag("--distributed", "data-parallel over the ranks of an MPI job (mpirun)");
   if (args.finish()) return std::nullopt;
+#if !VESTA_MPI
+  if (o.distributed) throw ValueError("--distributed needs a vesta built with -DVESTA_MPI=ON");
+#endif
   return o;
-}
-
-// The BNN: its params live in the ParamStore (see init_params), read here by name.
-struct Bnn {
-  Index data_size;  // N, the training set's size
-
-  /// X: B x 785 images with a ones column; labels: B x 1 (none to draw them); rows: the
-  /// training rows of this minibatch (none: X is a whole data set of its own, as at
-  /// prediction).
-  void operator()(const Tensor& X, const std::optional<Tensor>& labels,
-                  const std::vector<Index>& rows) const {
-    const Tensor a1_mean = param("a1_mean"), a1_scale = param("a1_scale");
-    const Tensor a2_mean = param("a2_mean"), a2_scale = param("a2_scale");
-    const Index B = X.rows();
-    auto data = rows.empty() ? plate("data", B) : plate("data", data_size, rows);
-    const Tensor h1 = sample("h1", HiddenLayer(X, a1_mean, a1_scale));
-    const Tensor logits =
-        sample("logits", HiddenLayer(h1, a2_mean, a2_scale,
-                                     {.include_hidden_bias = false, .non_linearity = identity}));
-    sample("label", Categorical::from_logits(logits), labels);
-  }
-};
-
-// Creates the params: A_mean ~ N(0, 2 / D) (ReLU layer) and N(0, 1 / D) (output layer)
-// entrywise, A_scale = 0.01.
-void init_params(Index hidden, Rng& rng) {
-  const Index D1 = kFashionMnistPixels + 1, D2 = hidden + 1;
-  param("a1_mean", rng.normal(D1, hidden) * std::sqrt(Scalar(2) / Scalar(D1)));
-  param("a1_scale", Matrix::Constant(D1, hidden, Scalar(0.01)), constraints::positive());
-  param("a2_mean", rng.normal(D2, kFashionMnistClasses) / std::sqrt(Scalar(D2)));
-  param("a2_scale", Matrix::Constant(D2, kFashionMnistClasses, Scalar(0.01)),
-        constraints::positive());
 }
 
 // Each row of `logits` turned into probabilities.
@@ -135,7 +118,7 @@ Matrix softmax_rows(const Matrix& logits) {
 // The posterior predictive class probabilities of `images` (n x 785), averaged over `draws`
 // forward passes, each with its own draw of the activations. The images go through in chunks,
 // which keeps the tape small; each image's draws are independent of the others' anyway.
-Matrix predictive_probs(const Bnn& model, const Matrix& images, int draws) {
+Matrix predictive_probs(const FashionMnistBnn& model, const Matrix& images, int draws) {
   auto guide = [](auto&&...) {};
   Predictive predictive(model, guide, draws, {"logits"});
   const Index n = images.rows(), chunk = 2000;
@@ -218,7 +201,38 @@ Matrix transposed_images(const ImageMatrix& images) {
   return with_ones(out);
 }
 
-int run(const Options& opt) {
+// The ranks of a --distributed run: DataParallel, or nothing in a run of one process (and in
+// a build without MPI).
+#if VESTA_MPI
+using Ranks = DataParallel;
+bool is_root(const Ranks* dp) { return dp == nullptr || dp->communicator().is_root(); }
+int rank_count(const Ranks* dp) { return dp == nullptr ? 1 : dp->communicator().size(); }
+#else
+struct Ranks {};
+bool is_root(const Ranks*) { return true; }
+int rank_count(const Ranks*) { return 1; }
+#endif
+
+// Seeds the thread's generator: from the seed and the rank in a distributed run.
+void seed_steps(Ranks* dp, std::uint64_t seed) {
+#if VESTA_MPI
+  if (dp != nullptr) return dp->seed(seed);
+#endif
+  (void)dp;
+  set_rng_seed(seed);
+}
+
+// This rank's share of a global minibatch (all of it in a run of one process).
+std::vector<Index> my_rows(Ranks* dp, std::vector<Index> rows) {
+#if VESTA_MPI
+  if (dp != nullptr) return dp->shard(rows);
+#endif
+  (void)dp;
+  return rows;
+}
+
+int run(const Options& opt, Ranks* dp) {
+  const bool root = is_root(dp);
   const auto start = Clock::now();
   Dataset train = load_fashion_mnist("train", default_fashion_mnist_dir(), opt.train_images);
   Dataset test = load_fashion_mnist("test");
@@ -227,21 +241,38 @@ int run(const Options& opt) {
   const Scalar pixel_sd = std::sqrt((train.images.array() - pixel_mean).square().mean());
   standardise(train.images, pixel_mean, pixel_sd);
   standardise(test.images, pixel_mean, pixel_sd);
-  fmt::print(
-      "Fashion-MNIST: {} training and {} test images (pixel mean {:.3f}, sd {:.3f}); "
-      "BNN 784(+1)-{}(+1)-10 of HiddenLayers, batch {}, {} epochs ({:.1f} s to load)\n",
-      N, test.size(), pixel_mean, pixel_sd, opt.hidden, opt.batch, opt.epochs,
-      seconds_since(start));
+  if (root) {
+    fmt::print(
+        "Fashion-MNIST: {} training and {} test images (pixel mean {:.3f}, sd {:.3f}); "
+        "BNN 784(+1)-{}(+1)-10 of HiddenLayers, batch {}, {} epochs ({:.1f} s to load)\n",
+        N, test.size(), pixel_mean, pixel_sd, opt.hidden, opt.batch, opt.epochs,
+        seconds_since(start));
+  }
 
-  set_rng_seed(opt.seed);
+  // The shuffles and the initial params come from `rng`, the same on every rank; the steps'
+  // draws from the thread's generator, one stream per rank.
+  seed_steps(dp, opt.seed);
   Rng rng(opt.seed);
   Rng init_rng = rng.fork(1);
-  init_params(opt.hidden, init_rng);
+  init_fashion_mnist_bnn(opt.hidden, init_rng);
 
-  const Bnn model{N};
+  const FashionMnistBnn model{N};
   auto guide = [](auto&&...) {};  // HiddenLayer's params are in the model
   Adam adam(Scalar(1e-3));
   SVI svi(model, guide, adam);
+#if VESTA_MPI
+  if (dp != nullptr) {
+    dp->broadcast_params();
+    svi.set_reducer(dp);
+    fmt::print("{}rank {} of {}\n", root ? "data-parallel: " : "", dp->communicator().rank(),
+               dp->communicator().size());
+  }
+  const TrainingCheckpoint checkpoint =
+      dp != nullptr ? TrainingCheckpoint(opt.checkpoint, opt.checkpoint_every, *dp)
+                    : TrainingCheckpoint(opt.checkpoint, opt.checkpoint_every);
+#else
+  const TrainingCheckpoint checkpoint(opt.checkpoint, opt.checkpoint_every);
+#endif
 
   const Matrix test_images = with_ones(test.images);
   std::vector<Index> order(static_cast<std::size_t>(N));
@@ -250,7 +281,6 @@ int run(const Options& opt) {
   // A checkpoint brings back the params, Adam's state, the steps done and the generator the
   // steps draw from; the epochs' shuffles are replayed from the seed, so the run goes on as if
   // it had never stopped.
-  const TrainingCheckpoint checkpoint(opt.checkpoint, opt.checkpoint_every);
   long steps_done = checkpoint.resume(adam);
   const int first_epoch = static_cast<int>(steps_done / steps_per_epoch) + 1;
   for (int epoch = 1; epoch < first_epoch; ++epoch) std::shuffle(order.begin(), order.end(), rng);
@@ -261,21 +291,24 @@ int run(const Options& opt) {
     const auto epoch_start = Clock::now();
     const Index skip = epoch == first_epoch ? steps_done % steps_per_epoch : 0;
     ProgressMeter meter(steps_per_epoch - skip);
-    const ProgressCallback line = progress_line();  // shown if the epoch takes over a second
+    // Shown if the epoch takes over a second (by rank 0 only).
+    const ProgressCallback line = root ? progress_line() : ProgressCallback();
     double loss_sum = 0;
     for (Index first = skip * opt.batch; first < N; first += opt.batch) {
-      const std::vector<Index> rows(order.begin() + first,
-                                    order.begin() + std::min(first + opt.batch, N));
+      const std::vector<Index> rows =
+          my_rows(dp, std::vector<Index>(order.begin() + first,
+                                         order.begin() + std::min(first + opt.batch, N)));
       const Tensor X(gather_images(train, rows, /*append_ones=*/true));
       const std::optional<Tensor> labels(Tensor(gather_labels(train, rows)));
-      const double loss = svi.step(X, labels, rows);
+      const double loss = svi.step(X, labels, rows);  // over all ranks in a distributed run
       loss_sum += loss;
-      line(meter.update(loss / double(N)));
+      if (line) line(meter.update(loss / double(N)));
       if (checkpoint.due(++steps_done)) checkpoint.save(steps_done, adam);
     }
     const double seconds = seconds_since(epoch_start);
     train_seconds += seconds;
     steps += steps_per_epoch - skip;
+    if (!root) continue;  // rank 0 evaluates and prints
     // The evaluation's draws leave the training's generator where it was, so that a run
     // resumed from a checkpoint written at the end of this epoch goes on as this one does.
     const Rng training_rng = thread_rng();
@@ -288,6 +321,7 @@ int run(const Options& opt) {
         double(steps_per_epoch - skip) * double(opt.batch) / seconds, seconds);
   }
 
+  if (!root) return 0;
   // The posterior predictive: 10 draws, on the test images and on two kinds of unfamiliar input.
   const int draws = 10;
   const Matrix probs = predictive_probs(model, test_images, draws);
@@ -330,10 +364,10 @@ int run(const Options& opt) {
   fmt::print(
       R"({{"example": "bnn_fashion_mnist", "test_accuracy": {:.4f}, "ece": {:.4f}, "entropy_test": {:.4f}, )"
       R"("entropy_ood": {:.4f}, "entropy_transposed": {:.4f}, "entropy_noise": {:.4f}, "epochs": {}, )"
-      R"("train_images": {}, "hidden": {}, "batch": {}, "us_per_step": {:.0f}, "seconds": {:.1f}}})"
+      R"("train_images": {}, "hidden": {}, "batch": {}, "ranks": {}, "us_per_step": {:.0f}, "seconds": {:.1f}}})"
       "\n",
       test_scores.accuracy, test_scores.ece, test_scores.entropy, entropy_ood, transposed.entropy,
-      uniform_noise.entropy, opt.epochs, N, opt.hidden, opt.batch,
+      uniform_noise.entropy, opt.epochs, N, opt.hidden, opt.batch, rank_count(dp),
       train_seconds / double(std::max(1L, steps)) * 1e6, seconds);
   return 0;
 }
@@ -341,8 +375,25 @@ int run(const Options& opt) {
 }  // namespace
 
 int main(int argc, char** argv) {
+#if VESTA_MPI
+  // With --distributed, MPI runs for the whole program; a rank's lone error ends every rank.
+  if (std::find_if(argv + 1, argv + argc, [](const char* a) {
+        return std::string(a) == "--distributed";
+      }) != argv + argc) {
+    MpiSession mpi(argc, argv);
+    const Communicator world = mpi.world();
+    return run_example("bnn_fashion_mnist", [&] {
+      return world.guard([&] {
+        const std::optional<Options> opt = parse_options(argc, argv);
+        if (!opt) return 0;
+        DataParallel dp(world);
+        return run(*opt, &dp);
+      });
+    });
+  }
+#endif
   return run_example("bnn_fashion_mnist", [&] {
     const std::optional<Options> opt = parse_options(argc, argv);
-    return opt ? run(*opt) : 0;
+    return opt ? run(*opt, nullptr) : 0;
   });
 }

@@ -60,6 +60,7 @@
 #include "support/command_line.hpp"
 #include "support/fashion_mnist.hpp"
 #include "support/image.hpp"
+#include "support/vae_networks.hpp"
 
 using namespace vesta;
 using namespace vesta::examples;
@@ -71,8 +72,6 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
-
-constexpr Index kHidden = 400;
 
 struct Options {
   int epochs = 10;
@@ -116,47 +115,9 @@ std::optional<Options> parse_options(int argc, char** argv) {
   return o;
 }
 
-// The decoder and the model. Its params ("decoder.fc1.weight", ...) are created on the first
-// step and read from the ParamStore afterwards.
-struct Model {
-  Index data_size;  // N: the plate's size, for the minibatch's scale N / B
-  Index latent;
-  MLP decoder;  // latent -> 400 (softplus) -> 784 logits
-
-  Model(Index data_size, Index latent)
-      : data_size(data_size),
-        latent(latent),
-        decoder("decoder", {latent, kHidden, kFashionMnistPixels}, softplus) {}
-
-  /// X: the minibatch's images (B x 784); rows: their indices in the data set.
-  void operator()(const Tensor& X, const std::vector<Index>& rows) const {
-    auto data = plate("data", data_size, rows);
-    // One row of the prior, which the plate spreads to the minibatch's B rows.
-    const Tensor z = sample("z", Normal(Tensor::zeros(1, latent), 1).to_event(1));
-    sample("x", Bernoulli::from_logits(decoder(z)).with_soft_targets().to_event(1), X);
-  }
-};
-
-// The encoder and the guide.
-struct Guide {
-  Index data_size;
-  Linear fc1, fc21, fc22;  // 784 -> 400, then 400 -> L twice: loc and log scale
-
-  Guide(Index data_size, Index latent)
-      : data_size(data_size),
-        fc1("encoder.fc1", kFashionMnistPixels, kHidden),
-        fc21("encoder.fc21", kHidden, latent),
-        fc22("encoder.fc22", kHidden, latent) {}
-
-  void operator()(const Tensor& X, const std::vector<Index>& rows) const {
-    auto data = plate("data", data_size, rows);
-    const Tensor h = softplus(fc1(X));
-    sample("z", Normal(fc21(h), exp(fc22(h))).to_event(1));
-  }
-
-  /// The encoder's mean of z for each row of X.
-  Tensor loc(const Tensor& X) const { return fc21(softplus(fc1(X))); }
-};
+// The networks (support/vae_networks.hpp), by their short names.
+using Model = VaeModel;
+using Guide = VaeGuide;
 
 // Every param at its current value as a constant: under substitute(frozen_params()) the model
 // and guide compute without recording anything on the tape, as evaluation needs no gradient.
@@ -346,8 +307,8 @@ int run(const Options& opt, Loss loss) {
   fmt::print(
       "Fashion-MNIST: {} training and {} test images; VAE 784-{}-({}, {}) / {}-{}-784, batch {}, "
       "{} epochs, {} ({:.1f} s to load)\n",
-      N, test.size(), kHidden, opt.latent, opt.latent, opt.latent, kHidden, opt.batch, opt.epochs,
-      opt.elbo == "trace" ? "Trace_ELBO" : "TraceMeanField_ELBO", seconds_since(start));
+      N, test.size(), kVaeHidden, opt.latent, opt.latent, opt.latent, kVaeHidden, opt.batch,
+      opt.epochs, opt.elbo == "trace" ? "Trace_ELBO" : "TraceMeanField_ELBO", seconds_since(start));
 
   set_rng_seed(opt.seed);
   Rng rng(opt.seed);

@@ -1,7 +1,8 @@
 // SVI: stochastic variational inference for any model and guide (callables taking the same
 // arguments): each step estimates the ELBO, differentiates it, and lets the optimizer move
 // the parameters; the tape is reset after every step, so memory stays flat. run() loops
-// over steps and reports progress.
+// over steps and reports progress. With a GradientReducer (set_reducer), every step's
+// gradients and loss are combined over processes before the optimizer moves anything.
 #pragma once
 
 #include <cmath>
@@ -12,6 +13,7 @@
 #include <vesta/core/error.hpp>
 #include <vesta/core/tape.hpp>
 #include <vesta/inference/elbo.hpp>
+#include <vesta/inference/gradient_reducer.hpp>
 #include <vesta/inference/optim.hpp>
 #include <vesta/inference/progress.hpp>
 
@@ -33,13 +35,25 @@ class SVI {
   template <class... Args>
   double step(const Args&... args) {
     TapeStep tape_step;
-    const Tensor loss = loss_.differentiable_loss(model_, guide_, args...);
-    if (!loss.requires_grad()) throw ValueError(loss_.explain_constant_loss());
-    const double value = loss.item();
-    loss.backward();
+    double value = 0;
+    try {
+      const Tensor loss = loss_.differentiable_loss(model_, guide_, args...);
+      if (!loss.requires_grad()) throw ValueError(loss_.explain_constant_loss());
+      value = loss.item();
+      loss.backward();
+    } catch (...) {
+      if (reducer_ == nullptr) throw;
+      reducer_->fail(std::current_exception(), param_store());
+    }
+    if (reducer_ != nullptr) value = reducer_->reduce(value, param_store());
     optimizer_.step();
     return value;
   }
+
+  /// Hands every step's gradients and loss to `reducer` (held by reference; nullptr: none)
+  /// between the backward pass and the optimizer's update; step() then returns the reduced
+  /// loss. DataParallel is one: it averages them over MPI ranks.
+  void set_reducer(GradientReducer* reducer) { reducer_ = reducer; }
 
   /// Runs `num_steps` steps and returns their losses. After every step the progress
   /// callback sees a Progress (by default a progress_line on stderr, silent for loops under
@@ -93,6 +107,7 @@ class SVI {
   Optimizer& optimizer_;
   Loss loss_;
   ProgressCallback progress_ = progress_line();
+  GradientReducer* reducer_ = nullptr;
 };
 
 }  // namespace vesta

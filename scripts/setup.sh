@@ -7,6 +7,8 @@
 # VESTA_DOCS=browser also adds Chromium, for docs/tools/check_site_in_chromium.sh.
 # VESTA_FUZZ=1 adds clang and its run-time libraries (libFuzzer, the sanitizers), for the fuzz
 # harnesses (tests/fuzz; -DVESTA_FUZZ=ON with CMAKE_CXX_COMPILER=clang++).
+# VESTA_MPI=1 adds Open MPI (headers, mpicxx, mpirun), for data-parallel training and chains
+# over processes (-DVESTA_MPI=ON; the tests labelled mpi).
 set -euo pipefail
 
 # Build and test: compiler, CMake, ccache (the build uses it when present, so rebuilds and CI
@@ -23,6 +25,10 @@ esac
 case "${VESTA_FUZZ:-}" in
   "" | 0) ;;
   *) packages+=(clang libclang-rt-14-dev) ;;
+esac
+case "${VESTA_MPI:-}" in
+  "" | 0) ;;
+  *) packages+=(libopenmpi-dev openmpi-bin) ;;
 esac
 
 missing=()

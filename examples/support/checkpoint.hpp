@@ -12,12 +12,22 @@
 //     svi.step(...);
 //     if (checkpoint.due(step + 1)) checkpoint.save(step + 1, adam);
 //   }
+//
+// Over MPI ranks (a vesta built with -DVESTA_MPI=ON), TrainingCheckpoint(path, every, dp):
+// rank 0 writes the file, holding every rank's generator state; every rank reads it (the
+// path must be on a file system all ranks see) and then takes rank 0's params
+// (DataParallel::broadcast_params). A run may resume on another number of ranks: rank r takes
+// the generator of rank r if the file has one, else rank 0's forked by r.
 #pragma once
 
 #include <string>
 
+#include <vesta/config.hpp>
 #include <vesta/core/random.hpp>
 #include <vesta/inference/optim.hpp>
+#if VESTA_MPI
+#include <vesta/inference/distributed/data_parallel.hpp>
+#endif
 
 namespace vesta::examples {
 
@@ -26,6 +36,10 @@ class TrainingCheckpoint {
  public:
   /// A checkpoint at `path` written every `every` steps; an empty path turns it off.
   TrainingCheckpoint(std::string path, long every);
+#if VESTA_MPI
+  /// The same over the ranks of `dp` (held by reference): see the file's header.
+  TrainingCheckpoint(std::string path, long every, DataParallel& dp);
+#endif
 
   /// Whether a path was given.
   bool enabled() const { return !path_.empty(); }
@@ -47,6 +61,9 @@ class TrainingCheckpoint {
  private:
   std::string path_;
   long every_;
+#if VESTA_MPI
+  DataParallel* dp_ = nullptr;
+#endif
 };
 
 }  // namespace vesta::examples

@@ -132,17 +132,35 @@ MCMCRun run_mcmc(const std::function<void()>& run_model, const SamplerSettings& 
   check_settings(settings);
   // Built here, on the calling thread: the one run that reads the ParamStore and draws the
   // init strategy's values; each chain then works on a copy with leaves of its own.
-  Potential prototype(run_model, init ? *init : init_to_median());
+  // With an exchange, an error here (the model throwing on this process's data) is agreed
+  // on with the other processes, which would otherwise wait for this one's chains.
+  std::optional<Potential> built;
   const Rng root(options.seed);
   std::vector<Rng> rngs;
   std::vector<Eigen::VectorXd> starts(static_cast<std::size_t>(num_chains));
   std::vector<Potential> potentials;
-  potentials.reserve(static_cast<std::size_t>(num_chains));
-  for (int c = 0; c < num_chains; ++c) {
-    rngs.push_back(root.fork(static_cast<std::uint64_t>(c)));
-    if (init) starts[static_cast<std::size_t>(c)] = prototype.point_from(*init, rngs.back());
-    potentials.emplace_back(prototype);
+  try {
+    built.emplace(run_model, init ? *init : init_to_median());
+    potentials.reserve(static_cast<std::size_t>(num_chains));
+    for (int c = 0; c < num_chains; ++c) {
+      rngs.push_back(root.fork(static_cast<std::uint64_t>(c)));
+      if (init) starts[static_cast<std::size_t>(c)] = built->point_from(*init, rngs.back());
+      potentials.emplace_back(*built);
+    }
+  } catch (...) {
+    if (!options.exchange) throw;
+    std::vector<ChainResult> none(static_cast<std::size_t>(num_chains));
+    options.exchange->exchange(none, std::current_exception());
+    throw;  // not reached: the exchange throws on every process
   }
+  Potential& prototype = *built;
+
+  // The chains this process runs (all of them unless an exchange spreads them).
+  std::vector<int> local;
+  for (int c = 0; c < num_chains; ++c) {
+    if (!options.exchange || options.exchange->runs(c, num_chains)) local.push_back(c);
+  }
+  const int num_local = static_cast<int>(local.size());
 
   const long per_chain = num_warmup + num_samples;
   std::atomic<long> iterations{0}, divergences{0};
@@ -181,18 +199,18 @@ MCMCRun run_mcmc(const std::function<void()>& run_model, const SamplerSettings& 
   auto report = [&](bool done) {
     if (!options.progress) return;
     options.progress(
-        MCMCProgress{iterations.load(), per_chain * num_chains, divergences.load(), num_chains,
+        MCMCProgress{iterations.load(), per_chain * num_local, divergences.load(), num_local,
                      std::chrono::duration<double>(Clock::now() - start).count(), done});
   };
   report(false);
-  if (options.parallel && num_chains > 1) {
+  if (options.parallel && num_local > 1) {
     std::vector<std::thread> threads;
-    for (int c = 0; c < num_chains; ++c) threads.emplace_back(chain, c);
+    for (int c : local) threads.emplace_back(chain, c);
     {
       std::unique_lock<std::mutex> lock(mutex);
-      while (finished.load() < num_chains) {
+      while (finished.load() < num_local) {
         cv.wait_for(lock, std::chrono::milliseconds(200));
-        if (finished.load() < num_chains) {
+        if (finished.load() < num_local) {
           lock.unlock();
           report(false);
           lock.lock();
@@ -202,15 +220,18 @@ MCMCRun run_mcmc(const std::function<void()>& run_model, const SamplerSettings& 
     for (std::thread& t : threads) t.join();
   } else {
     // One after another on this thread: the progress comes from the chain itself.
-    for (int c = 0; c < num_chains; ++c) {
+    for (int c : local) {
       chain(c);
       report(false);
     }
   }
   report(true);
+  std::exception_ptr first_error;
   for (const std::exception_ptr& e : errors) {
-    if (e) std::rethrow_exception(e);
+    if (e && !first_error) first_error = e;
   }
+  if (options.exchange) options.exchange->exchange(out.chains, first_error);
+  if (first_error) std::rethrow_exception(first_error);
 
   out.samples.resize(static_cast<std::size_t>(num_chains));
   for (int c = 0; c < num_chains; ++c) {

@@ -15,7 +15,9 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <exception>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -158,6 +160,21 @@ using MCMCProgressCallback = std::function<void(const MCMCProgress&)>;
 /// terminal and written every five seconds elsewhere, ending with a summary line.
 MCMCProgressCallback mcmc_progress_line(std::FILE* out = stderr);
 
+/// Spreads MCMC's chains over processes (ChainsOverRanks, inference/distributed, does so over
+/// MPI ranks): each process runs its own chains (on threads, as MCMCOptions::parallel says),
+/// then exchange() hands every process every chain's result, so summary() sees them all.
+class ChainExchange {
+ public:
+  virtual ~ChainExchange() = default;
+  /// Whether this process runs chain `chain` (0-based) of `num_chains`.
+  virtual bool runs(int chain, int num_chains) const = 0;
+  /// Called by every process once its chains have ended, with `chains` holding the results
+  /// of its own (the others' entries empty) and `error` the first error of its chains (null
+  /// if none). Fills in the other processes' chains; if any process had an error, throws on
+  /// every process instead.
+  virtual void exchange(std::vector<ChainResult>& chains, std::exception_ptr error) = 0;
+};
+
 /// How MCMC runs its chains: the seed, threads, and progress reports.
 struct MCMCOptions {
   /// Chain c draws from Rng(seed).fork(c): a run is reproducible from the seed alone.
@@ -167,6 +184,9 @@ struct MCMCOptions {
   /// Receives the run's progress; the default, mcmc_progress_line(), writes to stderr;
   /// empty: no reports.
   MCMCProgressCallback progress = mcmc_progress_line();
+  /// Spreads the chains over processes; null: this process runs them all. Chain c draws
+  /// from Rng(seed).fork(c) whichever process runs it, so the draws are those of one process.
+  std::shared_ptr<ChainExchange> exchange = nullptr;
 };
 
 /// One row of a summary: a scalar entry of a latent site.
