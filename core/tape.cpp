@@ -26,6 +26,16 @@ Storage::Storage(Matrix&& m) : rows(m.rows()), cols(m.cols()), owned_(std::move(
   data = owned_.data();
 }
 
+void Storage::swap_values(Matrix& other) {
+  if (pooled_ != 0) {  // the first exchange: the values move to a Matrix of their own
+    owned_ = values();
+    release_buffer(data, pooled_);
+    pooled_ = 0;
+  }
+  owned_.swap(other);
+  data = owned_.data();
+}
+
 Storage::~Storage() {
   if (pooled_ != 0) release_buffer(data, pooled_);
 }

@@ -115,6 +115,10 @@ struct Storage {
 
   MatrixMap values() { return {data, rows, cols}; }
   ConstMatrixMap values() const { return {data, rows, cols}; }
+  /// Exchanges the values with `other` (rows x cols): an optimizer commits a step's new values
+  /// this way, without copying them. A node of the current tape keeps reading the old values,
+  /// which the graph was recorded with.
+  void swap_values(Matrix& other);
 
  private:
   std::size_t pooled_ = 0;  // the pool's size class of `data`; 0 when it lives in owned_

@@ -127,6 +127,15 @@ MatrixMap Tensor::leaf_values() const {
   return s.values();
 }
 
+void Tensor::swap_leaf_values(Matrix& next) const {
+  detail::Storage& s = leaf_storage("swap_leaf_values");
+  if (next.rows() != rows_ || next.cols() != cols_) {
+    throw ShapeError(fmt::format("swap_leaf_values: the leaf is {}, the new values {}", shape(),
+                                 shape_str(next.rows(), next.cols())));
+  }
+  s.swap_values(next);
+}
+
 MatrixMap Tensor::leaf_grad() const {
   detail::Storage& s = leaf_storage("leaf_grad");
   if (s.grad.rows() != rows_ || s.grad.cols() != cols_) s.grad.resize(rows_, cols_);

@@ -96,6 +96,10 @@ class Tensor {
   void set_value(const Eigen::Ref<const Matrix>& m) const;
   /// Mutable view of a leaf's values, for in-place updates by optimizers.
   MatrixMap leaf_values() const;
+  /// Exchanges a leaf's values with `next` (same shape) without copying them: an optimizer
+  /// that computed a step's new values aside commits them so. The leaf's node on the current
+  /// tape keeps the values the graph was recorded with.
+  void swap_leaf_values(Matrix& next) const;
   /// Mutable view of a leaf's gradient; the gradient is marked as holding values.
   MatrixMap leaf_grad() const;
 

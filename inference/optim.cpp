@@ -57,38 +57,30 @@ void Optimizer::step(ParamStore& store) {
     ~Release() { on.store(false, std::memory_order_release); }
   } release{busy_.on};
 
-  // Gather the gradients and check them all before changing anything.
+  // Gather the gradients. Nothing changes until every new value is known to be finite.
   // Gradients are read in place (no copies: this runs every SVI step).
   std::vector<Item>& items = items_;
   items.clear();
   const auto& entries = store.entries();
+  const bool clipping = max_grad_norm_ > 0;
   std::size_t prepared = 0;  // items whose state counts this step (undone on a throw)
   try {
     double squared_norm = 0;
-    Index total = 0;
     for (std::size_t position = 0; position < entries.size(); ++position) {
       const std::string& name = entries[position].first;
       const Tensor& leaf = entries[position].second.unconstrained;
       if (!leaf.has_grad()) continue;  // not used since the last step: left as it is
       MatrixMap g = leaf.leaf_grad();
-      // A NaN or infinite entry makes the (vectorised) squared norm non-finite, so the entries
-      // are searched one by one only then; a finite one can overflow it too, and passes.
-      const Scalar g_squared_norm = g.squaredNorm();
-      if (!std::isfinite(g_squared_norm)) {
-        for (Index k = 0; k < g.size(); ++k) {
-          if (!std::isfinite(g.data()[k])) {
-            throw ValueError(fmt::format(
-                "optimizer: the gradient of param '{}' is {} at entry {} ({}); no parameter was "
-                "updated",
-                name, g.data()[k], entry_str(g.rows(), g.cols(), k), leaf.shape()));
-          }
-        }
-      }
-      squared_norm += static_cast<double>(g_squared_norm);
-      total += g.size();
       items.push_back({position, &name, &leaf, g.data()});
+      // Clipping needs the norm first, and must not scale by a non-finite one. Without it, the
+      // update checks its gradients as it goes (update_entries): one pass fewer over them.
+      if (clipping) {
+        const Scalar g_squared_norm = g.squaredNorm();
+        if (!std::isfinite(g_squared_norm)) check_gradient(items.back(), leaf.size());
+        squared_norm += static_cast<double>(g_squared_norm);
+      }
     }
-    if (max_grad_norm_ > 0) {
+    if (clipping) {
       const double norm = std::sqrt(squared_norm);
       if (norm > max_grad_norm_) {
         for (Item& it : items) {
@@ -98,11 +90,10 @@ void Optimizer::step(ParamStore& store) {
       }
     }
     const Scalar lr = schedule_(steps_);
-    // Every new value and moment goes to a buffer of its own first (in chunks that stay in
-    // the L1 cache, so a large parameter's arrays are read from memory once); nothing the
-    // store or the next step sees changes until all of them are known to be finite.
-    if (pending_.size() < total) pending_.resize(total);
-    Index offset = 0;
+    // Every new value and moment goes to a buffer of the state first (the moments' m_next and
+    // v_next, the values' x_next), in chunks that stay in the L1 cache while they are checked;
+    // nothing the store or the next step sees changes until all of them are known to be
+    // finite. Committing then exchanges buffers and copies nothing.
     for (Item& it : items) {
       State& s = state_for(store, it.position);
       MatrixMap x = it.leaf->leaf_values();
@@ -112,11 +103,13 @@ void Optimizer::step(ParamStore& store) {
         init_state(s, n);
         s.size = n;
       }
+      if (s.x_next.rows() != x.rows() || s.x_next.cols() != x.cols()) {
+        s.x_next.resize(x.rows(), x.cols());
+      }
       ++s.t;
       ++prepared;
       begin_update(s);
-      update_entries(s, it, x, offset, lr);
-      offset += n;
+      update_entries(s, it, x, lr);
     }
   } catch (...) {
     for (std::size_t i = 0; i < prepared; ++i) --state_for(store, items[i].position).t;
@@ -124,17 +117,23 @@ void Optimizer::step(ParamStore& store) {
     throw;
   }
   // Commit: new values into the store, new moments into the state.
-  Index offset = 0;
   for (Item& it : items) {
     State& s = state_for(store, it.position);
-    MatrixMap x = it.leaf->leaf_values();
-    Eigen::Map<Column>(x.data(), x.size()) = pending_.segment(offset, x.size());
-    offset += x.size();
+    it.leaf->swap_leaf_values(s.x_next);
     s.m.swap(s.m_next);
     s.v.swap(s.v_next);
     it.leaf->zero_grad();
   }
   ++steps_;
+}
+
+void Optimizer::check_gradient(const Item& it, Index size) {
+  for (Index k = 0; k < size; ++k) {
+    if (std::isfinite(it.grad[k])) continue;
+    throw ValueError(fmt::format(
+        "optimizer: the gradient of param '{}' is {} at entry {} ({}); no parameter was updated",
+        *it.name, it.grad[k], entry_str(it.leaf->rows(), it.leaf->cols(), k), it.leaf->shape()));
+  }
 }
 
 // Saved state, under a prefix P: "P.steps" (1x1); per parameter N, "P.t.N" (1x2: its update
@@ -143,11 +142,10 @@ void Optimizer::step(ParamStore& store) {
 // reads and writes a few arrays once, so a part must be large to outweigh a thread's wake-up.
 constexpr double kMinEntriesPerPart = 1 << 16;
 
-// The new values of one parameter into pending_ (from `offset` on), chunk by chunk; a large
-// parameter's chunks are shared among the threads set_num_threads allows. A new value that is
-// not finite is an error naming the param and its first such entry.
-void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Index offset,
-                               Scalar lr) {
+// The new values of one parameter into its state's x_next, chunk by chunk; a large parameter's
+// chunks are shared among the threads set_num_threads allows. A gradient entry or a new value
+// that is not finite is an error naming the param and its first such entry.
+void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Scalar lr) {
   const Index n = x.size();
   const Index chunks = (n + kChunk - 1) / kChunk;
   const int parts =
@@ -155,22 +153,26 @@ void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Ind
   std::array<bool, 64> finite{};
   auto body = [&](int part) {
     const auto [first_chunk, count] = detail::part_range(chunks, parts, part, 1);
-    bool ok = true;
+    // 0 * y is 0 for every finite y and NaN for an infinite or NaN one, so the sum of such
+    // products over the chunk (vectorised, while the chunk is in the L1 cache) is 0 exactly
+    // when the chunk's gradient and new values are all finite.
+    Scalar probe = 0;
     for (Index k = first_chunk; k < first_chunk + count; ++k) {
       const Index first = k * kChunk;
       const Index len = std::min(kChunk, n - first);
       Chunk c{first, Eigen::Map<const Column>(x.data() + first, len),
               Eigen::Map<const Column>(it.grad + first, len),
-              Eigen::Map<Column>(pending_.data() + offset + first, len)};
+              Eigen::Map<Column>(s.x_next.data() + first, len)};
       update(s, c, lr);
-      ok = ok && c.out.allFinite();
+      probe += (c.g * 0).sum() + (c.out * 0).sum();
     }
-    finite[static_cast<std::size_t>(part)] = ok;
+    finite[static_cast<std::size_t>(part)] = probe == 0;
   };
   detail::run_parts(parts, detail::PartFn(body));
   if (std::all_of(finite.begin(), finite.begin() + parts, [](bool ok) { return ok; })) return;
+  check_gradient(it, n);
   for (Index k = 0; k < n; ++k) {
-    const Scalar value = pending_(offset + k);
+    const Scalar value = s.x_next.data()[k];
     if (std::isfinite(value)) continue;
     throw ValueError(fmt::format(
         "optimizer: the update of param '{}' ({}) would make entry {} {} (its gradient there is "

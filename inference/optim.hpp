@@ -74,6 +74,7 @@ class Optimizer {
     Column v;            ///< Second moment.
     Column m_next;       ///< The first moment being computed (swapped in when the step commits).
     Column v_next;       ///< The second moment being computed.
+    Matrix x_next;       ///< The new values being computed (exchanged with the param's).
     std::int64_t t = 0;  ///< Number of updates made.
     Index size = 0;      ///< of the parameter it was made for
   };
@@ -120,8 +121,9 @@ class Optimizer {
     Scalar* grad;  // leaf's gradient, as many entries as the leaf
   };
   std::vector<Item> items_;
-  void update_entries(State& s, const Item& it, const MatrixMap& x, Index offset, Scalar lr);
-  Column pending_;  // the step's new values, committed once all are computed and finite
+  void update_entries(State& s, const Item& it, const MatrixMap& x, Scalar lr);
+  // Throws naming the param and its first non-finite gradient entry, if it has one.
+  static void check_gradient(const Item& it, Index size);
   // Set while a step runs: a step from a second thread at the same time is an error.
   struct BusyFlag {
     std::atomic<bool> on{false};

@@ -2,6 +2,7 @@
 // optimizer minimising a quadratic, schedules, clipping, parameters that join mid-training,
 // and a non-finite gradient that stops the step without touching any parameter.
 #include <cmath>
+#include <limits>
 #include <memory>
 
 #include <catch2/catch.hpp>
@@ -168,6 +169,57 @@ TEST_CASE("a non-finite gradient names the parameter and changes nothing", "[inf
   (sum(param("good")) + sum(param("bad") * Tensor(poison))).backward();
   CHECK_THROWS_WITH(adam.step(), Contains("'bad'") && Contains("inf") && Contains("[2]"));
   CHECK(param_store().entry("bad").unconstrained.matrix() == Matrix::Constant(3, 1, 1));
+}
+
+TEST_CASE("every optimizer, with or without clipping, stops at a non-finite gradient",
+          "[inference][optim]") {
+  // Without clipping the gradients are checked inside the update; ClippedAdam clips each entry
+  // first, which must not turn a NaN or an infinity into a finite step.
+  const Scalar nan = std::numeric_limits<Scalar>::quiet_NaN();
+  const Scalar inf = std::numeric_limits<Scalar>::infinity();
+  auto make = [](int which) -> std::unique_ptr<Optimizer> {
+    switch (which) {
+      case 0:
+        return std::make_unique<Adam>(0.1);
+      case 1:
+        return std::make_unique<ClippedAdam>(0.1, 1.0);
+      case 2:
+        return std::make_unique<SGD>(0.1, 0.9);
+      case 3:
+        return std::make_unique<RMSProp>(0.1);
+      default:
+        return std::make_unique<Adagrad>(0.1);
+    }
+  };
+  for (int which = 0; which < 5; ++which) {
+    for (const bool clip : {false, true}) {
+      for (const Scalar poison_value : {nan, inf, -inf}) {
+        CAPTURE(which, clip, poison_value);
+        Fresh fresh;
+        // 5000 entries: three chunks of the update, the bad entry in the last.
+        param("good", Matrix::Constant(2, 1, 1));
+        param("bad", Matrix::Constant(5000, 1, 1));
+        auto opt = make(which);
+        if (clip) opt->clip_grad_norm(1.0);
+        Matrix poison = Matrix::Ones(5000, 1);
+        poison(4321, 0) = poison_value;
+        (sum(param("good")) + sum(param("bad") * Tensor(poison))).backward();
+        CHECK_THROWS_WITH(opt->step(), Contains("'bad'") && Contains("gradient") &&
+                                           Contains("[4321]") &&
+                                           Contains("no parameter was updated"));
+        tape().reset();
+        CHECK(param_store().entry("good").unconstrained.matrix() == Matrix::Constant(2, 1, 1));
+        CHECK(param_store().entry("bad").unconstrained.matrix() == Matrix::Constant(5000, 1, 1));
+        CHECK(opt->steps() == 0);
+        // The next step, with finite gradients, goes ahead and moves both.
+        (sum(param("good")) + sum(param("bad"))).backward();
+        opt->step();
+        tape().reset();
+        CHECK((param_store().entry("good").unconstrained.matrix().array() < 1).all());
+        CHECK((param_store().entry("bad").unconstrained.matrix().array() < 1).all());
+      }
+    }
+  }
 }
 
 TEST_CASE("a param's optimizer state follows it when a param before it is erased",
