@@ -94,7 +94,8 @@ class Tensor {
   bool has_grad() const { return is_leaf() && storage_->grad_live; }
   /// Overwrites a leaf's values (same shape), as an optimizer does between steps.
   void set_value(const Eigen::Ref<const Matrix>& m) const;
-  /// Mutable view of a leaf's values, for in-place updates by optimizers.
+  /// Mutable view of a leaf's values, for in-place updates. Valid until the next optimizer
+  /// step, which may give the leaf new storage (swap_leaf_values).
   MatrixMap leaf_values() const;
   /// Exchanges a leaf's values with `next` (same shape) without copying them: an optimizer
   /// that computed a step's new values aside commits them so. The leaf's node on the current
