@@ -100,6 +100,9 @@ Tensor sum(const Tensor& x);
 /// The sum of 1x1 terms, as one node however many there are (an ELBO's rows, a trace's
 /// log-joint): a chain of additions would record one node per term. 0 for none.
 Tensor sum_of(std::span<const Tensor> terms);
+/// sum_k weights[k] * terms[k], as one node (an ELBO: + log p, - log q). The spans have the
+/// same length.
+Tensor sum_of(std::span<const Tensor> terms, std::span<const Scalar> weights);
 Tensor mean(const Tensor& x);
 /// Sum of each row (Rx1), as Eigen's rowwise().sum().
 Tensor rowwise_sum(const Tensor& x);

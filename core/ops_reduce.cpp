@@ -65,7 +65,9 @@ Tensor sum(const Tensor& x) {
       });
 }
 
-Tensor sum_of(std::span<const Tensor> terms) {
+namespace {
+// sum_of with weights (null: all 1).
+Tensor weighted_sum_of(std::span<const Tensor> terms, const Scalar* weights) {
   Scalar total = 0;
   std::size_t recorded = 0;
   for (std::size_t k = 0; k < terms.size(); ++k) {
@@ -74,30 +76,44 @@ Tensor sum_of(std::span<const Tensor> terms) {
       throw ShapeError(
           fmt::format("sum_of: term {} is {}, but every term must be 1x1", k, t.shape()));
     }
-    total += t.item();
+    total += weights != nullptr ? weights[k] * t.item() : t.item();
     if (t.requires_grad()) ++recorded;
   }
   if (recorded == 0) return Tensor(total);
-  // The nodes of the terms that carry a gradient, for the backward step.
+  // The nodes of the terms that carry a gradient, and their weights, for the backward step.
   Node** nodes = tape().allocate<Node*>(recorded);
+  Scalar* w = weights != nullptr ? tape().allocate(recorded) : nullptr;
   std::size_t n = 0;
-  for (const Tensor& t : terms) {
-    if (t.requires_grad()) nodes[n++] = Operand::of(t).node;
+  for (std::size_t k = 0; k < terms.size(); ++k) {
+    if (!terms[k].requires_grad()) continue;
+    if (w != nullptr) w[n] = weights[k];
+    nodes[n++] = Operand::of(terms[k]).node;
   }
   return recorded_result(
       1, 1, [total](Scalar* out) { *out = total; },
-      [nodes, n](Node& y) {
+      [nodes, w, n](Node& y) {
         const Scalar g = y.adj[0];
         for (std::size_t k = 0; k < n; ++k) {
           Node* t = nodes[k];
+          const Scalar gk = w != nullptr ? w[k] * g : g;
           if (t->touched) {
-            t->adj[0] += g;
+            t->adj[0] += gk;
           } else {
-            t->adj[0] = g;
+            t->adj[0] = gk;
             t->touched = true;
           }
         }
       });
+}
+}  // namespace
+
+Tensor sum_of(std::span<const Tensor> terms) { return weighted_sum_of(terms, nullptr); }
+
+Tensor sum_of(std::span<const Tensor> terms, std::span<const Scalar> weights) {
+  if (weights.size() != terms.size()) {
+    throw ShapeError(fmt::format("sum_of: {} terms but {} weights", terms.size(), weights.size()));
+  }
+  return weighted_sum_of(terms, weights.data());
 }
 
 Tensor mean(const Tensor& x) {

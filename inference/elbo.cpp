@@ -101,8 +101,12 @@ Tensor Trace_ELBO::particle_loss(const Trace& model_trace, const Trace& guide_tr
   rows_.clear();
   terms(model_trace, guide_trace, rows_);
   row_values_.clear();
-  for (const ElboTerm& row : rows_) row_values_.push_back(row.value);
-  const Tensor elbo = sum_of(row_values_);
+  row_signs_.clear();
+  for (const ElboTerm& row : rows_) {
+    row_values_.push_back(row.value);
+    row_signs_.push_back(row.sign);
+  }
+  const Tensor elbo = sum_of(row_values_, row_signs_);
   if (!std::isfinite(elbo.item())) {
     for (const ElboTerm& row : rows_) {
       if (!std::isfinite(row.value.item())) {
@@ -201,8 +205,8 @@ void TraceMeanField_ELBO::terms(const Trace& model_trace, const Trace& guide_tra
     if (!s.is_sample()) continue;
     if (const Site* g = kl_partner(s, guide_trace)) {
       out.push_back({&s, &model_trace,
-                     -masked_scaled_sum(s, kl_divergence(*g->dist, *s.dist), "KL divergence"),
-                     "KL divergence"});
+                     masked_scaled_sum(s, kl_divergence(*g->dist, *s.dist), "KL divergence"),
+                     "KL divergence", -1});
       by_kl.insert(s.name);
     }
   }

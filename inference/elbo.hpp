@@ -29,11 +29,14 @@ struct ElboTerm {
   /// The site the term is about, and the trace it is in (whose program names it).
   const Site* site;
   const Trace* trace;  ///< The trace the site is in.
-  /// + weighed log p (a model site), - weighed log q (a guide site), or - weighed KL(q || p)
-  /// (a latent whose pair is taken in closed form).
+  /// The weighed log p (a model site), log q (a guide site) or KL(q || p) (a latent whose pair
+  /// is taken in closed form), before its sign.
   Tensor value;
   /// "log_prob" or "KL divergence": what the term is, for messages.
   const char* what;
+  /// What the ELBO adds: sign * value (+1 for log p, -1 for log q and the KL). Summing with the
+  /// signs records one node for the whole ELBO, not one negation per row.
+  Scalar sign = 1;
 };
 
 /// The ELBO E_q[log p(x, z) - log q(z)], estimated from one trace of the guide and one of
@@ -109,7 +112,7 @@ class Trace_ELBO {
   }
   /// The guide's row of a site scored by Monte Carlo: minus its weighed log q.
   static ElboTerm guide_term(const Trace& t, const Site& s) {
-    return {&s, &t, -t.scaled_log_prob_sum(s), "log_prob"};
+    return {&s, &t, t.scaled_log_prob_sum(s), "log_prob", -1};
   }
 
   /// The number of guide draws each estimate averages over.
@@ -146,6 +149,7 @@ class Trace_ELBO {
   bool any_param_ = false;                             // whether the last particle read a param
   std::vector<ElboTerm> rows_;                         // reused across particles and steps
   std::vector<Tensor> row_values_;                     // the same
+  std::vector<Scalar> row_signs_;                      // the same
   Trace model_trace_, guide_trace_;                    // the same
 };
 

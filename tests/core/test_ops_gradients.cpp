@@ -271,6 +271,30 @@ TEST_CASE("sum_of adds 1x1 terms in one node, with their gradients", "[core][gra
   tape().reset();
 }
 
+TEST_CASE("sum_of with weights adds weighted terms in one node, with their gradients",
+          "[core][gradients]") {
+  check_gradients(
+      "weighted sum_of",
+      [](Xs x) {
+        const std::vector<Tensor> terms = {x[0], x[1] * x[1], Tensor(Scalar(2)), x[0] * x[2]};
+        const std::vector<Scalar> weights = {1, -1, 0.5, -2.5};
+        return sum_of(terms, weights);
+      },
+      {Matrix::Constant(1, 1, 0.3), Matrix::Constant(1, 1, -1.2), Matrix::Constant(1, 1, 0.7)});
+  const Tensor a = Tensor::variable(Matrix::Constant(1, 1, 2));
+  const std::vector<Tensor> terms = {a, a, Tensor(Scalar(5))};
+  const std::vector<Scalar> weights = {1, -3, -1};
+  const Tensor total = sum_of(terms, weights);
+  CHECK(total.item() == 2 - 6 - 5);
+  CHECK(tape().num_nodes() == 2);  // the leaf and the sum
+  total.backward();
+  CHECK(a.grad()(0, 0) == -2);
+  const std::vector<Scalar> short_weights = {1, 1};
+  CHECK_THROWS_WITH(sum_of(terms, short_weights),
+                    Catch::Matchers::Contains("3 terms but 2 weights"));
+  tape().reset();
+}
+
 TEST_CASE("gradients of linear algebra and shape ops match finite differences",
           "[core][gradients]") {
   run(linalg_and_shape_cases());
