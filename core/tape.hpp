@@ -54,16 +54,6 @@ struct Node {
       touched = true;
     }
   }
-  /// Same for a matrix product expression, evaluated by GEMM straight into adj.
-  template <class Expr>
-  void accumulate_product(const Expr& e) {
-    if (touched) {
-      adj_matrix().noalias() += e;
-    } else {
-      adj_matrix().noalias() = e;
-      touched = true;
-    }
-  }
   /// Zero-fills adj unless it already holds a gradient (for ops that scatter into it).
   void touch() {
     if (!touched) {

@@ -136,8 +136,6 @@ void Optimizer::check_gradient(const Item& it, Index size) {
   }
 }
 
-// Saved state, under a prefix P: "P.steps" (1x1); per parameter N, "P.t.N" (1x2: its update
-// count and size) and, when the optimizer keeps them, "P.m.N" and "P.v.N" (columns).
 // Entries of a parameter per thread before its update is shared among threads: the update
 // reads and writes a few arrays once, so a part must be large to outweigh a thread's wake-up.
 constexpr double kMinEntriesPerPart = 1 << 16;
@@ -182,6 +180,8 @@ void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Sca
   }
 }
 
+// Saved state, under a prefix P: "P.steps" (1x1); per parameter N, "P.t.N" (1x2: its update
+// count and size) and, when the optimizer keeps them, "P.m.N" and "P.v.N" (columns).
 void Optimizer::save_state(ParamStore& out, const std::string& prefix) const {
   out.set(prefix + ".steps", Matrix::Constant(1, 1, static_cast<Scalar>(steps_)));
   for (const NamedState& ns : states_) {

@@ -59,10 +59,11 @@ std::vector<Index> DataParallel::shard(const std::vector<Index>& global_rows) {
   return {global_rows.begin() + first, global_rows.begin() + first + count};
 }
 
-void DataParallel::check_step(std::exception_ptr error, const ParamStore& store) {
+void DataParallel::check_step(std::exception_ptr error, const ParamStore& store,
+                              std::uint64_t store_layout) {
   // One all-reduce of maxima: the lowest failing rank (as size - rank), and each value of the
   // layout with its negation, so that max == -max(-x) says every rank has the same.
-  const auto layout = static_cast<std::int64_t>(layout_of(store) >> 1);
+  const auto layout = static_cast<std::int64_t>(store_layout >> 1);
   const auto count = static_cast<std::int64_t>(store.size());
   std::vector<std::int64_t> v = {error ? std::int64_t(comm_.size() - comm_.rank()) : 0, layout,
                                  -layout, count, -count};
@@ -85,7 +86,8 @@ void DataParallel::check_step(std::exception_ptr error, const ParamStore& store)
 
 void DataParallel::broadcast_params(ParamStore& store) const {
   // check_step is not const (it clears gradients on a throw); the check is the same.
-  const_cast<DataParallel*>(this)->check_step(nullptr, store);
+  const std::uint64_t layout = layout_of(store);
+  const_cast<DataParallel*>(this)->check_step(nullptr, store, layout);
   std::vector<Scalar> values(static_cast<std::size_t>(entry_count(store)));
   std::size_t offset = 0;
   for (const auto& entry : store.entries()) {
@@ -102,14 +104,15 @@ void DataParallel::broadcast_params(ParamStore& store) const {
     offset += std::size_t(x.size());
   }
   auto* self = const_cast<DataParallel*>(this);
-  self->synced_layout_ = layout_of(store);
+  self->synced_layout_ = layout;
   self->synced_ = true;
 }
 
 double DataParallel::reduce(double loss, ParamStore& store) {
   const auto start = Clock::now();
-  check_step(nullptr, store);
-  if (!synced_ || layout_of(store) != synced_layout_) {
+  const std::uint64_t layout = layout_of(store);
+  check_step(nullptr, store, layout);
+  if (!synced_ || layout != synced_layout_) {
     clear_grads(store);
     throw DistributedError(
         "DataParallel: the params are not those of the last broadcast_params() (a param made "
@@ -164,7 +167,7 @@ double DataParallel::reduce(double loss, ParamStore& store) {
 
 void DataParallel::fail(std::exception_ptr error, ParamStore& store) {
   weight_set_ = false;
-  check_step(error, store);
+  check_step(error, store, layout_of(store));
   // check_step throws for every error; not reached.
   throw DistributedError("rank failed: " + error_message(error));
 }

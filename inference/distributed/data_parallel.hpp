@@ -88,9 +88,10 @@ class DataParallel : public GradientReducer {
   void reset_stats() { stats_ = Stats{}; }
 
  private:
-  // The first all-reduce of a step: error flag and params' layout. Throws DistributedError
-  // on every rank if any rank failed or the layouts differ.
-  void check_step(std::exception_ptr error, const ParamStore& store);
+  // The first all-reduce of a step: error flag and params' layout (layout_of(store), computed
+  // once by the caller). Throws DistributedError on every rank if any rank failed or the
+  // layouts differ.
+  void check_step(std::exception_ptr error, const ParamStore& store, std::uint64_t layout);
 
   Communicator comm_;
   std::uint64_t synced_layout_ = 0;  // the params' layout at the last broadcast_params()
