@@ -148,12 +148,50 @@ void accumulate_broadcast(Node* target, const Broadcast& bc, const Source& a, co
   });
 }
 
+// ---- scalars -------------------------------------------------------------------------
+//
+// Two 1x1 operands are the whole of a scalar model's arithmetic (a site's location, a
+// potential written with numbers), where the broadcasting machinery above costs more than
+// the op. The value is computed on fixed-size 1x1 arrays, which compile to scalar code; the
+// backward step keeps the two input values in its closure (instead of kept-alive storage)
+// and runs the same expressions as the general case on them, so that a 1x1 op's gradient
+// is bit for bit the one the same op gives entry by entry.
+using Array1x1 = Eigen::Array<Scalar, 1, 1>;
+
+template <class G>
+void accumulate_one(Node* target, const ConstColumnMap& g, const ConstColumnMap& a,
+                    const ConstColumnMap& b, const ConstColumnMap& y, G&& grad) {
+  ColumnMap adj(target->adj, 1);
+  if (target->touched) {
+    adj += grad(g, a, b, y);
+  } else {
+    adj = grad(g, a, b, y);
+    target->touched = true;
+  }
+}
+
+template <class F, class DA, class DB>
+Tensor scalar_binary_op(const Operand& A, const Operand& B, F f, DA da, DB db) {
+  const Scalar a = *A.value;
+  const Scalar b = *B.value;
+  const Scalar y = Array1x1(f(Array1x1(a), Array1x1(b)))(0);
+  if (!A.requires_grad() && !B.requires_grad()) return Tensor(y);
+  Node* node = tape().record(1, 1, [an = A.node, bn = B.node, a, b, da, db](Node& out) {
+    const ConstColumnMap g(out.adj, 1), yv(out.value, 1), av(&a, 1), bv(&b, 1);
+    if (an != nullptr) accumulate_one(an, g, av, bv, yv, da);
+    if (bn != nullptr) accumulate_one(bn, g, av, bv, yv, db);
+  });
+  node->value[0] = y;
+  return Tensor::from_node(node);
+}
+
 // A broadcasting binary op: y = f(a, b); da(g, a, b, y) and db(g, a, b, y) give the
 // gradient contributions (before reduction to each operand's shape) from upstream g.
 template <class F, class DA, class DB>
 Tensor binary_op(const char* name, const Tensor& a, const Tensor& b, F f, DA da, DB db) {
   const Operand A = Operand::of(a);
   const Operand B = Operand::of(b);
+  if (A.size() == 1 && B.size() == 1) return scalar_binary_op(A, B, f, da, db);
   const Broadcast bc = broadcast(name, A, B);
   auto fill = [&](Scalar* out) {
     for_each_column(bc.layout, source(A, bc), source(B, bc),

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
+#include <utility>
 
 #include <fmt/format.h>
 #include <boost/math/constants/constants.hpp>
@@ -70,9 +71,40 @@ struct GradTarget {
   }
 };
 
+// The density of one number (a scalar site's), with the three values kept in the backward
+// step itself. Its arithmetic is the general loops' below, step for step (each operand's
+// contribution summed from zero, then added), so that its values and gradients are bit for
+// bit those of an entry of a larger batch.
+Tensor scalar_normal_log_prob(const Operand& X, const Operand& L, const Operand& S) {
+  const Scalar x = *X.value, l = *L.value, s = *S.value;
+  const Scalar z = (x - l) / s;
+  const Scalar log_s = std::log(s);
+  const Scalar y = Scalar(-0.5) * z * z - log_s - kHalfLog2Pi;
+  if (!X.requires_grad() && !L.requires_grad() && !S.requires_grad()) return Tensor(y);
+  Node* node = tape().record(1, 1, [x, l, s, xn = X.node, ln = L.node, sn = S.node](Node& out) {
+    const Scalar g = out.adj[0];
+    const Scalar inv_s = 1 / s;
+    const Scalar zs = (x - l) * inv_s;
+    const Scalar dl = g * zs * inv_s;
+    const Scalar ds = g * (zs * zs - 1) * inv_s;
+    Scalar sum_x = 0, sum_l = 0, sum_s = 0;
+    sum_x -= dl;
+    sum_l += dl;
+    sum_s += ds;
+    for (auto [n, sum] : {std::pair{xn, sum_x}, std::pair{ln, sum_l}, std::pair{sn, sum_s}}) {
+      if (n == nullptr) continue;
+      n->touch();
+      n->adj[0] += sum;
+    }
+  });
+  node->value[0] = y;
+  return Tensor::from_node(node);
+}
+
 Tensor normal_log_prob(const Tensor& value, const Tensor& loc, const Tensor& scale) {
   const auto [rows, cols] = detail::broadcast_shape("Normal", {&value, &loc, &scale});
   const Operand X = Operand::of(value), L = Operand::of(loc), S = Operand::of(scale);
+  if (rows == 1 && cols == 1) return scalar_normal_log_prob(X, L, S);
   const Strided xs(X.value, X.rows, X.cols), ls(L.value, L.rows, L.cols),
       ss(S.value, S.rows, S.cols);
   // Structured bindings are captured by copy explicitly: clang before 16 cannot capture them.

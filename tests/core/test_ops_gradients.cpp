@@ -206,8 +206,8 @@ std::vector<Case> linalg_and_shape_cases() {
 // side, and Rx1 against 1xC (outer).
 std::vector<Case> broadcast_cases() {
   const std::vector<std::pair<std::pair<Index, Index>, std::pair<Index, Index>>> shapes = {
-      {{3, 4}, {3, 4}}, {{3, 4}, {1, 1}}, {{1, 1}, {3, 4}}, {{3, 4}, {1, 4}},
-      {{1, 4}, {3, 4}}, {{3, 4}, {3, 1}}, {{3, 1}, {3, 4}}, {{3, 1}, {1, 4}},
+      {{3, 4}, {3, 4}}, {{3, 4}, {1, 1}}, {{1, 1}, {3, 4}}, {{3, 4}, {1, 4}}, {{1, 4}, {3, 4}},
+      {{3, 4}, {3, 1}}, {{3, 1}, {3, 4}}, {{3, 1}, {1, 4}}, {{1, 1}, {1, 1}},
   };
   struct Op {
     const char* name;
@@ -245,6 +245,61 @@ void run(const std::vector<Case>& cases) {
 
 TEST_CASE("gradients of elementwise functions match finite differences", "[core][gradients]") {
   run(unary_cases());
+}
+
+TEST_CASE("gradients of elementwise functions of one number match finite differences",
+          "[core][gradients]") {
+  // 1x1 inputs: the binary ops inside take their scalar path (scalar_binary_op).
+  std::vector<Case> cases = unary_cases();
+  for (Case& c : cases) {
+    for (Input& in : c.inputs) in.rows = in.cols = 1;
+  }
+  run(cases);
+}
+
+TEST_CASE("an op on 1x1 Tensors gives the values and gradients it gives entry by entry",
+          "[core][gradients]") {
+  // Each unary case, each binary op and Normal's log_prob on 1x1 inputs (the binary ops' and
+  // the Normal's scalar paths) against the same op on 2x1 inputs whose first entries are those
+  // numbers (the general path): bit for bit, values and gradients, also where a leaf
+  // receives several contributions.
+  std::mt19937_64 gen(7);
+  const Tensor first(Matrix{{1}, {0}});
+  auto compare = [&](const std::string& name, const vesta::testing::Fn& f,
+                     const std::vector<Input>& inputs) {
+    INFO("op: " << name);
+    std::vector<Tensor> ones, twos;
+    for (const Input& in : inputs) {
+      const Matrix m = random_matrix(2, 1, in.lo, in.hi, gen, in.gap);
+      ones.push_back(Tensor::variable(m.topRows(1)));
+      twos.push_back(Tensor::variable(m));
+    }
+    const Tensor y1 = f(ones);
+    const std::size_t nodes = tape().num_nodes();
+    const Tensor y2 = f(twos);
+    CHECK(y1.item() == y2(0, 0));
+    y1.backward();
+    sum(y2 * first).backward();
+    for (std::size_t i = 0; i < ones.size(); ++i) {
+      CHECK(ones[i].grad()(0, 0) == twos[i].grad()(0, 0));
+    }
+    tape().reset();
+    return nodes;
+  };
+  for (const Case& c : unary_cases()) compare(c.name, c.f, c.inputs);
+  Tensor (*const binary[])(const Tensor&, const Tensor&) = {add, sub, mul, div, pow};
+  for (auto* f : binary) {
+    const std::size_t nodes =
+        compare("binary", [f](Xs x) { return f(x[0], x[1]); }, {{1, 1, 0.5, 2}, {1, 1, 0.5, 2}});
+    CHECK(nodes == 3);  // two leaves and the op: one node
+  }
+  compare("Normal log_prob", [](Xs x) { return Normal(x[1], exp(x[2])).log_prob(x[0]); },
+          {{1, 1}, {1, 1}, {1, 1, -1, 1}});
+  // A constant on one side (a number kept in the backward step), and a leaf reached by
+  // several ops.
+  compare("constants and reuse",
+          [](Xs x) { return x[0] * 1.5 - Tensor(Scalar(2)) / x[0] + exp(x[0]) * x[1] + x[1]; },
+          {{1, 1, 0.5, 2}, {1, 1}});
 }
 
 TEST_CASE("gradients of reductions match finite differences", "[core][gradients]") {
