@@ -66,6 +66,11 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
 // ---- linear algebra -----------------------------------------------------------------------
 /// Matrix product (RxK times KxC).
 Tensor matmul(const Tensor& a, const Tensor& b);
+/// x w + b: a dense layer's pre-activation for x (RxK), w (KxC) and a bias row b (1xC), as one
+/// node. The product is accumulated onto the bias rows and the output's adjoint goes straight
+/// to the three inputs, where matmul(x, w) + b records two nodes and passes over the RxC output
+/// twice more (the sum forward, a copy of the adjoint backward).
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b);
 Tensor transpose(const Tensor& x);
 /// The lower-triangular L with L L^T = A, for a symmetric positive-definite A (n x n). A is
 /// read as its symmetric part (A + A^T) / 2, so the gradient is symmetric too. Throws

@@ -45,6 +45,46 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   });
 }
 
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+  const Operand X = Operand::of(x);
+  const Operand W = Operand::of(w);
+  const Operand B = Operand::of(b);
+  if (X.cols != W.rows) {
+    throw_shape_mismatch("linear", X, W,
+                         "do not multiply (columns of x must equal rows of the weight)");
+  }
+  if (B.rows != 1 || B.cols != W.cols) {
+    throw ShapeError(fmt::format("linear: the bias is {}, but the weight {} needs a bias of 1x{}",
+                                 shape_str(B.rows, B.cols), shape_str(W.rows, W.cols), W.cols));
+  }
+  const Index R = X.rows;
+  const Index K = X.cols;
+  const Index C = W.cols;
+  auto fill = [&](Scalar* out) {
+    MatrixMap y(out, R, C);
+    y.rowwise() = B.matrix().row(0);
+    detail::gemm(y, X.matrix(), W.matrix(), true);
+  };
+  if (!X.requires_grad() && !W.requires_grad() && !B.requires_grad()) {
+    return constant_result(R, C, fill);
+  }
+  const Scalar* xv = W.requires_grad() ? X.stable() : nullptr;
+  const Scalar* wv = X.requires_grad() ? W.stable() : nullptr;
+  return recorded_result(
+      R, C, fill, [xn = X.node, wn = W.node, bn = B.node, xv, wv, R, K, C](Node& y) {
+        const ConstMatrixMap g(y.adj, R, C);
+        if (xn != nullptr) {
+          detail::gemm(xn->adj_matrix(), g, ConstMatrixMap(wv, K, C).transpose(), xn->touched);
+          xn->touched = true;
+        }
+        if (wn != nullptr) {
+          detail::gemm(wn->adj_matrix(), ConstMatrixMap(xv, R, K).transpose(), g, wn->touched);
+          wn->touched = true;
+        }
+        if (bn != nullptr) bn->accumulate(g.colwise().sum().array());
+      });
+}
+
 Tensor transpose(const Tensor& x) {
   const Operand X = Operand::of(x);
   auto fill = [&](Scalar* out) { MatrixMap(out, X.cols, X.rows) = X.matrix().transpose(); };

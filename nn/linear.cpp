@@ -32,8 +32,8 @@ Tensor Linear::operator()(const Tensor& x) const {
     throw ShapeError(fmt::format("{}: x is {}, but the layer takes {} input columns (weight {})",
                                  describe(), x.shape(), in_, shape_str(in_, out_)));
   }
-  const Tensor y = matmul(x, weight());
-  return has_bias_ ? y + bias() : y;
+  const Tensor w = weight();  // created before the bias: the store keeps creation order
+  return has_bias_ ? linear(x, w, bias()) : matmul(x, w);
 }
 
 MLP::MLP(std::string prefix, std::vector<Index> sizes, Activation activation,

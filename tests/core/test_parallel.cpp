@@ -107,21 +107,24 @@ TEST_CASE("a matrix product split across threads equals the unsplit one", "[para
   }
 }
 
-TEST_CASE("matmul's value and gradients do not depend on the thread count", "[parallel]") {
+TEST_CASE("matmul's and linear's values and gradients do not depend on the thread count",
+          "[parallel]") {
   Rng rng(12);
-  const Matrix x = rng.normal(128, 784), w0 = rng.normal(784, 400), v0 = rng.normal(400, 30);
+  const Matrix x = rng.normal(128, 784), w0 = rng.normal(784, 400), b0 = rng.normal(1, 400),
+               v0 = rng.normal(400, 30);
   auto run = [&](int threads) {
     ThreadCount t(threads);
     tape().reset();
-    const Tensor W = Tensor::variable(w0), V = Tensor::variable(v0);
-    const Tensor loss = sum(square(matmul(tanh(matmul(Tensor(x), W)), V)));
+    const Tensor W = Tensor::variable(w0), B = Tensor::variable(b0), V = Tensor::variable(v0);
+    const Tensor loss = sum(square(matmul(tanh(linear(Tensor(x), W, B)), V)));
     loss.backward();
-    return std::tuple{loss.item(), W.grad(), V.grad()};
+    return std::tuple{loss.item(), W.grad(), B.grad(), V.grad()};
   };
-  const auto [l1, gw1, gv1] = run(1);
-  const auto [l2, gw2, gv2] = run(2);
+  const auto [l1, gw1, gb1, gv1] = run(1);
+  const auto [l2, gw2, gb2, gv2] = run(2);
   CHECK(std::abs(l2 - l1) <= kRel * std::abs(l1));
   CHECK((gw2 - gw1).norm() <= kRel * gw1.norm());
+  CHECK((gb2 - gb1).norm() <= kRel * gb1.norm());
   CHECK((gv2 - gv1).norm() <= kRel * gv1.norm());
 }
 

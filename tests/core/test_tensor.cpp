@@ -143,6 +143,10 @@ TEST_CASE("shape mismatches name the op and both shapes", "[core][tensor]") {
   CHECK_THROWS_WITH(a + b, Contains("add") && Contains("3x4") && Contains("2x4"));
   CHECK_THROWS_WITH(a * c, Contains("mul") && Contains("3x4") && Contains("3x2"));
   CHECK_THROWS_WITH(matmul(a, b), Contains("matmul") && Contains("3x4") && Contains("2x4"));
+  CHECK_THROWS_WITH(linear(a, b, Tensor(Matrix::Ones(1, 4))),
+                    Contains("linear") && Contains("3x4") && Contains("2x4"));
+  CHECK_THROWS_WITH(linear(a, transpose(b), Tensor(Matrix::Ones(2, 1))),
+                    Contains("linear") && Contains("bias is 2x1") && Contains("1x2"));
   CHECK_THROWS_WITH(hstack({a, b}), Contains("hstack") && Contains("3x4") && Contains("2x4"));
   CHECK_THROWS_WITH(vstack({a, c}), Contains("vstack") && Contains("3x4") && Contains("3x2"));
   CHECK_THROWS_WITH(reshape(a, 5, 2), Contains("reshape") && Contains("3x4") && Contains("5x2"));
@@ -193,6 +197,9 @@ TEST_CASE("ops compute the values of their definitions", "[core][tensor]") {
   CHECK(near(rowwise_logsumexp(x), a.exp().rowwise().sum().log()));
   CHECK(near(logsumexp(x), Eigen::ArrayXXd::Constant(1, 1, std::log(a.exp().sum()))));
   CHECK(near(matmul(x, transpose(x)), (m * m.transpose()).cast<double>().array()));
+  const Matrix bias{{-1, 1}};
+  CHECK(near(linear(x, transpose(x), Tensor(bias)),
+             (m * m.transpose() + bias.replicate(2, 1)).cast<double>().array()));
   CHECK(append_ones_column(x).matrix().col(3) == Matrix::Ones(2, 1));
   CHECK(append_ones_column(x).matrix().leftCols(3) == m);
   CHECK(near(reshape(x, 3, 2), Eigen::Map<const Eigen::ArrayXXd>(a.data(), 3, 2)));
