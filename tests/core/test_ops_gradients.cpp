@@ -263,10 +263,11 @@ TEST_CASE("gradients of elementwise functions of one number match finite differe
 
 TEST_CASE("an op on 1x1 Tensors gives the values and gradients it gives entry by entry",
           "[core][gradients]") {
-  // Each unary case, each binary op and Normal's log_prob on 1x1 inputs (the binary ops' and
-  // the Normal's scalar paths) against the same op on 2x1 inputs whose first entries are those
-  // numbers (the general path): bit for bit, values and gradients, also where a leaf
-  // receives several contributions.
+  // The binary ops' and Normal's scalar paths (1x1 operands) against the same ops on 2x1
+  // operands whose first entries are those numbers (the general path): bit for bit, values
+  // and gradients, also where a leaf receives several contributions. Only arithmetic and
+  // Normal's own log are compared so: a transcendental function of a 2x1 array may be computed
+  // by Eigen's vectorised kernel (on a 128-bit instruction set), of one number by libm.
   std::mt19937_64 gen(7);
   const Tensor first(Matrix{{1}, {0}});
   auto compare = [&](const std::string& name, const vesta::testing::Fn& f,
@@ -290,19 +291,21 @@ TEST_CASE("an op on 1x1 Tensors gives the values and gradients it gives entry by
     tape().reset();
     return nodes;
   };
-  for (const Case& c : unary_cases()) compare(c.name, c.f, c.inputs);
-  Tensor (*const binary[])(const Tensor&, const Tensor&) = {add, sub, mul, div, pow};
+  Tensor (*const binary[])(const Tensor&, const Tensor&) = {add, sub, mul, div};
   for (auto* f : binary) {
     const std::size_t nodes =
         compare("binary", [f](Xs x) { return f(x[0], x[1]); }, {{1, 1, 0.5, 2}, {1, 1, 0.5, 2}});
     CHECK(nodes == 3);  // two leaves and the op: one node
   }
-  compare("Normal log_prob", [](Xs x) { return Normal(x[1], exp(x[2])).log_prob(x[0]); },
-          {{1, 1}, {1, 1}, {1, 1, -1, 1}});
-  // A constant on one side (a number kept in the backward step), and a leaf reached by
+  compare("Normal log_prob", [](Xs x) { return Normal(x[1], x[2]).log_prob(x[0]); },
+          {{1, 1}, {1, 1}, {1, 1, 0.3, 2}});
+  // Constants on either side (numbers kept in the backward step), and leaves reached by
   // several ops.
   compare("constants and reuse",
-          [](Xs x) { return x[0] * 1.5 - Tensor(Scalar(2)) / x[0] + exp(x[0]) * x[1] + x[1]; },
+          [](Xs x) {
+            return x[0] * 1.5 - Tensor(Scalar(2)) / x[0] + x[0] * x[1] * x[1] + x[1] -
+                   Normal(x[0], x[1] * x[1] + 0.5).log_prob(x[1]);
+          },
           {{1, 1, 0.5, 2}, {1, 1}});
 }
 
