@@ -14,6 +14,28 @@
 
 namespace vesta {
 
+namespace {
+
+// The backward step of a product A B (R x K times K x C) from the adjoint g of its output:
+// g B^T into A's adjoint, A^T g into B's (null nodes are skipped; av and bv are A's and B's
+// values, read by the other's GEMM). Into an adjoint not yet touched the product is written,
+// not added, so nothing is zero-filled first.
+void product_backward(const ConstMatrixMap& g, Node* an, Node* bn, const Scalar* av,
+                      const Scalar* bv, Index K) {
+  const Index R = g.rows();
+  const Index C = g.cols();
+  if (an != nullptr) {
+    detail::gemm(an->adj_matrix(), g, ConstMatrixMap(bv, K, C).transpose(), an->touched);
+    an->touched = true;
+  }
+  if (bn != nullptr) {
+    detail::gemm(bn->adj_matrix(), ConstMatrixMap(av, R, K).transpose(), g, bn->touched);
+    bn->touched = true;
+  }
+}
+
+}  // namespace
+
 Tensor matmul(const Tensor& a, const Tensor& b) {
   const Operand A = Operand::of(a);
   const Operand B = Operand::of(b);
@@ -32,16 +54,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   const Scalar* av = B.requires_grad() ? A.stable() : nullptr;
   const Scalar* bv = A.requires_grad() ? B.stable() : nullptr;
   return recorded_result(R, C, fill, [an = A.node, bn = B.node, av, bv, R, K, C](Node& y) {
-    // Into an adjoint not yet touched the product is written, not added (no zeroing first).
-    const ConstMatrixMap g(y.adj, R, C);
-    if (an != nullptr) {
-      detail::gemm(an->adj_matrix(), g, ConstMatrixMap(bv, K, C).transpose(), an->touched);
-      an->touched = true;
-    }
-    if (bn != nullptr) {
-      detail::gemm(bn->adj_matrix(), ConstMatrixMap(av, R, K).transpose(), g, bn->touched);
-      bn->touched = true;
-    }
+    product_backward(ConstMatrixMap(y.adj, R, C), an, bn, av, bv, K);
   });
 }
 
@@ -70,19 +83,12 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   }
   const Scalar* xv = W.requires_grad() ? X.stable() : nullptr;
   const Scalar* wv = X.requires_grad() ? W.stable() : nullptr;
-  return recorded_result(
-      R, C, fill, [xn = X.node, wn = W.node, bn = B.node, xv, wv, R, K, C](Node& y) {
-        const ConstMatrixMap g(y.adj, R, C);
-        if (xn != nullptr) {
-          detail::gemm(xn->adj_matrix(), g, ConstMatrixMap(wv, K, C).transpose(), xn->touched);
-          xn->touched = true;
-        }
-        if (wn != nullptr) {
-          detail::gemm(wn->adj_matrix(), ConstMatrixMap(xv, R, K).transpose(), g, wn->touched);
-          wn->touched = true;
-        }
-        if (bn != nullptr) bn->accumulate(g.colwise().sum().array());
-      });
+  return recorded_result(R, C, fill,
+                         [xn = X.node, wn = W.node, bn = B.node, xv, wv, R, K, C](Node& y) {
+                           const ConstMatrixMap g(y.adj, R, C);
+                           product_backward(g, xn, wn, xv, wv, K);
+                           if (bn != nullptr) bn->accumulate(g.colwise().sum().array());
+                         });
 }
 
 Tensor transpose(const Tensor& x) {
