@@ -153,7 +153,7 @@ void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Sca
     const auto [first_chunk, count] = detail::part_range(chunks, parts, part, 1);
     // 0 * y is 0 for every finite y and NaN for an infinite or NaN one, so the sum of such
     // products over the chunk (vectorised, while the chunk is in the L1 cache) is 0 exactly
-    // when the chunk's gradient and new values are all finite.
+    // when the chunk's gradient, new values and new squared-gradient average are all finite.
     Scalar probe = 0;
     for (Index k = first_chunk; k < first_chunk + count; ++k) {
       const Index first = k * kChunk;
@@ -163,12 +163,25 @@ void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Sca
               Eigen::Map<Column>(s.x_next.data() + first, len)};
       update(s, c, lr);
       probe += (c.g * 0).sum() + (c.out * 0).sum();
+      // A finite gradient can still overflow the squared-gradient average: with v infinite,
+      // each later step of the entry would be m / inf = 0, a parameter that silently stops.
+      if (s.v_next.size() > 0) probe += (s.v_next.segment(first, len) * 0).sum();
     }
     finite[static_cast<std::size_t>(part)] = probe == 0;
   };
   detail::run_parts(parts, detail::PartFn(body));
   if (std::all_of(finite.begin(), finite.begin() + parts, [](bool ok) { return ok; })) return;
   check_gradient(it, n);
+  // An overflowed accumulator names its cause (with Eigen's vectorised square root it also makes
+  // the new value NaN, which would read as a divergence).
+  for (Index k = 0; k < s.v_next.size(); ++k) {
+    if (std::isfinite(s.v_next[k])) continue;
+    throw ValueError(fmt::format(
+        "optimizer: the update of param '{}' ({}) would make its squared-gradient accumulator {} "
+        "at entry {} (the gradient there is {}): the squares exceed the largest number; scale the "
+        "loss down or clip the gradients; no parameter was updated",
+        *it.name, it.leaf->shape(), s.v_next[k], entry_str(x.rows(), x.cols(), k), it.grad[k]));
+  }
   for (Index k = 0; k < n; ++k) {
     const Scalar value = s.x_next.data()[k];
     if (std::isfinite(value)) continue;

@@ -222,6 +222,43 @@ TEST_CASE("every optimizer, with or without clipping, stops at a non-finite grad
   }
 }
 
+TEST_CASE("a finite gradient whose square overflows stops the step, not the parameter",
+          "[inference][optim]") {
+  // Adam, RMSProp and Adagrad keep an average of g^2: a gradient of 4 sqrt(max) would make it
+  // infinite, after which the entry's every step would be m / inf = 0.
+  const Scalar big = 4 * std::sqrt(std::numeric_limits<Scalar>::max());
+  auto make = [](int which) -> std::unique_ptr<Optimizer> {
+    switch (which) {
+      case 0:
+        return std::make_unique<Adam>(0.1);
+      case 1:
+        return std::make_unique<RMSProp>(0.1);
+      default:
+        return std::make_unique<Adagrad>(0.1);
+    }
+  };
+  for (int which = 0; which < 3; ++which) {
+    CAPTURE(which);
+    Fresh fresh;
+    param("good", Matrix::Constant(2, 1, 1));
+    param("bad", Matrix::Constant(5000, 1, 1));
+    auto opt = make(which);
+    Matrix scale = Matrix::Ones(5000, 1);
+    scale(4321, 0) = big;
+    (sum(param("good")) + sum(param("bad") * Tensor(scale))).backward();
+    CHECK_THROWS_WITH(opt->step(), Contains("'bad'") && Contains("squared-gradient accumulator") &&
+                                       Contains("[4321]") && Contains("no parameter was updated"));
+    tape().reset();
+    CHECK(param_store().entry("good").unconstrained.matrix() == Matrix::Constant(2, 1, 1));
+    CHECK(param_store().entry("bad").unconstrained.matrix() == Matrix::Constant(5000, 1, 1));
+    CHECK(opt->steps() == 0);
+    (sum(param("good")) + sum(param("bad"))).backward();
+    opt->step();
+    tape().reset();
+    CHECK((param_store().entry("bad").unconstrained.matrix().array() < 1).all());
+  }
+}
+
 TEST_CASE("a param's optimizer state follows it when a param before it is erased",
           "[inference][optim]") {
   // b's moments must survive the erasure of a, which moves b to another position in the
