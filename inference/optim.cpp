@@ -153,7 +153,7 @@ void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Sca
     const auto [first_chunk, count] = detail::part_range(chunks, parts, part, 1);
     // 0 * y is 0 for every finite y and NaN for an infinite or NaN one, so the sum of such
     // products over the chunk (vectorised, while the chunk is in the L1 cache) is 0 exactly
-    // when the chunk's gradient, new values and new squared-gradient average are all finite.
+    // when the chunk's gradient, new values and new squared-gradient accumulator are all finite.
     Scalar probe = 0;
     for (Index k = first_chunk; k < first_chunk + count; ++k) {
       const Index first = k * kChunk;
@@ -163,7 +163,7 @@ void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Sca
               Eigen::Map<Column>(s.x_next.data() + first, len)};
       update(s, c, lr);
       probe += (c.g * 0).sum() + (c.out * 0).sum();
-      // A finite gradient can still overflow the squared-gradient average: with v infinite,
+      // A finite gradient can still overflow the squared-gradient accumulator: with v infinite,
       // each later step of the entry would be m / inf = 0, a parameter that silently stops.
       if (s.v_next.size() > 0) probe += (s.v_next.segment(first, len) * 0).sum();
     }
