@@ -158,6 +158,11 @@ void accumulate_broadcast(Node* target, const Broadcast& bc, const Source& a, co
 // is bit for bit the one the same op gives entry by entry.
 using Array1x1 = Eigen::Array<Scalar, 1, 1>;
 
+// The flat branch of accumulate_broadcast for one entry. It is kept apart on purpose: with
+// both paths calling one shared function, GCC fused a product into an adjoint's addition
+// (an FMA) in one path and not the other, and a 1x1 gradient differed from the entrywise one
+// in the last bit ("an op on 1x1 Tensors gives the values and gradients it gives entry by
+// entry" catches that).
 template <class G>
 void accumulate_one(Node* target, const ConstColumnMap& g, const ConstColumnMap& a,
                     const ConstColumnMap& b, const ConstColumnMap& y, G&& grad) {
