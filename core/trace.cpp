@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -82,6 +83,41 @@ Scalar term_scale(const Site& site) {
   return scale;
 }
 
+Trace::Trace(const Trace& other)
+    : program_(other.program_),
+      sites_(other.sites_.begin(), other.sites_.begin() + std::ptrdiff_t(other.size_)),
+      size_(other.size_),
+      held_(other.size_),
+      index_(other.index_) {}
+
+Trace& Trace::operator=(const Trace& other) {
+  if (this != &other) *this = Trace(other);
+  return *this;
+}
+
+Trace::Trace(Trace&& other) noexcept
+    : program_(std::move(other.program_)),
+      sites_(std::move(other.sites_)),
+      size_(std::exchange(other.size_, 0)),
+      held_(std::exchange(other.held_, 0)),
+      index_(std::move(other.index_)) {
+  other.sites_.clear();
+  other.index_.clear();
+}
+
+Trace& Trace::operator=(Trace&& other) noexcept {
+  if (this != &other) {
+    program_ = std::move(other.program_);
+    sites_ = std::move(other.sites_);
+    size_ = std::exchange(other.size_, 0);
+    held_ = std::exchange(other.held_, 0);
+    index_ = std::move(other.index_);
+    other.sites_.clear();
+    other.index_.clear();
+  }
+  return *this;
+}
+
 void Trace::add(const Site& site) {
   auto name_at = [this](std::size_t i) -> const std::string& { return sites_[i].name; };
   const std::size_t hash = detail::NameIndex::hash(site.name);
@@ -94,15 +130,26 @@ void Trace::add(const Site& site) {
         "unique (in a loop, add the index to the name)",
         to_string(site.kind), site.name, to_string(existing.kind)));
   }
-  sites_.push_back(site);
-  sites_.back().stop = false;
-  index_.insert(site.name, hash, sites_.size() - 1, sites_.size(), name_at);
+  if (size_ < sites_.size()) {
+    sites_[size_] = site;
+  } else {
+    sites_.push_back(site);
+  }
+  sites_[size_].stop = false;
+  ++size_;
+  held_ = std::max(held_, size_);
+  index_.insert(site.name, hash, size_ - 1, size_, name_at);
 }
 
 void Trace::clear(std::string program) {
   program_ = std::move(program);
-  sites_.clear();
+  size_ = 0;
   index_.clear();
+}
+
+void Trace::drop_unused() {
+  for (std::size_t i = size_; i < held_; ++i) sites_[i] = Site{};
+  held_ = size_;
 }
 
 const Site* Trace::find(const std::string& name) const {
@@ -140,7 +187,7 @@ const Tensor& Trace::log_prob(const Site& site) const {
 const Tensor& Trace::log_prob(const std::string& name) const { return log_prob(site(name)); }
 
 void Trace::compute_log_prob() const {
-  for (const Site& s : sites_) {
+  for (const Site& s : sites()) {
     if (s.is_sample()) log_prob(s);
   }
 }
@@ -157,7 +204,7 @@ Tensor masked_scaled_sum(const Site& site, const Tensor& term, const char* what)
 
 Tensor Trace::log_prob_sum(const std::function<bool(const Site&)>& keep) const {
   std::vector<Tensor> terms;
-  for (const Site& s : sites_) {
+  for (const Site& s : sites()) {
     if (s.is_sample() && (!keep || keep(s))) terms.push_back(scaled_log_prob_sum(s));
   }
   return sum_of(terms);
@@ -165,7 +212,7 @@ Tensor Trace::log_prob_sum(const std::function<bool(const Site&)>& keep) const {
 
 std::vector<std::string> Trace::stochastic_nodes() const {
   std::vector<std::string> out;
-  for (const Site& s : sites_) {
+  for (const Site& s : sites()) {
     if (s.is_sample() && !s.observed) out.push_back(s.name);
   }
   return out;
@@ -173,7 +220,7 @@ std::vector<std::string> Trace::stochastic_nodes() const {
 
 std::vector<std::string> Trace::observation_nodes() const {
   std::vector<std::string> out;
-  for (const Site& s : sites_) {
+  for (const Site& s : sites()) {
     if (s.is_sample() && s.observed) out.push_back(s.name);
   }
   return out;
@@ -182,7 +229,7 @@ std::vector<std::string> Trace::observation_nodes() const {
 std::string Trace::format() const {
   std::string out = fmt::format("{:<16} {:<13} {:<18} {:<9} {:<8} {:>8} {:>14}\n", "name", "kind",
                                 "distribution", "shape", "observed", "scale", "log_prob");
-  for (const Site& s : sites_) {
+  for (const Site& s : sites()) {
     std::string dist, lp, scale;
     std::string shape = s.value.empty() ? "" : s.value.shape();
     if (s.is_sample()) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,14 +22,27 @@ class Trace {
  public:
   /// An empty trace; `program` ("model", "guide") names it in error messages.
   explicit Trace(std::string program = {}) : program_(std::move(program)) {}
+  /// A copy of the sites (not of the memory kept for reuse).
+  Trace(const Trace& other);
+  /// Copies the sites (not the memory kept for reuse).
+  Trace& operator=(const Trace& other);
+  /// Moves the trace (`other` is left empty).
+  Trace(Trace&& other) noexcept;
+  /// Moves the trace (`other` is left empty).
+  Trace& operator=(Trace&& other) noexcept;
 
   /// Appends a copy of `site`. A sample or deterministic site whose name is already taken is
   /// an error naming it; a plate entered again keeps its first record; a param read again is
   /// recorded once.
   void add(const Site& site);
   /// Forgets every site but keeps the memory, for a trace filled anew every step; `program`
-  /// names it from now on.
+  /// names it from now on. Each site recorded next is copied over the earlier run's site in
+  /// its place, which is let go of then (see drop_unused()).
   void clear(std::string program);
+  /// Lets go of the earlier run's sites that this run has not overwritten (it recorded
+  /// fewer), and of what they refer to (values, distributions). The trace handler calls it
+  /// when its scope ends, so a trace between runs holds its own sites only.
+  void drop_unused();
 
   /// Whether a site named `name` was recorded.
   bool contains(const std::string& name) const { return find(name) != nullptr; }
@@ -39,9 +53,9 @@ class Trace {
   /// The site `name`, or null.
   const Site* find(const std::string& name) const;
   /// All sites, in the order they were recorded.
-  const std::vector<Site>& sites() const { return sites_; }
+  std::span<const Site> sites() const { return {sites_.data(), size_}; }
   /// Number of sites.
-  std::size_t size() const { return sites_.size(); }
+  std::size_t size() const { return size_; }
   /// "model", "guide", or empty.
   const std::string& program() const { return program_; }
 
@@ -69,7 +83,13 @@ class Trace {
 
  private:
   std::string program_;
+  // The first size_ slots are the sites. clear() keeps the slots, and a trace filled anew
+  // every step copies each site over the earlier run's site in its slot: no Site is
+  // constructed or destroyed, and its strings and vectors keep their memory. Slots from
+  // size_ to held_ still hold an earlier run's sites (until overwritten or drop_unused()).
   std::vector<Site> sites_;
+  std::size_t size_ = 0;
+  std::size_t held_ = 0;
   detail::NameIndex index_;  // name -> position in sites_
 };
 

@@ -150,7 +150,7 @@ const PlateFrame* col_plate(const Site& s) {
 
 EnumPlan plan_enumeration(const Trace& model_trace) {
   EnumPlan plan;
-  const std::vector<Site>& sites = model_trace.sites();
+  const std::span<const Site> sites = model_trace.sites();
   for (std::size_t i = 0; i < sites.size(); ++i) {
     const Site& s = sites[i];
     if (!s.is_sample() || !s.enumerated) continue;

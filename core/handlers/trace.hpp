@@ -21,6 +21,8 @@ class TraceMessenger : public Messenger {
   TraceMessenger(Trace& into, std::string program) : target_(&into) {
     into.clear(std::move(program));
   }
+  /// Lets the trace go of the sites of an earlier run that this one did not record over.
+  ~TraceMessenger() override { target_->drop_unused(); }
   void postprocess(Site& site) override { target_->add(site); }
   /// The sites recorded so far.
   const Trace& get_trace() const { return *target_; }

@@ -521,3 +521,51 @@ TEST_CASE("a trace of thousands of sites finds each by name and names a repeated
   CHECK_THROWS_WITH(trace(repeated).get_trace(), Contains("'z_1717'") && Contains("unique"));
   tape().reset();
 }
+
+TEST_CASE("a trace filled anew holds only its own run's sites and what they refer to",
+          "[core][handlers]") {
+  // Each site's distribution is watched through a weak_ptr: a trace keeps it alive exactly as
+  // long as it keeps the site.
+  std::vector<std::weak_ptr<Distribution>> watched;
+  auto site = [&](const std::string& name) {
+    auto d = std::make_shared<Normal>(0, 1);
+    watched.push_back(d);
+    sample(name, DistributionPtr(std::move(d)));
+  };
+  auto alive = [&](std::size_t i) { return !watched[i].expired(); };
+  Trace t;
+  {
+    TraceMessenger tr(t, "model");
+    for (const char* n : {"a", "b", "c"}) site(n);
+  }
+  REQUIRE(t.size() == 3);
+  CHECK((alive(0) && alive(1) && alive(2)));
+  {
+    TraceMessenger tr(t, "model");
+    site("x");
+    // 'x' took the place of 'a'; 'b' and 'c' wait for the run to end.
+    CHECK_FALSE(alive(0));
+    CHECK(t.size() == 1);
+    CHECK(t.sites().size() == 1);
+    CHECK_FALSE(t.contains("b"));
+  }
+  CHECK_FALSE(alive(1));
+  CHECK_FALSE(alive(2));
+  CHECK(alive(3));
+  CHECK(t.site("x").dist.get() == watched[3].lock().get());
+  // Copies and moves carry the sites only.
+  const Trace copy = t;
+  CHECK(copy.size() == 1);
+  CHECK(copy.contains("x"));
+  Trace moved = std::move(t);
+  CHECK(moved.size() == 1);
+  CHECK(t.size() == 0);  // NOLINT(bugprone-use-after-move): a moved-from trace is empty
+  CHECK_FALSE(t.contains("x"));
+  {
+    TraceMessenger tr(t, "model");  // the moved-from trace records afresh
+    site("y");
+  }
+  CHECK(t.size() == 1);
+  CHECK(t.contains("y"));
+  tape().reset();
+}
