@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string_view>
@@ -72,6 +73,17 @@ class NameIndex {
   }
 
   std::vector<Slot> slots_;
+};
+
+/// The position where a lookup last found its name: where a caller that is usually asked for
+/// names in the order they are stored looks first, before it hashes. Only a guess, which the
+/// caller checks by comparing names. Atomic (relaxed) because lookups in a const container
+/// may run on several threads; a copy starts afresh.
+struct LastFound {
+  mutable std::atomic<std::size_t> at{0};
+  LastFound() = default;
+  LastFound(const LastFound&) noexcept {}
+  LastFound& operator=(const LastFound&) noexcept { return *this; }
 };
 
 }  // namespace vesta::detail

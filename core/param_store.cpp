@@ -46,8 +46,17 @@ void ParamStore::require_not_held_elsewhere(const char* what, const std::string&
 }
 
 std::ptrdiff_t ParamStore::position(const std::string& name) const {
-  return index_.find(name,
-                     [this](std::size_t i) -> const std::string& { return entries_[i].first; });
+  const std::size_t last = last_found_.at.load(std::memory_order_relaxed);
+  for (const std::size_t guess : {last, last + 1}) {
+    if (guess < entries_.size() && entries_[guess].first == name) {
+      last_found_.at.store(guess, std::memory_order_relaxed);
+      return static_cast<std::ptrdiff_t>(guess);
+    }
+  }
+  const std::ptrdiff_t at = index_.find(
+      name, [this](std::size_t i) -> const std::string& { return entries_[i].first; });
+  if (at >= 0) last_found_.at.store(static_cast<std::size_t>(at), std::memory_order_relaxed);
+  return at;
 }
 
 void ParamStore::rebuild_index() {

@@ -81,6 +81,11 @@ class ParamStore {
   std::shared_ptr<detail::Claim> claim_ = std::make_shared<detail::Claim>();
 
   detail::NameIndex index_;  // name -> position in entries_
+
+  // A model reads its params in the same order every step, so the next name asked for is
+  // nearly always at the last position found or the one after: position() compares those
+  // two names before it hashes.
+  detail::LastFound last_found_;
 };
 
 /// The calling thread's parameter store: the one bound by the innermost ParamStoreScope of

@@ -153,9 +153,22 @@ void Trace::drop_unused() {
 }
 
 const Site* Trace::find(const std::string& name) const {
+  // Lookups (replay, the ELBO's checks) mostly walk a trace in its own order, a few sites at
+  // a time (a guide's param sites lie between its samples): look a few places past the last
+  // site found before hashing.
+  const std::size_t last = last_found_.at.load(std::memory_order_relaxed);
+  const std::size_t end = std::min(size_, last + 4);
+  for (std::size_t i = last + 1; i < end; ++i) {
+    if (sites_[i].name == name) {
+      last_found_.at.store(i, std::memory_order_relaxed);
+      return &sites_[i];
+    }
+  }
   const std::ptrdiff_t at =
       index_.find(name, [this](std::size_t i) -> const std::string& { return sites_[i].name; });
-  return at < 0 ? nullptr : &sites_[static_cast<std::size_t>(at)];
+  if (at < 0) return nullptr;
+  last_found_.at.store(static_cast<std::size_t>(at), std::memory_order_relaxed);
+  return &sites_[static_cast<std::size_t>(at)];
 }
 
 const Site& Trace::site(const std::string& name) const {

@@ -91,6 +91,7 @@ class Trace {
   std::size_t size_ = 0;
   std::size_t held_ = 0;
   detail::NameIndex index_;  // name -> position in sites_
+  detail::LastFound last_found_;
 };
 
 /// The factor a site's term is multiplied by: the product of the scale handlers around it,
