@@ -40,7 +40,8 @@ void check_plate_sizes(const Site& site, const Tensor& term, const char* what) {
 // what a model means (it is a column of data given as a row).
 void check_no_outer_product(const Site& site) {
   const Distribution& d = *site.dist;
-  if (site.value.empty() || site.is_global_term() || d.log_prob_is_folded_term()) return;
+  // One number broadcasts against anything without an outer product.
+  if (site.value.size() <= 1 || site.is_global_term() || d.log_prob_is_folded_term()) return;
   const Index br = d.batch_rows(), bc = d.batch_cols();
   const Index vr = d.event_dim() < 2 ? site.value.rows() : 1;
   const Index vc = d.event_dim() < 1 ? site.value.cols() : 1;

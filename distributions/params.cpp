@@ -48,19 +48,25 @@ namespace {
 // Vectorised screens for the common case, where every entry passes: x - x is 0 for a finite x
 // and NaN for a NaN or an infinity, so the sum is 0 exactly when all entries are finite.
 // Only a Tensor that fails a screen is searched entry by entry, for the message.
-bool all_finite(const ConstMatrixMap& v) { return (v.array() - v.array()).sum() == 0; }
+// One number (a scalar site's parameter) skips the reductions' set-up.
+bool all_finite(const ConstMatrixMap& v) {
+  if (v.size() == 1) return std::isfinite(v(0, 0));
+  return (v.array() - v.array()).sum() == 0;
+}
+Scalar min_entry(const ConstMatrixMap& v) { return v.size() == 1 ? v(0, 0) : v.minCoeff(); }
+Scalar max_entry(const ConstMatrixMap& v) { return v.size() == 1 ? v(0, 0) : v.maxCoeff(); }
 
 }  // namespace
 
 void check_positive(const char* dist, const char* arg, const Tensor& t) {
   const auto v = t.value();
-  if (v.size() == 0 || (all_finite(v) && v.minCoeff() > 0)) return;
+  if (v.size() == 0 || (all_finite(v) && min_entry(v) > 0)) return;
   check_each(dist, arg, t, "positive", [](Scalar v) { return v > 0 && std::isfinite(v); });
 }
 
 void check_probability(const char* dist, const char* arg, const Tensor& t) {
   const auto v = t.value();
-  if (v.size() == 0 || (all_finite(v) && v.minCoeff() >= 0 && v.maxCoeff() <= 1)) return;
+  if (v.size() == 0 || (all_finite(v) && min_entry(v) >= 0 && max_entry(v) <= 1)) return;
   check_each(dist, arg, t, "in [0, 1]", [](Scalar v) { return v >= 0 && v <= 1; });
 }
 
