@@ -98,12 +98,74 @@ void for_each_column(const Layout& L, const Source& a, const Source& b, F&& f) {
   }
 }
 
+// The gradient of add (kSign 1) and sub's second operand (kSign -1): the upstream gradient
+// itself, or its negative. accumulate_broadcast knows it by its type and reduces the whole
+// upstream gradient at once where another op goes column by column.
+template <int kSign>
+struct PassGradient {
+  template <class G, class A, class B, class Y>
+  auto operator()(const G& g, const A&, const B&, const Y&) const {
+    if constexpr (kSign > 0) {
+      return g;
+    } else {
+      return -g;
+    }
+  }
+};
+
+template <class G>
+inline constexpr int pass_gradient_sign = 0;
+template <int kSign>
+inline constexpr int pass_gradient_sign<PassGradient<kSign>> = kSign;
+
+// A broadcast target of add or sub: the upstream gradient g (the result's R x C), or its
+// negative, summed over the dimensions along which the target was broadcast. A bias row
+// (1 x C) takes g's column sums, a column (R x 1) its row sums, and a target of the result's
+// shape g itself, each as one Eigen expression rather than one per column.
+template <int kSign>
+void accumulate_passed(Node* target, const Broadcast& bc, const Scalar* g) {
+  const Eigen::Map<const Array> G(g, bc.rows, bc.cols);
+  auto add_to = [&](auto&& adj, const auto& term) {
+    if constexpr (kSign > 0) {
+      adj += term;
+    } else {
+      adj -= term;
+    }
+  };
+  if (target->rows == bc.rows && target->cols == bc.cols) {
+    ArrayMap adj(target->adj, bc.rows, bc.cols);
+    if (target->touched) {
+      add_to(adj, G);
+    } else if constexpr (kSign > 0) {
+      adj = G;
+    } else {
+      adj = -G;
+    }
+    target->touched = true;
+    return;
+  }
+  target->touch();
+  if (target->rows == 1 && target->cols == bc.cols) {
+    add_to(Eigen::Map<Eigen::Array<Scalar, 1, Eigen::Dynamic>>(target->adj, bc.cols),
+           G.colwise().sum());
+  } else if (target->cols == 1 && target->rows == bc.rows) {
+    add_to(Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>>(target->adj, bc.rows),
+           G.rowwise().sum());
+  } else {  // 1x1
+    add_to(ArrayMap(target->adj, 1, 1), Array::Constant(1, 1, G.sum()));
+  }
+}
+
 // Adds the per-column gradient contributions grad(j, ...) of a broadcast op to `target`,
 // summing over the rows and columns along which `target` was broadcast.
 template <class G>
 void accumulate_broadcast(Node* target, const Broadcast& bc, const Source& a, const Source& b,
                           const Scalar* g, const Scalar* y, G&& grad) {
   const Layout& L = bc.layout;
+  constexpr int kPassSign = pass_gradient_sign<std::remove_cvref_t<G>>;
+  if constexpr (kPassSign != 0) {
+    if (!bc.flat) return accumulate_passed<kPassSign>(target, bc, g);
+  }
   const Source t = source(target->adj, target->rows, target->cols, bc);
   auto column_grad = [&](Index j, const auto& ca, const auto& cb) {
     const ConstColumnMap gj(g + L.rows * j, L.rows);
@@ -232,16 +294,14 @@ using Policy = boost::math::policies::policy<
 
 Tensor add(const Tensor& a, const Tensor& b) {
   return binary_op(
-      "add", a, b, [](const auto& x, const auto& y) { return x + y; },
-      [](const auto& g, const auto&, const auto&, const auto&) { return g; },
-      [](const auto& g, const auto&, const auto&, const auto&) { return g; });
+      "add", a, b, [](const auto& x, const auto& y) { return x + y; }, PassGradient<1>{},
+      PassGradient<1>{});
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
   return binary_op(
-      "sub", a, b, [](const auto& x, const auto& y) { return x - y; },
-      [](const auto& g, const auto&, const auto&, const auto&) { return g; },
-      [](const auto& g, const auto&, const auto&, const auto&) { return -g; });
+      "sub", a, b, [](const auto& x, const auto& y) { return x - y; }, PassGradient<1>{},
+      PassGradient<-1>{});
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {

@@ -53,8 +53,8 @@ std::ptrdiff_t ParamStore::position(const std::string& name) const {
       return static_cast<std::ptrdiff_t>(guess);
     }
   }
-  const std::ptrdiff_t at = index_.find(
-      name, [this](std::size_t i) -> const std::string& { return entries_[i].first; });
+  const std::ptrdiff_t at =
+      index_.find(name, [this](std::size_t i) -> const std::string& { return entries_[i].first; });
   if (at >= 0) last_found_.at.store(static_cast<std::size_t>(at), std::memory_order_relaxed);
   return at;
 }

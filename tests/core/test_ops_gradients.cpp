@@ -232,6 +232,19 @@ std::vector<Case> broadcast_cases() {
            [f](Xs x) { return f(x[0], x[1]); }});
     }
   }
+  // add and sub reduce a broadcast operand's gradient in one expression (accumulate_passed);
+  // here each operand also receives gradients from other uses, before and after.
+  for (const auto& [sa, sb] :
+       {std::pair{std::pair<Index, Index>{3, 4}, std::pair<Index, Index>{1, 4}},
+        {{3, 4}, {3, 1}},
+        {{3, 1}, {1, 4}},
+        {{1, 4}, {3, 4}}}) {
+    cases.push_back(
+        {fmt::format("add and sub of reused operands {}x{} with {}x{}", sa.first, sa.second,
+                     sb.first, sb.second),
+         {{sa.first, sa.second, -2, 2}, {sb.first, sb.second, -2, 2}},
+         [](Xs x) { return sub(x[1] * x[0], x[1]) + sub(x[0], add(x[0], x[1]) * x[1]); }});
+  }
   return cases;
 }
 
