@@ -254,50 +254,59 @@ class LowerCholesky final : public Constraint {
   }
 };
 
+// The fixed constraints are immortal singletons, never destroyed (so they outlive any static
+// that refers to them). A pointer to one owns nothing (the aliasing constructor with an empty
+// owner): copying it, as every param read and every support check does, touches no shared
+// reference count.
+template <class C, class... Args>
+ConstraintPtr immortal(Args... args) {
+  return ConstraintPtr(std::shared_ptr<const void>(), new C(args...));
+}
+
 }  // namespace
 
 namespace constraints {
 
 ConstraintPtr real() {
-  static const ConstraintPtr c = std::make_shared<Real>();
+  static const ConstraintPtr c = immortal<Real>();
   return c;
 }
 ConstraintPtr positive() {
-  static const ConstraintPtr c = std::make_shared<GreaterThan>(0, true);
+  static const ConstraintPtr c = immortal<GreaterThan>(0, true);
   return c;
 }
 ConstraintPtr nonnegative() {
-  static const ConstraintPtr c = std::make_shared<GreaterThan>(0, true, true);
+  static const ConstraintPtr c = immortal<GreaterThan>(0, true, true);
   return c;
 }
 ConstraintPtr boolean() {
-  static const ConstraintPtr c = std::make_shared<Boolean>();
+  static const ConstraintPtr c = immortal<Boolean>();
   return c;
 }
 ConstraintPtr nonnegative_integer() {
   static const ConstraintPtr c =
-      std::make_shared<IntegerInterval>(0, std::numeric_limits<Scalar>::infinity());
+      immortal<IntegerInterval>(0, std::numeric_limits<Scalar>::infinity());
   return c;
 }
 ConstraintPtr integer_interval(Scalar lo, Scalar hi) {
   return std::make_shared<IntegerInterval>(lo, hi);
 }
 ConstraintPtr one_hot() {
-  static const ConstraintPtr c = std::make_shared<OneHot>();
+  static const ConstraintPtr c = immortal<OneHot>();
   return c;
 }
 ConstraintPtr greater_than(Scalar c) { return std::make_shared<GreaterThan>(c, false); }
 ConstraintPtr interval(Scalar a, Scalar b) { return std::make_shared<Interval>(a, b, false); }
 ConstraintPtr unit_interval() {
-  static const ConstraintPtr c = std::make_shared<Interval>(0, 1, true);
+  static const ConstraintPtr c = immortal<Interval>(0, 1, true);
   return c;
 }
 ConstraintPtr simplex() {
-  static const ConstraintPtr c = std::make_shared<Simplex>();
+  static const ConstraintPtr c = immortal<Simplex>();
   return c;
 }
 ConstraintPtr lower_cholesky() {
-  static const ConstraintPtr c = std::make_shared<LowerCholesky>();
+  static const ConstraintPtr c = immortal<LowerCholesky>();
   return c;
 }
 
