@@ -503,6 +503,12 @@ TEST_CASE("a trace of thousands of sites finds each by name and names a repeated
     found += t.find(names[static_cast<std::size_t>(k)]) == &t.sites()[static_cast<std::size_t>(k)];
   }
   CHECK(found == kSites);
+  // Out of the trace's order too (a lookup looks first a few places past the last one found).
+  found = 0;
+  for (int k = kSites - 1; k >= 0; k -= 7) {
+    found += t.find(names[static_cast<std::size_t>(k)]) == &t.sites()[static_cast<std::size_t>(k)];
+  }
+  CHECK(found == (kSites + 6) / 7);
   CHECK(t.find("z_3000") == nullptr);
   CHECK_FALSE(t.contains("z"));
   // Recording into the same trace again starts it afresh.

@@ -1,13 +1,17 @@
 // The ParamStore: param() creates once and then reads; gradients reach the unconstrained
 // leaf; save/load round-trips, writes atomically and rejects corrupt or mismatched files.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
+#include <random>
 
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <catch2/catch.hpp>
 
 #include <vesta/vesta.hpp>
@@ -54,6 +58,35 @@ TEST_CASE("param creates on first use, then reads, through its constraint", "[co
   CHECK(param("scale")(1, 0) == Approx(2));
   param_store().erase("scale");
   CHECK_FALSE(param_store().contains("scale"));
+}
+
+TEST_CASE("params read in any order, or after an erase, are the ones asked for", "[core][params]") {
+  // Lookups look first where the last name was found (reads in creation order); every other
+  // order, and positions moved by erase(), must find the same entries.
+  Fresh fresh;
+  constexpr int kParams = 40;
+  auto name = [](int k) { return fmt::format("p{}", k); };
+  for (int k = 0; k < kParams; ++k) param(name(k), Matrix::Constant(1, 1, k));
+  auto reads_right = [&](const std::vector<int>& order) {
+    int right = 0;
+    for (const int k : order) right += param(name(k)).item() == Scalar(k);
+    return right == int(order.size());
+  };
+  std::vector<int> order(kParams);
+  std::iota(order.begin(), order.end(), 0);
+  CHECK(reads_right(order));
+  std::reverse(order.begin(), order.end());
+  CHECK(reads_right(order));
+  std::shuffle(order.begin(), order.end(), std::mt19937(7));
+  CHECK(reads_right(order));
+  CHECK(reads_right({5, 5, 6, 5, 7, 6}));  // the same name again, and back one
+  param_store().erase(name(10));
+  CHECK_FALSE(param_store().contains(name(10)));
+  order.erase(std::find(order.begin(), order.end(), 10));
+  CHECK(reads_right(order));
+  std::sort(order.begin(), order.end());
+  CHECK(reads_right(order));
+  CHECK_THROWS_WITH(param(name(10)), Contains("'p10'"));
 }
 
 TEST_CASE("param's initializer runs only when the parameter is created", "[core][params]") {
