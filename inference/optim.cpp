@@ -140,9 +140,6 @@ void Optimizer::check_gradient(const Item& it, Index size) {
 // reads and writes a few arrays once, so a part must be large to outweigh a thread's wake-up.
 constexpr double kMinEntriesPerPart = 1 << 16;
 
-// The new values of one parameter into its state's x_next, chunk by chunk; a large parameter's
-// chunks are shared among the threads set_num_threads allows. A gradient entry or a new value
-// that is not finite is an error naming the param and its first such entry.
 namespace {
 // The sum of 0 * y over the entries of `v`: 0 exactly when every entry is finite (0 * inf and
 // 0 * NaN are NaN). The few entries of a small param (a model of many scalar sites) take a
@@ -156,6 +153,9 @@ Scalar zero_products(const V& v) {
 }
 }  // namespace
 
+// The new values of one parameter into its state's x_next, chunk by chunk; a large parameter's
+// chunks are shared among the threads set_num_threads allows. A gradient entry or a new value
+// that is not finite is an error naming the param and its first such entry.
 void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Scalar lr) {
   const Index n = x.size();
   const Index chunks = (n + kChunk - 1) / kChunk;
