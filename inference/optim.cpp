@@ -71,7 +71,7 @@ void Optimizer::step(ParamStore& store) {
       const Tensor& leaf = entries[position].second.unconstrained;
       if (!leaf.has_grad()) continue;  // not used since the last step: left as it is
       MatrixMap g = leaf.leaf_grad();
-      items.push_back({position, &name, &leaf, g.data()});
+      items.push_back({position, &name, &leaf, g.data(), nullptr});
       // Clipping needs the norm first, and must not scale by a non-finite one. Without it, the
       // update checks its gradients as it goes (update_entries): one pass fewer over them.
       if (clipping) {
@@ -94,8 +94,12 @@ void Optimizer::step(ParamStore& store) {
     // v_next, the values' x_next), in chunks that stay in the L1 cache while they are checked;
     // nothing the store or the next step sees changes until all of them are known to be
     // finite. Committing then exchanges buffers and copies nothing.
+    // state_for may rebuild the states (a param made or erased since the last step), which
+    // moves them: each item keeps a pointer to its state only once all are in place.
+    for (const Item& it : items) state_for(store, it.position);
+    for (Item& it : items) it.state = &states_[it.position].state;
     for (Item& it : items) {
-      State& s = state_for(store, it.position);
+      State& s = *it.state;
       MatrixMap x = it.leaf->leaf_values();
       const Index n = x.size();
       if (s.t != 0 && s.size != n) s = State{};  // the param was made anew with another shape
@@ -112,13 +116,13 @@ void Optimizer::step(ParamStore& store) {
       update_entries(s, it, x, lr);
     }
   } catch (...) {
-    for (std::size_t i = 0; i < prepared; ++i) --state_for(store, items[i].position).t;
+    for (std::size_t i = 0; i < prepared; ++i) --items[i].state->t;
     for (const auto& entry : entries) entry.second.unconstrained.zero_grad();
     throw;
   }
   // Commit: new values into the store, new moments into the state.
   for (Item& it : items) {
-    State& s = state_for(store, it.position);
+    State& s = *it.state;
     it.leaf->swap_leaf_values(s.x_next);
     s.m.swap(s.m_next);
     s.v.swap(s.v_next);
@@ -182,7 +186,11 @@ void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Sca
     }
     finite[static_cast<std::size_t>(part)] = probe == 0;
   };
-  detail::run_parts(parts, detail::PartFn(body));
+  if (parts == 1) {
+    body(0);  // most params: no call through the pool's type-erased function
+  } else {
+    detail::run_parts(parts, detail::PartFn(body));
+  }
   if (std::all_of(finite.begin(), finite.begin() + parts, [](bool ok) { return ok; })) return;
   check_gradient(it, n);
   // An overflowed accumulator names its cause (with Eigen's vectorised square root it also makes
@@ -283,6 +291,21 @@ void Adam::update(State& s, Chunk& c, Scalar lr) {
   const Scalar step = lr / c1_;
   const Scalar inv_sqrt_c2 = inv_sqrt_c2_;
   const Index len = c.x.size();
+  if (len <= 8) {
+    // A small param (a model of many scalar sites) in a plain loop: the same arithmetic in the
+    // same order as the expressions below, without their set-up.
+    const Scalar* m0 = s.m.data() + c.first;
+    const Scalar* v0 = s.v.data() + c.first;
+    Scalar* m = s.m_next.data() + c.first;
+    Scalar* v = s.v_next.data() + c.first;
+    for (Index i = 0; i < len; ++i) {
+      const Scalar g = c.g[i];
+      m[i] = beta1_ * m0[i] + (1 - beta1_) * g;
+      v[i] = beta2_ * v0[i] + (1 - beta2_) * (g * g);
+      c.out[i] = c.x[i] - step * m[i] / (std::sqrt(v[i]) * inv_sqrt_c2 + eps_);
+    }
+    return;
+  }
   auto m = s.m_next.segment(c.first, len);
   auto v = s.v_next.segment(c.first, len);
   m = beta1_ * s.m.segment(c.first, len) + (1 - beta1_) * c.g;

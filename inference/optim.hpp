@@ -119,6 +119,7 @@ class Optimizer {
     const std::string* name;
     const Tensor* leaf;
     Scalar* grad;  // leaf's gradient, as many entries as the leaf
+    State* state;  // its state in states_, once every item's is in place
   };
   std::vector<Item> items_;
   void update_entries(State& s, const Item& it, const MatrixMap& x, Scalar lr);

@@ -275,3 +275,39 @@ TEST_CASE("a param's optimizer state follows it when a param before it is erased
   CHECK(with_a == run(false));
   CHECK((with_a.array() < 3).all());  // it moved
 }
+
+TEST_CASE("a param of one entry takes the step each entry of a larger param takes",
+          "[inference][optim]") {
+  // Small params take a plain loop and large ones Eigen's vectorised expressions: both must
+  // apply the same rule. Every entry of "many" (packets and a tail) has one's value and
+  // gradient, which change from step to step. They may differ in the last bits: GCC fuses a
+  // product and a sum into one rounding (an FMA) where it chooses, in scalar and in packet
+  // code alike, so even Eigen's own packets and its scalar tail differ there.
+  const std::vector<std::pair<const char*, std::function<std::unique_ptr<Optimizer>()>>> makers = {
+      {"Adam", [] { return std::make_unique<Adam>(0.05); }},
+      {"ClippedAdam", [] { return std::make_unique<ClippedAdam>(0.05, 10.0, 0.999); }},
+      {"SGD", [] { return std::make_unique<SGD>(0.1, 0.5); }},
+      {"RMSProp", [] { return std::make_unique<RMSProp>(0.01); }},
+      {"Adagrad", [] { return std::make_unique<Adagrad>(0.5); }},
+  };
+  for (const auto& [name, make] : makers) {
+    Fresh fresh;
+    INFO(name);
+    param("one", Matrix::Constant(1, 1, 0.3));
+    param("many", Matrix::Constant(37, 1, 0.3));
+    auto opt = make();
+    Rng rng(11);
+    for (int t = 0; t < 20; ++t) {
+      const Scalar g = rng.normal(1, 1)(0, 0) * 3;
+      (sum(param("one")) * g + sum(param("many")) * g).backward();
+      opt->step();
+      tape().reset();
+      const Scalar one = param_store().entry("one").unconstrained.matrix()(0, 0);
+      const Matrix many = param_store().entry("many").unconstrained.matrix();
+      INFO("step " << t);
+      for (Index i = 0; i < many.size(); ++i) {
+        REQUIRE(many(i, 0) == Approx(one).epsilon(1e-13).margin(1e-15));
+      }
+    }
+  }
+}
