@@ -36,7 +36,7 @@ Cauchy::Cauchy(Tensor loc, Tensor scale) : loc_(std::move(loc)), scale_(std::mov
 }
 
 Tensor Cauchy::rsample_impl(Rng& rng) const {
-  return loc_ + scale_ * Tensor(standard_cauchy(rng, rows_, cols_));
+  return detail::location_scale(loc_, scale_, Tensor(standard_cauchy(rng, rows_, cols_)));
 }
 
 Tensor Cauchy::log_prob_impl(const Tensor& value) const {

@@ -36,7 +36,7 @@ Laplace::Laplace(Tensor loc, Tensor scale) : loc_(std::move(loc)), scale_(std::m
 }
 
 Tensor Laplace::rsample_impl(Rng& rng) const {
-  return loc_ + scale_ * Tensor(standard_laplace(rng, rows_, cols_));
+  return detail::location_scale(loc_, scale_, Tensor(standard_laplace(rng, rows_, cols_)));
 }
 
 Tensor Laplace::log_prob_impl(const Tensor& value) const {

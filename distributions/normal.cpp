@@ -190,7 +190,7 @@ Tensor Normal::rsample_impl(Rng& rng) const {
     eps = Tensor::uninitialized(rows_, cols_, &values);
     rng.fill_normal(values, rows_ * cols_);
   }
-  return loc_ + scale_ * eps;
+  return detail::location_scale(loc_, scale_, eps);
 }
 
 Tensor Normal::log_prob_impl(const Tensor& value) const {

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <vesta/core/op_support.hpp>
 #include <vesta/core/ops.hpp>
 
 namespace vesta {
@@ -33,6 +34,31 @@ std::pair<Index, Index> broadcast_shape(const char* dist, std::initializer_list<
 Tensor broadcast_to(const Tensor& t, Index rows, Index cols) {
   if (t.rows() == rows && t.cols() == cols) return t;
   return t + Tensor::zeros(rows, cols);
+}
+
+Tensor location_scale(const Tensor& loc, const Tensor& scale, const Tensor& noise) {
+  if (loc.size() != 1 || scale.size() != 1 || noise.size() != 1 || noise.requires_grad()) {
+    return loc + scale * noise;
+  }
+  const Operand L = Operand::of(loc), S = Operand::of(scale);
+  const Scalar e = noise.item();
+  const Scalar y = *L.value + *S.value * e;
+  if (!L.requires_grad() && !S.requires_grad()) return Tensor(y);
+  // The sum's step, then the product's, as the two nodes would have taken them.
+  Node* node = tape().record(1, 1, [ln = L.node, sn = S.node, e](Node& out) {
+    const Scalar g = out.adj[0];
+    for (auto [n, d] : {std::pair{ln, g}, std::pair{sn, g * e}}) {
+      if (n == nullptr) continue;
+      if (n->touched) {
+        n->adj[0] += d;
+      } else {
+        n->adj[0] = d;
+        n->touched = true;
+      }
+    }
+  });
+  node->value[0] = y;
+  return Tensor::from_node(node);
 }
 
 void throw_invalid(const char* dist, const char* arg, const Tensor& t, Index k,

@@ -17,6 +17,10 @@ namespace detail {
 std::pair<Index, Index> broadcast_shape(const char* dist, std::initializer_list<const Tensor*> ts);
 /// `t` broadcast to rows x cols (differentiable: the gradient sums back).
 Tensor broadcast_to(const Tensor& t, Index rows, Index cols);
+/// loc + scale * noise: the reparameterised draw of a location-scale family, `noise` a
+/// constant draw of the standard member. When all three are one number (a scalar site) it
+/// records one node instead of a product and a sum.
+Tensor location_scale(const Tensor& loc, const Tensor& scale, const Tensor& noise);
 
 /// Throws ArgumentError "<dist>: <arg>[i] is <v>, but must be <requirement>" for the first
 /// entry of `t` that `ok` rejects ([i] is a flat column-major index, or [r, c] for matrices).

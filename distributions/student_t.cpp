@@ -37,7 +37,7 @@ Tensor StudentT::rsample_impl(Rng& rng) const {
     const double v = 2 * double(g.data()[k]);
     t.data()[k] = static_cast<Scalar>(double(z.data()[k]) / std::sqrt(v / double(df.data()[k])));
   }
-  return loc_ + scale_ * Tensor(std::move(t));
+  return detail::location_scale(loc_, scale_, Tensor(std::move(t)));
 }
 
 Tensor StudentT::log_prob_impl(const Tensor& value) const {

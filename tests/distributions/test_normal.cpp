@@ -41,6 +41,55 @@ TEST_CASE("Normal log_prob and rsample gradients match finite differences",
   check_rsample_gradients("Normal", make, {col({0.3, -1}), col({1.5, 0.7})});
 }
 
+TEST_CASE("a scalar location-scale draw is one node with the composed ops' value and gradients",
+          "[distributions][normal][gradients]") {
+  // detail::location_scale against loc + scale * noise on the same numbers, also when loc and
+  // scale are one leaf; then each family that draws through it, with 1x1 parameters, against
+  // finite differences. The fused node may differ from the two nodes in the last bit: the
+  // compiler may fuse its product and sum into one rounding (an FMA).
+  const Tensor loc = Tensor::variable(Matrix::Constant(1, 1, 0.4));
+  const Tensor scale = Tensor::variable(Matrix::Constant(1, 1, 1.3));
+  const Tensor noise(Scalar(-0.7));
+  for (const bool same : {false, true}) {
+    INFO("loc and scale one leaf: " << same);
+    const Tensor& s = same ? loc : scale;
+    const std::size_t before = tape().num_nodes();
+    const Tensor fused = detail::location_scale(loc, s, noise);
+    CHECK(tape().num_nodes() - before == (same ? 2u : 3u));  // the leaves and one node
+    const Tensor composed = loc + s * noise;
+    CHECK(fused.item() == Approx(composed.item()).epsilon(1e-15));
+    (fused * 3).backward();
+    const Matrix g_loc = loc.grad(), g_scale = scale.grad();
+    tape().reset();
+    loc.zero_grad();
+    scale.zero_grad();
+    ((loc + s * noise) * 3).backward();
+    CHECK(loc.grad()(0, 0) == Approx(g_loc(0, 0)).epsilon(1e-15));
+    if (!same) CHECK(scale.grad()(0, 0) == Approx(g_scale(0, 0)).epsilon(1e-15));
+    tape().reset();
+    loc.zero_grad();
+    scale.zero_grad();
+  }
+  const Matrix l = col({0.3}), sc = col({1.5});
+  check_rsample_gradients(
+      "Normal", [](const std::vector<Tensor>& p) { return std::make_shared<Normal>(p[0], p[1]); },
+      {l, sc});
+  check_rsample_gradients(
+      "Laplace", [](const std::vector<Tensor>& p) { return std::make_shared<Laplace>(p[0], p[1]); },
+      {l, sc});
+  check_rsample_gradients(
+      "Cauchy", [](const std::vector<Tensor>& p) { return std::make_shared<Cauchy>(p[0], p[1]); },
+      {l, sc});
+  check_rsample_gradients(
+      "LogNormal",
+      [](const std::vector<Tensor>& p) { return std::make_shared<LogNormal>(p[0], p[1]); },
+      {l, sc});
+  check_rsample_gradients(
+      "StudentT",
+      [](const std::vector<Tensor>& p) { return std::make_shared<StudentT>(5.0, p[0], p[1]); },
+      {l, sc});
+}
+
 TEST_CASE("Normal's fused log_prob broadcasts value, loc and scale as the composed ops do",
           "[distributions][normal][gradients]") {
   // The reference path: the density written with elementwise ops.
