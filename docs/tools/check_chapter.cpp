@@ -6,7 +6,8 @@
 //    program's source: the lines between `// [snippet NAME]` and `// [end]`, with the
 //    indentation they share removed. A snippet the chapter never shows is an error too (a
 //    block deleted from the text would leave its code behind unexplained).
-// 2. Numbers. The program is run (in the current directory, where it writes its PNGs) and
+// 2. Numbers. The program is run (in the current directory, where it writes its PNGs; through
+//    the shell, so <program> may be a command line such as an MPI launch) and
 //    prints lines `value NAME = NUMBER`. Wherever the chapter writes a number followed by
 //    the marker `<!-- check NAME tol=T -->` (absolute) or `<!-- check NAME rel=R -->`
 //    (relative), the number must be within that tolerance of the run's value of NAME.
