@@ -11,7 +11,8 @@ namespace vesta {
 
 namespace detail {
 
-std::pair<Index, Index> broadcast_shape(const char* dist, std::initializer_list<const Tensor*> ts) {
+std::pair<Index, Index> broadcast_shape_general(const char* dist,
+                                                std::initializer_list<const Tensor*> ts) {
   Index rows = 1, cols = 1;
   auto fit = [&](Index& acc, Index n) {
     if (n == acc || n == 1) return true;

@@ -12,9 +12,19 @@
 namespace vesta {
 
 namespace detail {
+/// broadcast_shape() for shapes that are not all 1x1.
+std::pair<Index, Index> broadcast_shape_general(const char* dist,
+                                                std::initializer_list<const Tensor*> ts);
 /// The shape all of `ts` broadcast to (each dimension equal, or 1), or a ShapeError naming
 /// the family and the shapes.
-std::pair<Index, Index> broadcast_shape(const char* dist, std::initializer_list<const Tensor*> ts);
+inline std::pair<Index, Index> broadcast_shape(const char* dist,
+                                               std::initializer_list<const Tensor*> ts) {
+  // A scalar site's parameters (and its value) are one number each: nothing to compare.
+  bool scalars = true;
+  for (const Tensor* t : ts) scalars = scalars && t->rows() == 1 && t->cols() == 1;
+  if (scalars) return {1, 1};
+  return broadcast_shape_general(dist, ts);
+}
 /// `t` broadcast to rows x cols (differentiable: the gradient sums back).
 Tensor broadcast_to(const Tensor& t, Index rows, Index cols);
 /// loc + scale * noise: the reparameterised draw of a location-scale family, `noise` a

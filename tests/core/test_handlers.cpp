@@ -575,3 +575,59 @@ TEST_CASE("a trace filled anew holds only its own run's sites and what they refe
   CHECK(t.contains("y"));
   tape().reset();
 }
+
+namespace {
+// Calls a primitive of its own while another site is on its way: the two sites are sent at
+// once, one inside the other.
+class NestingHandler : public Messenger {
+ public:
+  void process(Site& site) override {
+    if (site.name != "outer") return;
+    inner_value = sample("inner", Normal(5, 1), Tensor(Scalar(5.5)));
+    CHECK(site.name == "outer");  // the outer site is untouched by the inner one
+  }
+  Tensor inner_value;
+};
+}  // namespace
+
+TEST_CASE("a primitive's site lets go of what it refers to when the primitive returns",
+          "[core][handlers]") {
+  // After each primitive, nothing it was given stays alive but through the handlers that
+  // keep its site (a trace), also when the site threw; a site sent while another is on its
+  // way is a site of its own.
+  auto d = std::make_shared<Normal>(0, 1);
+  const std::weak_ptr<Distribution> watched = d;
+  {
+    const TraceMessenger tr;  // a handler, so the site is sent
+    sample("z", DistributionPtr(std::move(d)), Tensor(Scalar(0.5)));
+    CHECK_FALSE(watched.expired());  // the trace keeps its site
+  }
+  CHECK(watched.expired());
+
+  const TraceMessenger outer_trace;
+  auto bad = std::make_shared<Normal>(0, 1);
+  const std::weak_ptr<Distribution> watched_bad = bad;
+  sample("w", Normal(0, 1), Tensor(Scalar(0.5)));
+  // A second 'w' is refused by the trace, on the site's way back.
+  CHECK_THROWS_WITH(sample("w", DistributionPtr(std::move(bad)), Tensor(Scalar(0.5))),
+                    Contains("unique"));
+  CHECK(watched_bad.expired());  // the failed site kept nothing
+
+  NestingHandler nesting;
+  const Tensor outer = sample("outer", Normal(0, 1), Tensor(Scalar(0.25)));
+  CHECK(outer.item() == 0.25);
+  CHECK(nesting.inner_value.item() == 5.5);
+  const Trace& t = outer_trace.get_trace();
+  REQUIRE(t.contains("inner"));
+  REQUIRE(t.contains("outer"));
+  CHECK(t.site("inner").value.item() == 5.5);
+  CHECK(t.site("outer").value.item() == 0.25);
+  CHECK(t.site("inner").dist->describe() != "");
+  // Sites after the nesting start clean: no frames, scale or observation carried over.
+  const Tensor after = sample("after", Normal(0, 1));
+  CHECK(t.site("after").observed == false);
+  CHECK(t.site("after").frames.empty());
+  CHECK(t.site("after").scale == 1);
+  CHECK(std::isfinite(after.item()));
+  tape().reset();
+}
