@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <vesta/core/handlers/replay.hpp>
+#include <vesta/core/handlers/trace.hpp>
 #include <vesta/core/warn.hpp>
 #include <vesta/distributions/kl.hpp>
 
@@ -33,6 +35,16 @@ Trace_ELBO::Trace_ELBO(const char* name, int num_particles, Scalar baseline_deca
     throw ValueError(
         fmt::format("{}: num_particles is {}, but must be at least 1", name, num_particles));
   }
+}
+
+void Trace_ELBO::record_traces(Program model, Program guide) {
+  {
+    TraceMessenger tr(guide_trace_, "guide");
+    guide();
+  }
+  TraceMessenger tr(model_trace_, "model");
+  ReplayMessenger r(guide_trace_);
+  model();
 }
 
 bool Trace_ELBO::scores_draw(const Site& site) { return !site.dist->log_prob_is_folded_term(); }

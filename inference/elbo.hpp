@@ -9,17 +9,15 @@
 // ELBO estimate.
 #pragma once
 
-#include <functional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
-#include <vesta/core/handlers/replay.hpp>
-#include <vesta/core/handlers/trace.hpp>
 #include <vesta/core/ops.hpp>
 #include <vesta/core/tape.hpp>
+#include <vesta/core/trace.hpp>
 
 namespace vesta {
 
@@ -62,9 +60,11 @@ class Trace_ELBO {
   /// it and reset the tape when done (TapeStep).
   template <class Model, class Guide, class... Args>
   Tensor differentiable_loss(const Model& model, const Guide& guide, const Args&... args) {
+    const auto run_model = [&] { model(args...); };
+    const auto run_guide = [&] { guide(args...); };
     Tensor total;
     for (int p = 0; p < num_particles_; ++p) {
-      record_traces(model, guide, args...);
+      record_traces(run_model, run_guide);
       const Tensor term = particle_loss(model_trace_, guide_trace_);
       total = p == 0 ? term : total + term;
     }
@@ -82,7 +82,7 @@ class Trace_ELBO {
   /// The guide's trace and the model's trace under replay of it: minipyro's two lines.
   template <class Model, class Guide, class... Args>
   std::pair<Trace, Trace> traces(const Model& model, const Guide& guide, const Args&... args) {
-    record_traces(model, guide, args...);
+    record_traces([&] { model(args...); }, [&] { guide(args...); });
     return {model_trace_, guide_trace_};
   }
 
@@ -115,25 +115,27 @@ class Trace_ELBO {
     return {&s, &t, t.scaled_log_prob_sum(s), "log_prob", -1};
   }
 
-  /// The number of guide draws each estimate averages over.
-  int num_particles() const { return num_particles_; }
-  /// The model's trace that record_traces() filled last.
-  const Trace& recorded_model_trace() const { return model_trace_; }
-  /// The guide's trace that record_traces() filled last.
-  const Trace& recorded_guide_trace() const { return guide_trace_; }
+  /// A model or a guide bound to its arguments, as record_traces() runs it: a reference to a
+  /// callable that takes none, which must outlive the Program.
+  class Program {
+   public:
+    /// Refers to `program` (not a copy of it); implicit, so that a lambda passes as one.
+    template <class F>
+    Program(const F& program)
+        : program_(&program), run_([](const void* p) { (*static_cast<const F*>(p))(); }) {}
+    /// Runs the program.
+    void operator()() const { run_(program_); }
 
-  /// traces() into the traces this estimator keeps from step to step, so that a step
-  /// allocates no sites: the guide's trace, then the model's under replay of it.
-  template <class Model, class Guide, class... Args>
-  void record_traces(const Model& model, const Guide& guide, const Args&... args) {
-    {
-      TraceMessenger tr(guide_trace_, "guide");
-      guide(args...);
-    }
-    TraceMessenger tr(model_trace_, "model");
-    ReplayMessenger r(guide_trace_);
-    model(args...);
-  }
+   private:
+    const void* program_;
+    void (*run_)(const void*);
+  };
+
+  /// One particle's traces, into the traces this estimator keeps from step to step (so that
+  /// a step allocates no sites): the guide's trace, then the model's under replay of it.
+  /// differentiable_loss(), loss() and traces() record through this; an estimator that runs
+  /// the model under handlers of its own overrides it.
+  virtual void record_traces(Program model, Program guide);
 
   /// -ELBO plus the score-function surrogate for one pair of traces; checks that every guide
   /// site is in the model and that the ELBO is finite (else names the first non-finite row).

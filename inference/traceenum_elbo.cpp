@@ -4,6 +4,11 @@
 
 namespace vesta {
 
+void TraceEnum_ELBO::record_traces(Program model, Program guide) {
+  const detail::EnumeratedModel<Program> enumerated{&model, &layout_};
+  run_enumerated([&] { Trace_ELBO::record_traces(enumerated, guide); });
+}
+
 void TraceEnum_ELBO::terms(const Trace& model_trace, const Trace& guide_trace,
                            std::vector<ElboTerm>& out) {
   for (const Site& g : guide_trace.sites()) {

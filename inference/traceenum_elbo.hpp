@@ -36,46 +36,25 @@ struct EnumeratedModel {
 /// enumerated sites outside plates (summed over the whole model), and one enumerated site per
 /// step of a markov chain outside plates (an HMM, by the forward algorithm in O(T K^2)). Other
 /// structures are an error that names the site and what is not supported. A guide that
-/// samples an enumerated site is an error.
+/// samples an enumerated site is an error. differentiable_loss(), loss() and traces() are
+/// Trace_ELBO's: they record each particle's traces through record_traces(), which this
+/// estimator overrides.
 class TraceEnum_ELBO : public Trace_ELBO {
  public:
   /// `num_particles` draws of the guide per estimate (the enumerated sites need none).
   explicit TraceEnum_ELBO(int num_particles = 1, Scalar baseline_decay = Scalar(0.9))
       : Trace_ELBO("TraceEnum_ELBO", num_particles, baseline_decay) {}
 
-  /// As Trace_ELBO::differentiable_loss, with the enumerated sites summed out.
-  template <class Model, class Guide, class... Args>
-  Tensor differentiable_loss(const Model& model, const Guide& guide, const Args&... args) {
-    const detail::EnumeratedModel<Model> enumerated{&model, &layout_};
-    Tensor total;
-    for (int p = 0; p < num_particles(); ++p) {
-      run_enumerated([&] { record_traces(enumerated, guide, args...); });
-      const Tensor term = particle_loss(recorded_model_trace(), recorded_guide_trace());
-      total = p == 0 ? term : total + term;
-    }
-    return num_particles() == 1 ? total : total / Scalar(num_particles());
-  }
-
-  /// Minus the ELBO estimate, as a number; the tape is reset afterwards.
-  template <class Model, class Guide, class... Args>
-  double loss(const Model& model, const Guide& guide, const Args&... args) {
-    TapeStep step;
-    return differentiable_loss(model, guide, args...).item();
-  }
-
-  /// The guide's trace and the model's trace under replay of it, with the enumerated sites
-  /// holding every value (their log_prob a table over them).
-  template <class Model, class Guide, class... Args>
-  std::pair<Trace, Trace> traces(const Model& model, const Guide& guide, const Args&... args) {
-    const detail::EnumeratedModel<Model> enumerated{&model, &layout_};
-    run_enumerated([&] { record_traces(enumerated, guide, args...); });
-    return {recorded_model_trace(), recorded_guide_trace()};
-  }
-
   /// Trace_ELBO's rows, with one row per group of enumerated sites and per markov chain in
   /// place of the sites they reach.
   void terms(const Trace& model_trace, const Trace& guide_trace,
              std::vector<ElboTerm>& out) override;
+
+ protected:
+  /// Trace_ELBO's traces, with the model run under an EnumMessenger: its enumerated sites
+  /// hold every value, their log_prob a table over them. Both programs run again while the
+  /// layout of the enumerated values is being learned.
+  void record_traces(Program model, Program guide) override;
 
  private:
   detail::EnumLayout layout_;

@@ -303,6 +303,30 @@ TEST_CASE("The HMM's marginal equals a forward algorithm in probabilities", "[en
   }
 }
 
+TEST_CASE("TraceEnum_ELBO sums out in every particle, in traces() and as a Trace_ELBO", "[enum]") {
+  Fresh fresh;
+  const Matrix x = hmm_data(4);
+  const double log_z = hmm_forward(x);
+  TraceEnum_ELBO particles(3);
+  CHECK(-particles.loss(hmm_model, no_guide, x) == Approx(log_z).epsilon(kRound));
+  // Through the base class: the same estimator, the enumerated sites still summed out.
+  Trace_ELBO& base = particles;
+  CHECK(-base.loss(hmm_model, no_guide, x) == Approx(log_z).epsilon(kRound));
+  {
+    TapeStep step;
+    CHECK(-base.differentiable_loss(hmm_model, no_guide, x).item() ==
+          Approx(log_z).epsilon(kRound));
+  }
+  TapeStep step;
+  const auto [model_trace, guide_trace] = base.traces(hmm_model, no_guide, x);
+  CHECK(guide_trace.sites().empty());
+  for (Index t = 0; t < x.rows(); ++t) {
+    const Site& z = model_trace[fmt::format("z_{}", t)];
+    CHECK(z.enumerated);
+    CHECK(z.value.cols() == 3);
+  }
+}
+
 TEST_CASE("markov_logsumexp's gradients match finite differences", "[enum]") {
   using Xs = const std::vector<Tensor>&;
   vesta::testing::check_gradients(
