@@ -6,6 +6,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -130,22 +131,35 @@ MCMCRun run_mcmc(const std::function<void()>& run_model, const SamplerSettings& 
                  int num_chains, const MCMCOptions& options) {
   check_mcmc_sizes(num_warmup, num_samples, num_chains);
   check_settings(settings);
+  // The chains this process runs (all of them unless an exchange spreads them), on threads
+  // of their own or one after another on this thread.
+  std::vector<int> local;
+  for (int c = 0; c < num_chains; ++c) {
+    if (!options.exchange || options.exchange->runs(c, num_chains)) local.push_back(c);
+  }
+  const int num_local = static_cast<int>(local.size());
+  const bool threaded = options.parallel && num_local > 1;
+
   // Built here, on the calling thread: the one run that reads the ParamStore and draws the
-  // init strategy's values; each chain then works on a copy with leaves of its own.
+  // init strategy's values. An evaluation writes the potential's leaves, so no two threads
+  // evaluate one Potential: chains on threads each work on a copy with leaves of its own
+  // (`copies`, one per local chain), chains on this thread on the one built here.
   // With an exchange, an error here (the model throwing on this process's data) is agreed
   // on with the other processes, which would otherwise wait for this one's chains.
   std::optional<Potential> built;
   const Rng root(options.seed);
   std::vector<Rng> rngs;
   std::vector<Eigen::VectorXd> starts(static_cast<std::size_t>(num_chains));
-  std::vector<Potential> potentials;
+  std::vector<Potential> copies;
   try {
     built.emplace(run_model, init ? *init : init_to_median());
-    potentials.reserve(static_cast<std::size_t>(num_chains));
     for (int c = 0; c < num_chains; ++c) {
       rngs.push_back(root.fork(static_cast<std::uint64_t>(c)));
       if (init) starts[static_cast<std::size_t>(c)] = built->point_from(*init, rngs.back());
-      potentials.emplace_back(*built);
+    }
+    if (threaded) {
+      copies.reserve(local.size());
+      for (std::size_t i = 0; i < local.size(); ++i) copies.emplace_back(*built);
     }
   } catch (...) {
     if (!options.exchange) throw;
@@ -154,13 +168,6 @@ MCMCRun run_mcmc(const std::function<void()>& run_model, const SamplerSettings& 
     throw;  // not reached: the exchange throws on every process
   }
   Potential& prototype = *built;
-
-  // The chains this process runs (all of them unless an exchange spreads them).
-  std::vector<int> local;
-  for (int c = 0; c < num_chains; ++c) {
-    if (!options.exchange || options.exchange->runs(c, num_chains)) local.push_back(c);
-  }
-  const int num_local = static_cast<int>(local.size());
 
   const long per_chain = num_warmup + num_samples;
   std::atomic<long> iterations{0}, divergences{0};
@@ -173,10 +180,9 @@ MCMCRun run_mcmc(const std::function<void()>& run_model, const SamplerSettings& 
   out.chains.resize(static_cast<std::size_t>(num_chains));
   std::vector<std::exception_ptr> errors(static_cast<std::size_t>(num_chains));
 
-  auto chain = [&](int c) {
+  auto chain = [&](int c, Potential& u) {
     const auto k = static_cast<std::size_t>(c);
     try {
-      Potential& u = potentials[k];
       Rng& rng = rngs[k];
       const Eigen::VectorXd q0 = init ? starts[k] : uniform_init(u, rng);
       out.chains[k] =
@@ -203,9 +209,11 @@ MCMCRun run_mcmc(const std::function<void()>& run_model, const SamplerSettings& 
                      std::chrono::duration<double>(Clock::now() - start).count(), done});
   };
   report(false);
-  if (options.parallel && num_local > 1) {
+  if (threaded) {
     std::vector<std::thread> threads;
-    for (int c : local) threads.emplace_back(chain, c);
+    for (std::size_t i = 0; i < local.size(); ++i) {
+      threads.emplace_back(chain, local[i], std::ref(copies[i]));
+    }
     {
       std::unique_lock<std::mutex> lock(mutex);
       while (finished.load() < num_local) {
@@ -221,7 +229,7 @@ MCMCRun run_mcmc(const std::function<void()>& run_model, const SamplerSettings& 
   } else {
     // One after another on this thread: the progress comes from the chain itself.
     for (int c : local) {
-      chain(c);
+      chain(c, prototype);
       report(false);
     }
   }

@@ -3,6 +3,8 @@
 // by static HMC; and MCMC's bookkeeping: reproducibility from the seed, threads or not,
 // draws per site in the site's shape, Predictive at posterior samples, named errors.
 #include <cmath>
+#include <exception>
+#include <memory>
 
 #include <Eigen/Cholesky>
 #include <Eigen/QR>
@@ -176,6 +178,54 @@ TEST_CASE("MCMC: reproducible from the seed, with or without threads", "[mcmc]")
   // MCMC's samples as they come, deterministic theta included: the model computes theta again.
   const SiteSamples again = Predictive(model, a, std::vector<std::string>{"theta"})();
   CHECK((again.draw("theta", 7) - a.draw("theta", 7)).norm() < 1e-3);
+}
+
+namespace {
+
+// Runs the odd chains here and takes the even ones from a finished run, as another process
+// would send them.
+class OddChainsHere : public ChainExchange {
+ public:
+  explicit OddChainsHere(std::vector<ChainResult> sent) : sent_(std::move(sent)) {}
+  bool runs(int chain, int) const override { return chain % 2 == 1; }
+  void exchange(std::vector<ChainResult>& chains, std::exception_ptr error) override {
+    if (error) std::rethrow_exception(error);
+    for (std::size_t c = 0; c < chains.size(); c += 2) chains[c] = sent_[c];
+  }
+
+ private:
+  std::vector<ChainResult> sent_;
+};
+
+}  // namespace
+
+TEST_CASE("MCMC: the chains an exchange leaves here equal those of a run of all", "[mcmc]") {
+  const Matrix y = (Matrix(6, 1) << 1.2, 0.4, 2.1, 1.7, 0.9, 1.5).finished();
+  auto model = [&y] {
+    const Tensor mu = sample("mu", Normal(0, 2));
+    const Tensor sigma = sample("sigma", HalfNormal(1));
+    deterministic("mu_twice", mu * 2);
+    auto data = plate("data", y.rows());
+    sample("y", Normal(mu, sigma), Tensor(y));
+  };
+  const int num_chains = 5;
+  MCMC all(NUTS{model}, 50, 20, num_chains, quiet(3));
+  all.run();
+  for (bool parallel : {true, false}) {
+    INFO("parallel " << parallel);
+    MCMCOptions o = quiet(3);
+    o.parallel = parallel;
+    o.exchange = std::make_shared<OddChainsHere>(all.chains());
+    MCMC spread(NUTS{model}, 50, 20, num_chains, o);
+    spread.run();
+    for (int c = 1; c < num_chains; c += 2) {
+      INFO("chain " << c);
+      const auto k = static_cast<std::size_t>(c);
+      CHECK(spread.chains()[k].draws == all.chains()[k].draws);
+      CHECK(spread.get_samples_by_chain()[k].flat("mu_twice") ==
+            all.get_samples_by_chain()[k].flat("mu_twice"));
+    }
+  }
 }
 
 TEST_CASE("MCMC: bad sizes, options and models are named errors", "[mcmc]") {
