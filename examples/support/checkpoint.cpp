@@ -86,18 +86,18 @@ void TrainingCheckpoint::save(long steps_done, const Optimizer& optimizer) const
   const Rng::State rng = thread_rng().state();
 #if VESTA_MPI
   if (dp_ != nullptr) {
-    // Every rank's generator, as doubles (16-bit quarters are exact), gathered for rank 0.
+    // Every rank's generator, its words' quarters as doubles (exact), gathered for rank 0.
     std::vector<double> mine;
     for (std::uint64_t word : rng) {
-      for (int k = 0; k < 4; ++k) mine.push_back(double((word >> (16 * k)) & 0xffff));
+      const Matrix q = quarters(word);
+      mine.insert(mine.end(), q.data(), q.data() + q.size());
     }
     const std::vector<std::vector<double>> all = dp_->communicator().all_gather(mine);
     if (!dp_->communicator().is_root()) return;
     for (std::size_t r = 0; r < all.size(); ++r) {
       for (std::size_t w = 0; w < rng.size(); ++w) {
-        Matrix q(1, 4);
-        for (int k = 0; k < 4; ++k) q(0, k) = static_cast<Scalar>(all[r][4 * w + std::size_t(k)]);
-        out.set(rng_name(static_cast<int>(r), w), q);
+        const Eigen::Map<const Eigen::RowVector4d> q(all[r].data() + 4 * w);
+        out.set(rng_name(static_cast<int>(r), w), Matrix(q.cast<Scalar>()));
       }
     }
     out.save(path_);

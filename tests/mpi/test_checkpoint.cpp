@@ -1,5 +1,7 @@
 // A checkpoint saved during a 2-rank run (written by rank 0, read by all) resumes on 2 ranks
-// and on 1 rank to the params of the run that was never stopped.
+// and on 1 rank to the params of the run that was never stopped, each rank with its own
+// generator.
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -68,6 +70,32 @@ TEST_CASE("a 2-rank checkpoint resumes on 2 ranks and on 1 rank as the run never
   const ParamStore resumed_alone = run(alone, path, kFirst + kThen, 0);
   CHECK(max_param_difference(resumed_alone, uninterrupted) < rounding_tolerance());
 
+  comm.barrier();
+  if (comm.is_root()) std::remove(path.c_str());
+}
+
+TEST_CASE("a 2-rank checkpoint gives each rank back its own generator", "[mpi]") {
+  const Communicator& comm = world();
+  const std::string path = "mpi_checkpoint_rng_test.params";
+  if (comm.is_root()) std::remove(path.c_str());
+  comm.barrier();
+  {
+    // No params: the file holds the checkpoint's own entries only.
+    ParamStore store;
+    ParamStoreScope use(store);
+    DataParallel dp(comm);
+    Adam adam(Scalar(0.01));
+    const examples::TrainingCheckpoint checkpoint(path, 1, dp);
+    // A generator of each rank's own, unlike those of the other ranks.
+    set_rng_seed(static_cast<std::uint64_t>(100 + comm.rank()));
+    const Rng::State saved = thread_rng().state();
+    checkpoint.save(1, adam);
+    comm.barrier();
+    thread_rng().uniform();
+    REQUIRE(thread_rng().state() != saved);
+    CHECK(checkpoint.resume(adam) == 1);
+    CHECK(thread_rng().state() == saved);
+  }
   comm.barrier();
   if (comm.is_root()) std::remove(path.c_str());
 }
