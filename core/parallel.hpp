@@ -16,6 +16,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <vesta/core/function_ref.hpp>
 #include <vesta/core/scalar.hpp>
 
 namespace vesta {
@@ -29,17 +30,7 @@ int num_threads();
 namespace detail {
 
 /// A non-owning reference to a callable `void(int part)`: what run_parts hands its threads.
-class PartFn {
- public:
-  template <class F>
-  explicit PartFn(F& f)
-      : object_(&f), call_([](void* o, int part) { (*static_cast<F*>(o))(part); }) {}
-  void operator()(int part) const { call_(object_, part); }
-
- private:
-  void* object_;
-  void (*call_)(void*, int);
-};
+using PartFn = FunctionRef<void(int)>;
 
 /// Runs body(0), ..., body(parts - 1) and returns when all have returned: part 0 on the calling
 /// thread, the others on the pool's workers. With parts == 1, or while another thread's op holds

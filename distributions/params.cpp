@@ -50,12 +50,8 @@ Tensor location_scale(const Tensor& loc, const Tensor& scale, const Tensor& nois
     const Scalar g = out.adj[0];
     for (auto [n, d] : {std::pair{ln, g}, std::pair{sn, g * e}}) {
       if (n == nullptr) continue;
-      if (n->touched) {
-        n->adj[0] += d;
-      } else {
-        n->adj[0] = d;
-        n->touched = true;
-      }
+      n->touch();
+      n->adj[0] += d;
     }
   });
   node->value[0] = y;

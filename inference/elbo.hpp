@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include <vesta/core/function_ref.hpp>
 #include <vesta/core/ops.hpp>
 #include <vesta/core/tape.hpp>
 #include <vesta/core/trace.hpp>
@@ -117,19 +118,7 @@ class Trace_ELBO {
 
   /// A model or a guide bound to its arguments, as record_traces() runs it: a reference to a
   /// callable that takes none, which must outlive the Program.
-  class Program {
-   public:
-    /// Refers to `program` (not a copy of it); implicit, so that a lambda passes as one.
-    template <class F>
-    Program(const F& program)
-        : program_(&program), run_([](const void* p) { (*static_cast<const F*>(p))(); }) {}
-    /// Runs the program.
-    void operator()() const { run_(program_); }
-
-   private:
-    const void* program_;
-    void (*run_)(const void*);
-  };
+  using Program = detail::FunctionRef<void()>;
 
   /// One particle's traces, into the traces this estimator keeps from step to step (so that
   /// a step allocates no sites): the guide's trace, then the model's under replay of it.

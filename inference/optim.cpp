@@ -146,11 +146,10 @@ constexpr double kMinEntriesPerPart = 1 << 16;
 
 namespace {
 // The sum of 0 * y over the entries of `v`: 0 exactly when every entry is finite (0 * inf and
-// 0 * NaN are NaN). The few entries of a small param (a model of many scalar sites) take a
-// plain loop: Eigen's vectorised sum costs a call and an alignment set-up each time.
+// 0 * NaN are NaN). A small param's few entries take a plain loop (kSmallParam).
 template <class V>
 Scalar zero_products(const V& v) {
-  if (v.size() > 8) return (v * 0).sum();
+  if (v.size() > Optimizer::kSmallParam) return (v * 0).sum();
   Scalar p = 0;
   for (Index i = 0; i < v.size(); ++i) p += v[i] * 0;
   return p;
@@ -291,9 +290,8 @@ void Adam::update(State& s, Chunk& c, Scalar lr) {
   const Scalar step = lr / c1_;
   const Scalar inv_sqrt_c2 = inv_sqrt_c2_;
   const Index len = c.x.size();
-  if (len <= 8) {
-    // A small param (a model of many scalar sites) in a plain loop: the same arithmetic in the
-    // same order as the expressions below, without their set-up.
+  if (len <= kSmallParam) {
+    // The same arithmetic in the same order as the expressions below, in a plain loop.
     const Scalar* m0 = s.m.data() + c.first;
     const Scalar* v0 = s.v.data() + c.first;
     Scalar* m = s.m_next.data() + c.first;
