@@ -3,6 +3,8 @@
 // so a training loop that builds the same graph every step allocates nothing after step one.
 #pragma once
 
+#include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -11,7 +13,7 @@ namespace vesta::detail {
 
 class Arena {
  public:
-  /// Alignment of every matrix buffer: one cache line, enough for any SIMD width.
+  /// Alignment of every buffer of a cache line or more: one line, enough for any SIMD width.
   static constexpr std::size_t kBufferAlign = 64;
 
   explicit Arena(std::size_t first_block_bytes = std::size_t{1} << 16);
@@ -29,9 +31,16 @@ class Arena {
     return allocate_slow(bytes, align);
   }
 
+  /// Uninitialised room for `n` objects of T, valid until reset(). A buffer of a cache line or
+  /// more starts on a line (kBufferAlign); a smaller one is aligned to its size rounded up to
+  /// a power of two, so it never straddles two lines yet a 1x1 value takes 8 bytes, not a
+  /// line (a model of scalar sites records mostly 1x1 nodes).
   template <class T>
   T* allocate_array(std::size_t n) {
-    return static_cast<T*>(allocate(n * sizeof(T), kBufferAlign));
+    const std::size_t bytes = n * sizeof(T);
+    const std::size_t align =
+        bytes >= kBufferAlign ? kBufferAlign : std::max(alignof(T), std::bit_ceil(bytes));
+    return static_cast<T*>(allocate(bytes, align));
   }
 
   /// Makes all memory available again; blocks are kept for reuse.

@@ -1,5 +1,6 @@
 // The tape's life cycle: recorded Tensors become invalid (a clear error) when the tape is
 // reset, memory stays flat over a million small graphs, and tapes are per thread.
+#include <cstdint>
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -73,6 +74,27 @@ TEST_CASE("the arena grows for a large graph and reuses its blocks afterwards", 
   CHECK(tape().bytes_reserved() == reserved);
   tape().release_memory();
   CHECK(tape().bytes_reserved() < reserved);
+}
+
+TEST_CASE("the arena starts a buffer of a cache line or more on a line, and packs smaller ones",
+          "[core][tape]") {
+  detail::Arena arena;
+  const auto at = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p); };
+  // Small buffers take room of their size, aligned to it rounded up to a power of two: never
+  // across two lines.
+  const auto* a = arena.allocate_array<double>(1);
+  const auto* b = arena.allocate_array<double>(1);
+  CHECK(at(b) == at(a) + sizeof(double));
+  const auto* c = arena.allocate_array<double>(3);
+  CHECK(at(c) % 32 == 0);
+  CHECK(at(c) / 64 == (at(c) + 3 * sizeof(double) - 1) / 64);
+  const auto* d = arena.allocate_array<std::int32_t>(1);
+  CHECK(at(d) % alignof(std::int32_t) == 0);
+  // A buffer of a line or more starts on one, for SIMD loads.
+  for (const std::size_t n : {8, 9, 100}) {
+    CHECK(at(arena.allocate_array<double>(n)) % detail::Arena::kBufferAlign == 0);
+    CHECK(at(arena.allocate_array<float>(2 * n)) % detail::Arena::kBufferAlign == 0);
+  }
 }
 
 TEST_CASE("a constant's memory goes back to the thread's pool and serves the next one",
