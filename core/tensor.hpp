@@ -128,9 +128,13 @@ class Tensor {
   detail::Storage& leaf_storage(const char* what) const;
 
   Node* node_ = nullptr;                      // recorded value
-  std::uint64_t generation_ = 0;              // tape generation of node_
   std::shared_ptr<detail::Storage> storage_;  // constant or leaf
-  Scalar scalar_ = 0;                         // a 1x1 constant, held inline
+  // A recorded value needs its tape generation, an inline 1x1 constant its value, and no
+  // Tensor is both (node_ tells which): one word holds either.
+  union {
+    std::uint64_t generation_ = 0;  // tape generation of node_ (when node_ is set)
+    Scalar scalar_;                 // a 1x1 constant, held inline (when neither pointer is)
+  };
   Index rows_ = 0;
   Index cols_ = 0;
 };
