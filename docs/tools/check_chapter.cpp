@@ -1,16 +1,17 @@
 // Checks that a tutorial chapter and its compiled program agree, so that neither can drift:
 //
-//   check_chapter <chapter.md> <chapter.cpp> <program>
+//   check_chapter <chapter.md> <chapter.cpp> <program> [<argument>...]
 //
 // 1. Code. Every ```cpp block of the chapter must be, line for line, one snippet of the
 //    program's source: the lines between `// [snippet NAME]` and `// [end]`, with the
 //    indentation they share removed. A snippet the chapter never shows is an error too (a
 //    block deleted from the text would leave its code behind unexplained).
-// 2. Numbers. The program is run (in the current directory, where it writes its PNGs; through
-//    the shell, so <program> may be a command line such as an MPI launch) and
-//    prints lines `value NAME = NUMBER`. Wherever the chapter writes a number followed by
-//    the marker `<!-- check NAME tol=T -->` (absolute) or `<!-- check NAME rel=R -->`
-//    (relative), the number must be within that tolerance of the run's value of NAME.
+// 2. Numbers. The program is run with its arguments (in the current directory, where it
+//    writes its PNGs; <program> may be a launcher such as mpiexec, with the chapter's program
+//    among its arguments) and prints lines `value NAME = NUMBER`. Wherever the chapter writes a
+//    number followed by the marker `<!-- check NAME tol=T -->` (absolute) or
+//    `<!-- check NAME rel=R -->` (relative), the number must be within that tolerance of the
+//    run's value of NAME.
 // 3. Outputs. The program prints `[output NAME]` ... `[end]` around text a chapter shows
 //    (a trace table). A ```text block right after the marker `<!-- output NAME tol=T -->`
 //    must equal it word for word, numbers within T.
@@ -110,6 +111,14 @@ std::vector<Block> fenced_blocks(const std::vector<std::string>& md) {
   return out;
 }
 
+// `word` as one word of a POSIX shell command, whatever characters it holds (a build path
+// with spaces): in single quotes, each ' in it written '\''.
+std::string shell_quoted(const std::string& word) {
+  std::string q = "'";
+  for (const char c : word) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
 std::string run(const std::string& program, int& status) {
   std::FILE* p = popen(program.c_str(), "r");
   if (p == nullptr) {
@@ -170,11 +179,13 @@ bool same_text(const std::string& a, const std::string& b, double tol, std::stri
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::cerr << "usage: check_chapter <chapter.md> <chapter.cpp> <program>\n";
+  if (argc < 4) {
+    std::cerr << "usage: check_chapter <chapter.md> <chapter.cpp> <program> [<argument>...]\n";
     return 2;
   }
-  const std::string md_path = argv[1], cpp_path = argv[2], program = argv[3];
+  const std::string md_path = argv[1], cpp_path = argv[2];
+  std::string program = shell_quoted(argv[3]);
+  for (int i = 4; i < argc; ++i) program += " " + shell_quoted(argv[i]);
   const auto md = read_lines(md_path);
   const auto regions = snippets(read_lines(cpp_path));
   const auto blocks = fenced_blocks(md);
