@@ -316,6 +316,12 @@ Tensor group_log_marginal(const Trace& model_trace, const EnumGroup& group) {
   return scale == 1 ? total : total * scale;
 }
 
+Tensor chain_log_marginal(const Trace& model_trace, const EnumChain& chain) {
+  Scalar scale = 1;
+  const Tensor log_z = markov_logsumexp(chain_log_factors(model_trace, chain, scale));
+  return scale == 1 ? log_z : log_z * scale;
+}
+
 Tensor sum_rowwise_logsumexp(const std::vector<Tensor>& parts) {
   if (parts.empty()) throw ShapeError("sum_rowwise_logsumexp: no terms");
   Index R = 1;

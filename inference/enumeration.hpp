@@ -154,6 +154,9 @@ Tensor sum_rowwise_logsumexp(const std::vector<Tensor>& parts);
 std::vector<Tensor> chain_log_factors(const Trace& model_trace, const EnumChain& chain,
                                       Scalar& scale);
 
+/// The chain's sites summed out: scale * markov_logsumexp(chain_log_factors(...)) (1x1).
+Tensor chain_log_marginal(const Trace& model_trace, const EnumChain& chain);
+
 /// log of the sum over every path z_0..z_{T-1} of exp(f_0[z_0] + sum_t f_t[z_{t-1}, z_t]): the
 /// forward algorithm, O(T K^2), as one tape node whose backward pass is the backward
 /// algorithm. factors[0] is 1 x K_0; factors[t] is K_{t-1} x K_t, or 1 x K_t for a step that

@@ -29,9 +29,7 @@ void TraceEnum_ELBO::terms(const Trace& model_trace, const Trace& guide_trace,
                    "log_prob summed over enumerated values"});
   }
   for (const EnumChain& c : plan.chains) {
-    Scalar scale = 1;
-    const Tensor log_z = markov_logsumexp(chain_log_factors(model_trace, c, scale));
-    out.push_back({c.states.front(), &model_trace, scale == 1 ? log_z : log_z * scale,
+    out.push_back({c.states.front(), &model_trace, chain_log_marginal(model_trace, c),
                    "log_prob summed over the markov chain"});
   }
 }

@@ -158,11 +158,7 @@ class Potential::Runner {
     const EnumPlan plan = plan_enumeration(trace_);
     for (const Site* s : plan.ordinary) terms_.push_back(trace_.scaled_log_prob_sum(*s));
     for (const EnumGroup& g : plan.groups) terms_.push_back(group_log_marginal(trace_, g));
-    for (const EnumChain& c : plan.chains) {
-      Scalar scale = 1;
-      const Tensor log_z = markov_logsumexp(chain_log_factors(trace_, c, scale));
-      terms_.push_back(scale == 1 ? log_z : log_z * scale);
-    }
+    for (const EnumChain& c : plan.chains) terms_.push_back(chain_log_marginal(trace_, c));
   }
 
   // Sets each latent from q (adding its log-Jacobian) and, when `score_sites`, adds each sample
