@@ -24,8 +24,9 @@ struct Operand;
 /// Copies are cheap handles: a copy of a leaf is the same leaf.
 class Tensor {
  public:
-  /// An empty 0x0 constant.
-  Tensor() = default;
+  /// An empty 0x0 constant. User-provided (not `= default`), so that `const Tensor t;` compiles
+  /// on every compiler: clang does not count the anonymous union's member initializer.
+  Tensor() noexcept {}  // NOLINT(modernize-use-equals-default)
   /// A 1x1 constant. Implicit, so that `2.0 * x` and `x - 1` read naturally.
   Tensor(Scalar value)
       : scalar_(value), rows_(1), cols_(1) {}  // NOLINT(google-explicit-constructor)
