@@ -313,7 +313,7 @@ void Adam::update(State& s, Chunk& c, Scalar lr) {
 
 ClippedAdam::ClippedAdam(Scalar lr, Scalar clip_norm, Scalar lrd, Scalar beta1, Scalar beta2,
                          Scalar eps)
-    : Adam(lr, beta1, beta2, eps), clip_norm_(clip_norm), lrd_(lrd) {
+    : Adam(lr, beta1, beta2, eps), clip_norm_(clip_norm) {
   set_schedule([lr, lrd](std::int64_t step) { return lr * std::pow(lrd, Scalar(step)); });
 }
 

@@ -174,7 +174,6 @@ class ClippedAdam : public Adam {
 
  private:
   Scalar clip_norm_;
-  Scalar lrd_;
 };
 
 /// Stochastic gradient descent with (heavy-ball) momentum, as torch.optim.SGD.
