@@ -17,6 +17,7 @@
 #include <utility>
 
 #include <vesta/core/function_ref.hpp>
+#include <vesta/core/gemm_kernel.hpp>
 #include <vesta/core/scalar.hpp>
 
 namespace vesta {
@@ -58,18 +59,12 @@ inline std::pair<Index, Index> part_range(Index n, int parts, int part, Index al
 }
 
 /// dst = lhs * rhs (or dst += lhs * rhs when `add`), for Eigen matrix expressions with direct
-/// access (maps, their transposes and blocks): one GEMM, or, when it is large and more than one
-/// thread is allowed, one GEMM per thread on a block of dst's columns (or of its rows when it
-/// has more rows than columns).
+/// access (maps, their transposes and blocks): one GEMM (gemm_kernel), or, when it is large and
+/// more than one thread is allowed, one GEMM per thread on a block of dst's columns (or of its
+/// rows when it has more rows than columns).
 template <class Dst, class Lhs, class Rhs>
 void gemm(Dst&& dst, const Lhs& lhs, const Rhs& rhs, bool add) {
-  auto one = [add](auto&& d, const auto& l, const auto& r) {
-    if (add) {
-      d.noalias() += l * r;
-    } else {
-      d.noalias() = l * r;
-    }
-  };
+  auto one = [add](auto&& d, const auto& l, const auto& r) { gemm_kernel(d, l, r, add); };
   const double work = double(dst.rows()) * double(dst.cols()) * double(lhs.cols());
   const int parts = parts_for(work, kGemmMinWorkPerPart);
   if (parts == 1) {

@@ -1,0 +1,102 @@
+// One matrix product on the calling thread, dst = lhs * rhs (or dst += lhs * rhs), by Eigen's
+// GEMM kernel with its packing blocks taken from the buffer pool.
+//
+// Eigen packs blocks of the operands into two work buffers per product. Up to 128 KiB each
+// they live on the stack; a larger one (a batch of 128 against a layer of 785 x 100 already
+// needs 300 KiB) is malloc'ed and freed in every product. glibc returns such a block to the
+// system when it frees it at the top of the heap, and the next product faults it in again:
+// a float linear model of that shape took 118 page faults and twice its time per step, by
+// how the heap happened to lie. Here those blocks come from the calling thread's buffer pool
+// (buffer_pool.hpp), as every other buffer of a step does, and stay for the next product.
+// The blocking sizes, the kernel and so the results are Eigen's own, bit for bit.
+#pragma once
+
+#include <cstddef>
+#include <type_traits>
+
+#include <Eigen/Core>
+
+#include <vesta/core/buffer_pool.hpp>
+#include <vesta/core/scalar.hpp>
+
+namespace vesta::detail {
+
+/// Eigen's blocking of a rows x cols x depth product (as Eigen's own product computes it, on
+/// one thread), with its two packing buffers from the calling thread's buffer pool.
+class PooledGemmBlocking : public Eigen::internal::level3_blocking<Scalar, Scalar> {
+ public:
+  PooledGemmBlocking(Index rows, Index cols, Index depth) {
+    this->m_mc = rows;
+    this->m_nc = cols;
+    this->m_kc = depth;
+    Eigen::internal::computeProductBlockingSizes<Scalar, Scalar, 1>(this->m_kc, this->m_mc,
+                                                                    this->m_nc, Index(1));
+  }
+  PooledGemmBlocking(const PooledGemmBlocking&) = delete;
+  PooledGemmBlocking& operator=(const PooledGemmBlocking&) = delete;
+  ~PooledGemmBlocking() {
+    if (this->m_blockA != nullptr) release_buffer(this->m_blockA, capacity_a_);
+    if (this->m_blockB != nullptr) release_buffer(this->m_blockB, capacity_b_);
+  }
+
+  std::size_t size_a() const { return static_cast<std::size_t>(this->m_mc * this->m_kc); }
+  std::size_t size_b() const { return static_cast<std::size_t>(this->m_kc * this->m_nc); }
+
+  /// Whether Eigen would put a block on the heap (it keeps blocks up to its stack limit on
+  /// the stack, which costs nothing to take).
+  bool needs_heap() const {
+    constexpr std::size_t limit = EIGEN_STACK_ALLOCATION_LIMIT;
+    return size_a() * sizeof(Scalar) > limit || size_b() * sizeof(Scalar) > limit;
+  }
+
+  /// Takes both blocks from the pool.
+  void take_from_pool() {
+    this->m_blockA = acquire_buffer(size_a(), capacity_a_);
+    this->m_blockB = acquire_buffer(size_b(), capacity_b_);
+  }
+
+ private:
+  std::size_t capacity_a_ = 0, capacity_b_ = 0;
+};
+
+/// dst = lhs * rhs, or dst += lhs * rhs when `add`, on the calling thread, for Eigen matrix
+/// expressions with direct access and unit inner stride (maps, their transposes and blocks);
+/// dst is column-major. Products that Eigen does without heap blocks (small ones, whose
+/// blocks fit on the stack, the coefficient-wise ones and matrix-vector ones) go through
+/// Eigen's product as written.
+template <class Dst, class Lhs, class Rhs>
+void gemm_kernel(Dst&& dst, const Lhs& lhs, const Rhs& rhs, bool add) {
+  using D = std::remove_cv_t<std::remove_reference_t<Dst>>;
+  static_assert(!(D::Flags & Eigen::RowMajorBit), "gemm_kernel: dst must be column-major");
+  const Index rows = dst.rows(), cols = dst.cols(), depth = lhs.cols();
+  auto eigen = [&] {
+    if (add) {
+      dst.noalias() += lhs * rhs;
+    } else {
+      dst.noalias() = lhs * rhs;
+    }
+  };
+  // Eigen's own dispatch: matrix-vector products and tiny ones never use the GEMM kernel.
+  if (rows <= 1 || cols <= 1 || depth == 0 ||
+      depth + rows + cols < EIGEN_GEMM_TO_COEFFBASED_THRESHOLD || dst.innerStride() != 1 ||
+      lhs.innerStride() != 1 || rhs.innerStride() != 1) {
+    eigen();
+    return;
+  }
+  PooledGemmBlocking blocking(rows, cols, depth);
+  if (!blocking.needs_heap()) {
+    eigen();
+    return;
+  }
+  blocking.take_from_pool();
+  if (!add) dst.setZero();
+  constexpr int lhs_order = (Lhs::Flags & Eigen::RowMajorBit) ? Eigen::RowMajor : Eigen::ColMajor;
+  constexpr int rhs_order = (Rhs::Flags & Eigen::RowMajorBit) ? Eigen::RowMajor : Eigen::ColMajor;
+  using Product =
+      Eigen::internal::general_matrix_matrix_product<Index, Scalar, lhs_order, false, Scalar,
+                                                     rhs_order, false, Eigen::ColMajor, 1>;
+  Product::run(rows, cols, depth, lhs.data(), lhs.outerStride(), rhs.data(), rhs.outerStride(),
+               dst.data(), 1, dst.outerStride(), Scalar(1), blocking);
+}
+
+}  // namespace vesta::detail
