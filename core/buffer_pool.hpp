@@ -18,6 +18,27 @@ Scalar* acquire_buffer(std::size_t n, std::size_t& capacity);
 /// Returns a buffer from acquire_buffer to the calling thread's pool.
 void release_buffer(Scalar* p, std::size_t capacity);
 
+/// A rows x cols matrix (uninitialised) in a buffer of the calling thread's pool, returned to
+/// it when the PooledMatrix goes: the temporaries of an op that runs every step (Eigen's
+/// Matrix would take them from the C library, which may return them to the system).
+class PooledMatrix {
+ public:
+  PooledMatrix(Index rows, Index cols)
+      : data_(acquire_buffer(static_cast<std::size_t>(rows * cols), capacity_)),
+        map_(data_, rows, cols) {}
+  PooledMatrix(const PooledMatrix&) = delete;
+  PooledMatrix& operator=(const PooledMatrix&) = delete;
+  ~PooledMatrix() { release_buffer(data_, capacity_); }
+
+  MatrixMap& operator*() { return map_; }
+  MatrixMap* operator->() { return &map_; }
+
+ private:
+  std::size_t capacity_ = 0;
+  Scalar* data_;
+  MatrixMap map_;
+};
+
 }  // namespace vesta::detail
 
 namespace vesta {

@@ -102,31 +102,10 @@ Tensor transpose(const Tensor& x) {
 
 namespace {
 
-// Solves op(T) X = R in place of R, reading only T's lower (or upper) triangle; op(T) is T,
-// or T^T when `transposed`.
-void triangular_solve_in_place(const ConstMatrixMap& t, bool lower, bool transposed,
-                               Eigen::Ref<Matrix> r) {
-  if (lower) {
-    const auto tri = t.triangularView<Eigen::Lower>();
-    if (transposed) {
-      tri.transpose().solveInPlace(r);
-    } else {
-      tri.solveInPlace(r);
-    }
-  } else {
-    const auto tri = t.triangularView<Eigen::Upper>();
-    if (transposed) {
-      tri.transpose().solveInPlace(r);
-    } else {
-      tri.solveInPlace(r);
-    }
-  }
-}
-
 // Called when Eigen's LLT has failed on `a`: finds the first pivot that is not positive by
 // the unblocked Cholesky-Banachiewicz recurrence (the same arithmetic, one column at a time)
 // and names it.
-[[noreturn]] void throw_not_positive_definite(const Matrix& a) {
+[[noreturn]] void throw_not_positive_definite(const Eigen::Ref<const Matrix>& a) {
   const Index n = a.rows();
   Matrix l = Matrix::Zero(n, n);
   for (Index j = 0; j < n; ++j) {
@@ -163,9 +142,16 @@ Tensor cholesky(const Tensor& a) {
                       k / n, shape_str(n, n), A.value[k]));
     }
   }
-  const Matrix sym = Scalar(0.5) * (A.matrix() + A.matrix().transpose());
-  const Eigen::LLT<Matrix> llt(sym);
-  if (llt.info() != Eigen::Success) throw_not_positive_definite(sym);
+  // The symmetric part, factorised in place; it and the backward pass's temporaries come from
+  // the buffer pool, which keeps them for the next step.
+  detail::PooledMatrix sym(n, n);
+  *sym = Scalar(0.5) * (A.matrix() + A.matrix().transpose());
+  const Eigen::LLT<Eigen::Ref<Matrix>> llt(*sym);
+  if (llt.info() != Eigen::Success) {
+    // LLT overwrote the factorised part: the message's pivot comes from A again.
+    *sym = Scalar(0.5) * (A.matrix() + A.matrix().transpose());
+    throw_not_positive_definite(*sym);
+  }
   // Assigning the triangular view writes zeros above the diagonal.
   auto fill = [&](Scalar* out) { MatrixMap(out, n, n) = llt.matrixL(); };
   if (!A.requires_grad()) return constant_result(n, n, fill);
@@ -178,14 +164,15 @@ Tensor cholesky(const Tensor& a) {
     // keeps Phi(S), for a routine that reads only A's lower triangle; this op reads the
     // symmetric part of A, so A's adjoint is (S + S^T) / 2.
     const ConstMatrixMap L(y.value, n, n);
-    const Matrix lbar = ConstMatrixMap(y.adj, n, n).triangularView<Eigen::Lower>();
-    Matrix p = L.transpose() * lbar;
-    p.triangularView<Eigen::StrictlyUpper>().setZero();
-    p.diagonal() *= Scalar(0.5);
-    triangular_solve_in_place(L, true, true, p);  // L^-T Phi
-    Matrix st = p.transpose();
-    triangular_solve_in_place(L, true, true, st);  // L^-T (L^-T Phi)^T = S^T
-    an->accumulate(Scalar(0.5) * (st.array() + st.transpose().array()));
+    detail::PooledMatrix lbar(n, n), p(n, n), st(n, n);
+    *lbar = ConstMatrixMap(y.adj, n, n).triangularView<Eigen::Lower>();
+    detail::gemm(*p, L.transpose(), *lbar, false);
+    p->triangularView<Eigen::StrictlyUpper>().setZero();
+    p->diagonal() *= Scalar(0.5);
+    detail::triangular_solve_kernel(L, true, true, *p);  // L^-T Phi
+    *st = p->transpose();
+    detail::triangular_solve_kernel(L, true, true, *st);  // L^-T (L^-T Phi)^T = S^T
+    an->accumulate(Scalar(0.5) * (st->array() + st->transpose().array()));
   });
 }
 
@@ -207,27 +194,29 @@ Tensor solve_triangular(const Tensor& l, const Tensor& b, bool lower) {
   auto fill = [&](Scalar* out) {
     MatrixMap x(out, n, m);
     x = B.matrix();
-    triangular_solve_in_place(L.matrix(), lower, false, x);
+    detail::triangular_solve_kernel(L.matrix(), lower, false, x);
   };
   if (!L.requires_grad() && !B.requires_grad()) return constant_result(n, m, fill);
   // X = L^-1 B, so dX = L^-1 (dB - dL X): B's adjoint is H = L^-T G and L's is -H X^T,
   // kept on the triangle the op reads.
-  return recorded_result(n, m, fill,
-                         [ln = L.node, bn = B.node, lv = L.stable(), n, m, lower](Node& y) {
-                           const ConstMatrixMap lm(lv, n, n);
-                           Matrix h = ConstMatrixMap(y.adj, n, m);
-                           triangular_solve_in_place(lm, lower, true, h);
-                           if (bn != nullptr) bn->accumulate(h.array());
-                           if (ln != nullptr) {
-                             Matrix dl = -h * ConstMatrixMap(y.value, n, m).transpose();
-                             if (lower) {
-                               dl.triangularView<Eigen::StrictlyUpper>().setZero();
-                             } else {
-                               dl.triangularView<Eigen::StrictlyLower>().setZero();
-                             }
-                             ln->accumulate(dl.array());
-                           }
-                         });
+  return recorded_result(
+      n, m, fill, [ln = L.node, bn = B.node, lv = L.stable(), n, m, lower](Node& y) {
+        const ConstMatrixMap lm(lv, n, n);
+        detail::PooledMatrix h(n, m);
+        *h = ConstMatrixMap(y.adj, n, m);
+        detail::triangular_solve_kernel(lm, lower, true, *h);
+        if (bn != nullptr) bn->accumulate(h->array());
+        if (ln != nullptr) {
+          detail::PooledMatrix dl(n, n);
+          detail::gemm(*dl, *h, ConstMatrixMap(y.value, n, m).transpose(), false);
+          if (lower) {
+            dl->triangularView<Eigen::StrictlyUpper>().setZero();
+          } else {
+            dl->triangularView<Eigen::StrictlyLower>().setZero();
+          }
+          ln->accumulate(-dl->array());
+        }
+      });
 }
 
 Tensor diagonal(const Tensor& x) {

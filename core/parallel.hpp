@@ -17,7 +17,7 @@
 #include <utility>
 
 #include <vesta/core/function_ref.hpp>
-#include <vesta/core/gemm_kernel.hpp>
+#include <vesta/core/level3.hpp>
 #include <vesta/core/scalar.hpp>
 
 namespace vesta {

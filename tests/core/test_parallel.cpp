@@ -1,6 +1,6 @@
 // Intra-op parallelism (core/parallel.hpp): a split op gives what the unsplit one gives, every
 // part runs once, errors reach the caller, and a second thread's op runs whole on its own
-// thread while the pool is busy. One GEMM (core/gemm_kernel.hpp) is Eigen's, bit for bit.
+// thread while the pool is busy.
 #include <atomic>
 #include <limits>
 #include <stdexcept>
@@ -105,60 +105,6 @@ TEST_CASE("a matrix product split across threads equals the unsplit one", "[para
     CHECK((two_tt - one_tt).norm() <= kRel * scale);
     CHECK((one_add - base - exact).norm() <= kRel * scale);
   }
-}
-
-TEST_CASE("one GEMM gives Eigen's product bit for bit, its large blocks from the pool",
-          "[parallel]") {
-  Rng rng(12);
-  struct Shape {
-    Index r, k, c;
-  };
-  // Blocks past Eigen's stack limit (a batch of 96 or 128 against a 785 x 100 layer, and the
-  // backward products of that layer), blocks on the stack, the coefficient-wise product and
-  // matrix-vector ones.
-  for (const Shape s :
-       {Shape{128, 785, 100}, Shape{96, 785, 100}, Shape{785, 128, 100}, Shape{100, 128, 785},
-        Shape{40, 30, 20}, Shape{5, 3, 4}, Shape{1, 300, 200}, Shape{300, 200, 1}}) {
-    CAPTURE(s.r, s.k, s.c);
-    const Matrix A = rng.normal(s.r, s.k), B = rng.normal(s.k, s.c);
-    const Matrix At = A.transpose(), Bt = B.transpose();
-    const Matrix base = rng.normal(s.r, s.c);
-    Matrix expected(s.r, s.c);
-    expected.noalias() = A * B;
-    Matrix got(s.r, s.c);
-    detail::gemm_kernel(MatrixMap(got.data(), s.r, s.c), A, B, false);
-    CHECK(got == expected);
-    detail::gemm_kernel(MatrixMap(got.data(), s.r, s.c), At.transpose(), Bt.transpose(), false);
-    expected.noalias() = At.transpose() * Bt.transpose();
-    CHECK(got == expected);
-    got = base;
-    expected = base;
-    detail::gemm_kernel(MatrixMap(got.data(), s.r, s.c), A, Bt.transpose(), true);
-    expected.noalias() += A * Bt.transpose();
-    CHECK(got == expected);
-    if (s.c > 2) {
-      // A block of dst's columns, as a split product writes it.
-      got = base;
-      expected = base;
-      const Index first = 1, len = s.c - 2;
-      detail::gemm_kernel(MatrixMap(got.data(), s.r, s.c).middleCols(first, len), At.transpose(),
-                          B.middleCols(first, len), true);
-      expected.middleCols(first, len).noalias() += At.transpose() * B.middleCols(first, len);
-      CHECK(got == expected);
-    }
-  }
-  // The blocks go back to the thread's pool and are taken from it again: a second product of
-  // the same shape leaves the pool as the first left it.
-  release_pooled_memory();
-  const Matrix A = rng.normal(128, 785), B = rng.normal(785, 100);
-  Matrix C(128, 100);
-  detail::gemm_kernel(MatrixMap(C.data(), 128, 100), A, B, false);
-  const std::size_t pooled = pooled_bytes();
-  const detail::PooledGemmBlocking blocking(128, 100, 785);
-  REQUIRE(blocking.needs_heap());
-  CHECK(pooled >= (blocking.size_a() + blocking.size_b()) * sizeof(Scalar));
-  detail::gemm_kernel(MatrixMap(C.data(), 128, 100), A, B, false);
-  CHECK(pooled_bytes() == pooled);
 }
 
 TEST_CASE("matmul's and linear's values and gradients do not depend on the thread count",

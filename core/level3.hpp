@@ -1,14 +1,16 @@
-// One matrix product on the calling thread, dst = lhs * rhs (or dst += lhs * rhs), by Eigen's
-// GEMM kernel with its packing blocks taken from the buffer pool.
+// Eigen's level-3 kernels on the calling thread, a matrix product (gemm_kernel) and a
+// triangular solve with a matrix right-hand side (triangular_solve_kernel), with their packing
+// blocks taken from the buffer pool.
 //
-// Eigen packs blocks of the operands into two work buffers per product. Up to 128 KiB each
-// they live on the stack; a larger one (a batch of 128 against a layer of 785 x 100 already
-// needs 300 KiB) is malloc'ed and freed in every product. glibc returns such a block to the
-// system when it frees it at the top of the heap, and the next product faults it in again:
-// a float linear model of that shape took 118 page faults and twice its time per step, by
-// how the heap happened to lie. Here those blocks come from the calling thread's buffer pool
-// (buffer_pool.hpp), as every other buffer of a step does, and stay for the next product.
-// The blocking sizes, the kernel and so the results are Eigen's own, bit for bit.
+// Eigen packs blocks of the operands into two work buffers per call. Up to 128 KiB each they
+// live on the stack; a larger one (a batch of 128 against a layer of 785 x 100 already needs
+// 300 KiB, a 200 x 200 triangular solve as much) is malloc'ed and freed in every call. glibc
+// returns such a block to the system when it frees it at the top of the heap, and the next
+// call faults it in again: a float linear model of that shape took 118 page faults and four
+// times its time per step, by how the heap happened to lie. Here those blocks come from the
+// calling thread's buffer pool (buffer_pool.hpp), as every other buffer of a step does, and
+// stay for the next call. The blocking sizes, the kernels and so the results are Eigen's own,
+// bit for bit.
 #pragma once
 
 #include <cstddef>
@@ -21,20 +23,24 @@
 
 namespace vesta::detail {
 
-/// Eigen's blocking of a rows x cols x depth product (as Eigen's own product computes it, on
-/// one thread), with its two packing buffers from the calling thread's buffer pool.
-class PooledGemmBlocking : public Eigen::internal::level3_blocking<Scalar, Scalar> {
+/// Eigen's blocking of a rows x cols x depth level-3 call on one thread, computed as Eigen's
+/// own call computes it (`KcFactor` and `l3` as Eigen passes them: 1 and true for a product,
+/// 4 and false for a triangular solve), with its two packing buffers from the calling
+/// thread's buffer pool.
+template <int KcFactor>
+class PooledBlocking : public Eigen::internal::level3_blocking<Scalar, Scalar> {
  public:
-  PooledGemmBlocking(Index rows, Index cols, Index depth) {
+  PooledBlocking(Index rows, Index cols, Index depth, bool l3) {
     this->m_mc = rows;
     this->m_nc = cols;
     this->m_kc = depth;
-    Eigen::internal::computeProductBlockingSizes<Scalar, Scalar, 1>(this->m_kc, this->m_mc,
-                                                                    this->m_nc, Index(1));
+    Index n = cols;
+    Eigen::internal::computeProductBlockingSizes<Scalar, Scalar, KcFactor>(
+        this->m_kc, this->m_mc, l3 ? this->m_nc : n, Index(1));
   }
-  PooledGemmBlocking(const PooledGemmBlocking&) = delete;
-  PooledGemmBlocking& operator=(const PooledGemmBlocking&) = delete;
-  ~PooledGemmBlocking() {
+  PooledBlocking(const PooledBlocking&) = delete;
+  PooledBlocking& operator=(const PooledBlocking&) = delete;
+  ~PooledBlocking() {
     if (this->m_blockA != nullptr) release_buffer(this->m_blockA, capacity_a_);
     if (this->m_blockB != nullptr) release_buffer(this->m_blockB, capacity_b_);
   }
@@ -58,6 +64,9 @@ class PooledGemmBlocking : public Eigen::internal::level3_blocking<Scalar, Scala
  private:
   std::size_t capacity_a_ = 0, capacity_b_ = 0;
 };
+
+/// A product's blocking (Eigen's general_matrix_matrix_product).
+using PooledGemmBlocking = PooledBlocking<1>;
 
 /// dst = lhs * rhs, or dst += lhs * rhs when `add`, on the calling thread, for Eigen matrix
 /// expressions with direct access and unit inner stride (maps, their transposes and blocks);
@@ -83,7 +92,7 @@ void gemm_kernel(Dst&& dst, const Lhs& lhs, const Rhs& rhs, bool add) {
     eigen();
     return;
   }
-  PooledGemmBlocking blocking(rows, cols, depth);
+  PooledGemmBlocking blocking(rows, cols, depth, true);
   if (!blocking.needs_heap()) {
     eigen();
     return;
@@ -98,5 +107,11 @@ void gemm_kernel(Dst&& dst, const Lhs& lhs, const Rhs& rhs, bool add) {
   Product::run(rows, cols, depth, lhs.data(), lhs.outerStride(), rhs.data(), rhs.outerStride(),
                dst.data(), 1, dst.outerStride(), Scalar(1), blocking);
 }
+
+/// Solves op(T) X = R in place of R (R: n x m, column-major, unit inner stride), reading only
+/// T's lower triangle when `lower` (else its upper one); op(T) is T, or T^T when `transposed`.
+/// Eigen's TriangularView::solveInPlace, with its blocks from the pool when they are large.
+void triangular_solve_kernel(const Eigen::Ref<const Matrix, 0, Eigen::OuterStride<>>& t, bool lower,
+                             bool transposed, Eigen::Ref<Matrix, 0, Eigen::OuterStride<>> r);
 
 }  // namespace vesta::detail
