@@ -22,12 +22,13 @@ namespace {
 
 constexpr double kHalfLog2Pi = 0.91893853320467274178;  // log(2 pi) / 2
 
-// A rows x cols matrix of independent random signs, +1 or -1 with probability 1/2 each:
-// one bit of the generator per entry.
-Matrix random_signs(Index rows, Index cols, Rng& rng) {
-  Matrix out(rows, cols);
-  Scalar* p = out.data();
-  const Index n = out.size();
+// A rows x cols constant of independent random signs, +1 or -1 with probability 1/2 each:
+// one bit of the generator per entry, written straight into the Tensor's pooled buffer (a
+// batch-sized Matrix would come from the C library, and go back to the system, every step).
+Tensor random_signs(Index rows, Index cols, Rng& rng) {
+  Scalar* p = nullptr;
+  Tensor out = Tensor::uninitialized(rows, cols, &p);
+  const Index n = rows * cols;
   for (Index k = 0; k < n; k += 64) {
     const std::uint64_t bits = rng.next_u64();
     const Index m = std::min<Index>(64, n - k);
