@@ -18,24 +18,42 @@ Scalar* acquire_buffer(std::size_t n, std::size_t& capacity);
 /// Returns a buffer from acquire_buffer to the calling thread's pool.
 void release_buffer(Scalar* p, std::size_t capacity);
 
+/// A buffer of at least n Scalars (uninitialised) from the calling thread's pool, returned to
+/// it when the PooledBuffer goes or takes another.
+class PooledBuffer {
+ public:
+  PooledBuffer() = default;
+  explicit PooledBuffer(std::size_t n) : data_(acquire_buffer(n, capacity_)) {}
+  PooledBuffer(const PooledBuffer&) = delete;
+  PooledBuffer& operator=(const PooledBuffer&) = delete;
+  ~PooledBuffer() { release_buffer(data_, capacity_); }
+
+  /// Returns the buffer held, if any, and takes one of at least n Scalars.
+  void reset(std::size_t n) {
+    release_buffer(data_, capacity_);
+    data_ = nullptr;
+    data_ = acquire_buffer(n, capacity_);
+  }
+  Scalar* get() const { return data_; }
+
+ private:
+  std::size_t capacity_ = 0;
+  Scalar* data_ = nullptr;
+};
+
 /// A rows x cols matrix (uninitialised) in a buffer of the calling thread's pool, returned to
 /// it when the PooledMatrix goes: the temporaries of an op that runs every step (Eigen's
 /// Matrix would take them from the C library, which may return them to the system).
 class PooledMatrix {
  public:
   PooledMatrix(Index rows, Index cols)
-      : data_(acquire_buffer(static_cast<std::size_t>(rows * cols), capacity_)),
-        map_(data_, rows, cols) {}
-  PooledMatrix(const PooledMatrix&) = delete;
-  PooledMatrix& operator=(const PooledMatrix&) = delete;
-  ~PooledMatrix() { release_buffer(data_, capacity_); }
+      : buffer_(static_cast<std::size_t>(rows * cols)), map_(buffer_.get(), rows, cols) {}
 
   MatrixMap& operator*() { return map_; }
   MatrixMap* operator->() { return &map_; }
 
  private:
-  std::size_t capacity_ = 0;
-  Scalar* data_;
+  PooledBuffer buffer_;
   MatrixMap map_;
 };
 

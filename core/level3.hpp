@@ -40,10 +40,6 @@ class PooledBlocking : public Eigen::internal::level3_blocking<Scalar, Scalar> {
   }
   PooledBlocking(const PooledBlocking&) = delete;
   PooledBlocking& operator=(const PooledBlocking&) = delete;
-  ~PooledBlocking() {
-    if (this->m_blockA != nullptr) release_buffer(this->m_blockA, capacity_a_);
-    if (this->m_blockB != nullptr) release_buffer(this->m_blockB, capacity_b_);
-  }
 
   std::size_t size_a() const { return static_cast<std::size_t>(this->m_mc * this->m_kc); }
   std::size_t size_b() const { return static_cast<std::size_t>(this->m_kc * this->m_nc); }
@@ -55,14 +51,17 @@ class PooledBlocking : public Eigen::internal::level3_blocking<Scalar, Scalar> {
     return size_a() * sizeof(Scalar) > limit || size_b() * sizeof(Scalar) > limit;
   }
 
-  /// Takes both blocks from the pool.
+  /// Takes both blocks from the pool. Without it, the kernel takes them itself (from the stack,
+  /// or the C library when they are too large for it).
   void take_from_pool() {
-    this->m_blockA = acquire_buffer(size_a(), capacity_a_);
-    this->m_blockB = acquire_buffer(size_b(), capacity_b_);
+    block_a_.reset(size_a());
+    block_b_.reset(size_b());
+    this->m_blockA = block_a_.get();
+    this->m_blockB = block_b_.get();
   }
 
  private:
-  std::size_t capacity_a_ = 0, capacity_b_ = 0;
+  PooledBuffer block_a_, block_b_;
 };
 
 /// A product's blocking (Eigen's general_matrix_matrix_product).
@@ -70,34 +69,28 @@ using PooledGemmBlocking = PooledBlocking<1>;
 
 /// dst = lhs * rhs, or dst += lhs * rhs when `add`, on the calling thread, for Eigen matrix
 /// expressions with direct access and unit inner stride (maps, their transposes and blocks);
-/// dst is column-major. Products that Eigen does without heap blocks (small ones, whose
-/// blocks fit on the stack, the coefficient-wise ones and matrix-vector ones) go through
-/// Eigen's product as written.
+/// dst is column-major. Products that Eigen does without its GEMM kernel (tiny ones, done
+/// coefficient-wise, and matrix-vector ones) go through Eigen's product as written.
 template <class Dst, class Lhs, class Rhs>
 void gemm_kernel(Dst&& dst, const Lhs& lhs, const Rhs& rhs, bool add) {
   using D = std::remove_cv_t<std::remove_reference_t<Dst>>;
   static_assert(!(D::Flags & Eigen::RowMajorBit), "gemm_kernel: dst must be column-major");
   const Index rows = dst.rows(), cols = dst.cols(), depth = lhs.cols();
-  auto eigen = [&] {
+  // Eigen's own dispatch: matrix-vector products and tiny ones never use the GEMM kernel.
+  if (rows <= 1 || cols <= 1 || depth == 0 ||
+      depth + rows + cols < EIGEN_GEMM_TO_COEFFBASED_THRESHOLD || dst.innerStride() != 1 ||
+      lhs.innerStride() != 1 || rhs.innerStride() != 1) {
     if (add) {
       dst.noalias() += lhs * rhs;
     } else {
       dst.noalias() = lhs * rhs;
     }
-  };
-  // Eigen's own dispatch: matrix-vector products and tiny ones never use the GEMM kernel.
-  if (rows <= 1 || cols <= 1 || depth == 0 ||
-      depth + rows + cols < EIGEN_GEMM_TO_COEFFBASED_THRESHOLD || dst.innerStride() != 1 ||
-      lhs.innerStride() != 1 || rhs.innerStride() != 1) {
-    eigen();
     return;
   }
+  // What Eigen's product does from here: zero dst for an assignment, then its kernel with its
+  // blocking; the blocks come from the pool when they are too large for the stack.
   PooledGemmBlocking blocking(rows, cols, depth, true);
-  if (!blocking.needs_heap()) {
-    eigen();
-    return;
-  }
-  blocking.take_from_pool();
+  if (blocking.needs_heap()) blocking.take_from_pool();
   if (!add) dst.setZero();
   constexpr int lhs_order = (Lhs::Flags & Eigen::RowMajorBit) ? Eigen::RowMajor : Eigen::ColMajor;
   constexpr int rhs_order = (Rhs::Flags & Eigen::RowMajorBit) ? Eigen::RowMajor : Eigen::ColMajor;
