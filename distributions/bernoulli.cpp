@@ -77,15 +77,15 @@ Tensor Bernoulli::logits() const {
 }
 
 Tensor Bernoulli::sample_impl(Rng& rng) const {
-  const Matrix u = rng.uniform(rows(), cols());
   const ConstMatrixMap t = param_.value();
-  Matrix x(rows(), cols());
-  for (Index k = 0; k < x.size(); ++k) {
-    const Scalar v = t.data()[k];
-    const Scalar p = is_logits_ ? Scalar(1) / (Scalar(1) + std::exp(-v)) : v;
-    x.data()[k] = u.data()[k] < p ? Scalar(1) : Scalar(0);  // u in [0, 1): P(u < p) = p
-  }
-  return Tensor(std::move(x));
+  return constant_result(rows(), cols(), [&](Scalar* x) {
+    rng.fill_uniform(x, t.size());  // u, then overwritten by x
+    for (Index k = 0; k < t.size(); ++k) {
+      const Scalar v = t.data()[k];
+      const Scalar p = is_logits_ ? Scalar(1) / (Scalar(1) + std::exp(-v)) : v;
+      x[k] = x[k] < p ? Scalar(1) : Scalar(0);  // u in [0, 1): P(u < p) = p
+    }
+  });
 }
 
 Tensor Bernoulli::log_prob_impl(const Tensor& value) const {

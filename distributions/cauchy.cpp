@@ -5,6 +5,7 @@
 
 #include <boost/math/constants/constants.hpp>
 
+#include <vesta/core/op_support.hpp>
 #include <vesta/core/ops.hpp>
 #include <vesta/distributions/params.hpp>
 
@@ -16,13 +17,14 @@ const Scalar kLogPi = static_cast<Scalar>(std::log(boost::math::constants::pi<do
 /// Standard Cauchy draws by the inverse CDF, tan(pi (u - 1/2)). In double even for float
 /// Scalars, and u = 0 (which Rng::uniform can return) gives a huge but finite value, since
 /// pi/2 is not exactly representable.
-Matrix standard_cauchy(Rng& rng, Index rows, Index cols) {
-  Matrix out = rng.uniform(rows, cols);
-  for (Index k = 0; k < out.size(); ++k) {
-    const double u = out.data()[k];
-    out.data()[k] = static_cast<Scalar>(std::tan(boost::math::constants::pi<double>() * (u - 0.5)));
-  }
-  return out;
+Tensor standard_cauchy(Rng& rng, Index rows, Index cols) {
+  return constant_result(rows, cols, [&](Scalar* out) {
+    rng.fill_uniform(out, rows * cols);
+    for (Index k = 0; k < rows * cols; ++k) {
+      const double u = out[k];
+      out[k] = static_cast<Scalar>(std::tan(boost::math::constants::pi<double>() * (u - 0.5)));
+    }
+  });
 }
 
 }  // namespace
@@ -36,7 +38,7 @@ Cauchy::Cauchy(Tensor loc, Tensor scale) : loc_(std::move(loc)), scale_(std::mov
 }
 
 Tensor Cauchy::rsample_impl(Rng& rng) const {
-  return detail::location_scale(loc_, scale_, Tensor(standard_cauchy(rng, rows_, cols_)));
+  return detail::location_scale(loc_, scale_, standard_cauchy(rng, rows_, cols_));
 }
 
 Tensor Cauchy::log_prob_impl(const Tensor& value) const {

@@ -4,6 +4,7 @@
 
 #include <boost/math/constants/constants.hpp>
 
+#include <vesta/core/op_support.hpp>
 #include <vesta/core/ops.hpp>
 #include <vesta/distributions/params.hpp>
 
@@ -12,14 +13,15 @@ namespace vesta {
 namespace {
 /// |standard Cauchy| draws, |tan(pi (u - 1/2))|, in double even for float Scalars; u = 0
 /// (which Rng::uniform can return) gives a huge but finite value.
-Matrix standard_half_cauchy(Rng& rng, Index rows, Index cols) {
-  Matrix out = rng.uniform(rows, cols);
-  for (Index k = 0; k < out.size(); ++k) {
-    const double u = out.data()[k];
-    out.data()[k] =
-        static_cast<Scalar>(std::abs(std::tan(boost::math::constants::pi<double>() * (u - 0.5))));
-  }
-  return out;
+Tensor standard_half_cauchy(Rng& rng, Index rows, Index cols) {
+  return constant_result(rows, cols, [&](Scalar* out) {
+    rng.fill_uniform(out, rows * cols);
+    for (Index k = 0; k < rows * cols; ++k) {
+      const double u = out[k];
+      out[k] =
+          static_cast<Scalar>(std::abs(std::tan(boost::math::constants::pi<double>() * (u - 0.5))));
+    }
+  });
 }
 
 }  // namespace
@@ -29,7 +31,7 @@ HalfCauchy::HalfCauchy(Tensor scale) : scale_(std::move(scale)) {
 }
 
 Tensor HalfCauchy::rsample_impl(Rng& rng) const {
-  return scale_ * Tensor(standard_half_cauchy(rng, rows(), cols()));
+  return scale_ * standard_half_cauchy(rng, rows(), cols());
 }
 
 Tensor HalfCauchy::log_prob_impl(const Tensor& value) const {

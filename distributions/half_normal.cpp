@@ -23,7 +23,7 @@ HalfNormal::HalfNormal(Tensor scale) : scale_(std::move(scale)) {
 
 Tensor HalfNormal::rsample_impl(Rng& rng) const {
   // The noise is folded, not the product, so the gradient in scale is plainly |eps|.
-  return scale_ * Tensor(rng.normal(rows(), cols()).cwiseAbs());
+  return scale_ * abs(detail::standard_normal(rng, rows(), cols()));
 }
 
 Tensor HalfNormal::log_prob_impl(const Tensor& value) const {

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <tuple>
 
+#include <vesta/core/op_support.hpp>
 #include <vesta/core/ops.hpp>
 #include <vesta/distributions/params.hpp>
 
@@ -13,16 +14,17 @@ namespace {
 /// -sign(v) log(1 - 2|v|). Rng::uniform can return exactly 0, where the log is -inf, so such
 /// draws are redrawn: conditioning on u != 0 leaves u uniform on the remaining grid points.
 /// The largest magnitude is then 53 log 2 (double) or 24 log 2 (float) scales from loc.
-Matrix standard_laplace(Rng& rng, Index rows, Index cols) {
-  Matrix out = rng.uniform(rows, cols);
-  for (Index k = 0; k < out.size(); ++k) {
-    Scalar u = out.data()[k];
-    while (u == 0) u = rng.uniform();
-    const double v = double(u) - 0.5;
-    const double magnitude = -std::log1p(-2 * std::abs(v));
-    out.data()[k] = static_cast<Scalar>(std::copysign(magnitude, v));
-  }
-  return out;
+Tensor standard_laplace(Rng& rng, Index rows, Index cols) {
+  return constant_result(rows, cols, [&](Scalar* out) {
+    rng.fill_uniform(out, rows * cols);
+    for (Index k = 0; k < rows * cols; ++k) {
+      Scalar u = out[k];
+      while (u == 0) u = rng.uniform();
+      const double v = double(u) - 0.5;
+      const double magnitude = -std::log1p(-2 * std::abs(v));
+      out[k] = static_cast<Scalar>(std::copysign(magnitude, v));
+    }
+  });
 }
 
 }  // namespace
@@ -36,7 +38,7 @@ Laplace::Laplace(Tensor loc, Tensor scale) : loc_(std::move(loc)), scale_(std::m
 }
 
 Tensor Laplace::rsample_impl(Rng& rng) const {
-  return detail::location_scale(loc_, scale_, Tensor(standard_laplace(rng, rows_, cols_)));
+  return detail::location_scale(loc_, scale_, standard_laplace(rng, rows_, cols_));
 }
 
 Tensor Laplace::log_prob_impl(const Tensor& value) const {

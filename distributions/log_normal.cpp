@@ -24,7 +24,7 @@ LogNormal::LogNormal(Tensor loc, Tensor scale) : loc_(std::move(loc)), scale_(st
 }
 
 Tensor LogNormal::rsample_impl(Rng& rng) const {
-  return exp(detail::location_scale(loc_, scale_, Tensor(rng.normal(rows_, cols_))));
+  return exp(detail::location_scale(loc_, scale_, detail::standard_normal(rng, rows_, cols_)));
 }
 
 Tensor LogNormal::log_prob_impl(const Tensor& value) const {

@@ -207,7 +207,7 @@ Tensor MultivariateNormal::covariance() const {
 
 Tensor MultivariateNormal::rsample_impl(Rng& rng) const {
   // Each row x = loc + L eps for eps ~ N(0, I): as rows, X = loc + E L^T.
-  const Tensor eps(rng.normal(rows(), dim()));
+  const Tensor eps = detail::standard_normal(rng, rows(), dim());
   if (per_row_) return loc_ + rowwise_matvec(scale_tril_, eps);
   return loc_ + matmul(eps, transpose(scale_tril_));
 }

@@ -179,18 +179,7 @@ Normal::Normal(Tensor loc, Tensor scale) : loc_(std::move(loc)), scale_(std::mov
 }
 
 Tensor Normal::rsample_impl(Rng& rng) const {
-  // The noise goes into a pooled buffer (or inline, for one draw): no allocation per draw.
-  Tensor eps;
-  if (rows_ == 1 && cols_ == 1) {
-    Scalar e = 0;
-    rng.fill_normal(&e, 1);
-    eps = Tensor(e);
-  } else {
-    Scalar* values = nullptr;
-    eps = Tensor::uninitialized(rows_, cols_, &values);
-    rng.fill_normal(values, rows_ * cols_);
-  }
-  return detail::location_scale(loc_, scale_, eps);
+  return detail::location_scale(loc_, scale_, detail::standard_normal(rng, rows_, cols_));
 }
 
 Tensor Normal::log_prob_impl(const Tensor& value) const {

@@ -58,6 +58,14 @@ Tensor location_scale(const Tensor& loc, const Tensor& scale, const Tensor& nois
   return Tensor::from_node(node);
 }
 
+Tensor standard_normal(Rng& rng, Index rows, Index cols) {
+  return constant_result(rows, cols, [&](Scalar* out) { rng.fill_normal(out, rows * cols); });
+}
+
+Tensor standard_uniform(Rng& rng, Index rows, Index cols) {
+  return constant_result(rows, cols, [&](Scalar* out) { rng.fill_uniform(out, rows * cols); });
+}
+
 void throw_invalid(const char* dist, const char* arg, const Tensor& t, Index k,
                    const char* requirement) {
   const Scalar value = t.value().data()[k];

@@ -31,6 +31,11 @@ Tensor broadcast_to(const Tensor& t, Index rows, Index cols);
 /// constant draw of the standard member. When all three are one number (a scalar site) it
 /// records one node instead of a product and a sum.
 Tensor location_scale(const Tensor& loc, const Tensor& scale, const Tensor& noise);
+/// A constant rows x cols draw of N(0, 1), the values Rng::normal(rows, cols) gives, in a
+/// pooled buffer (inline for one number): noise drawn every step allocates nothing.
+Tensor standard_normal(Rng& rng, Index rows, Index cols);
+/// The same for U[0, 1) (Rng::uniform(rows, cols)).
+Tensor standard_uniform(Rng& rng, Index rows, Index cols);
 
 /// Throws ArgumentError "<dist>: <arg>[i] is <v>, but must be <requirement>" for the first
 /// entry of `t` that `ok` rejects ([i] is a flat column-major index, or [r, c] for matrices).

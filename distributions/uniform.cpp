@@ -53,7 +53,7 @@ ConstraintPtr Uniform::support() const {
 }
 
 Tensor Uniform::rsample_impl(Rng& rng) const {
-  return low_ + (high_ - low_) * Tensor(rng.uniform(rows_, cols_));
+  return low_ + (high_ - low_) * detail::standard_uniform(rng, rows_, cols_);
 }
 
 Tensor Uniform::log_prob_impl(const Tensor& value) const {

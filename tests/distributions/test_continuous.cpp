@@ -414,3 +414,38 @@ TEST_CASE("Inverse-CDF samplers stay finite when the uniform draw is exactly 0",
     CHECK(std::isfinite(d->log_prob(x).item()));
   }
 }
+
+TEST_CASE("Standard noise is drawn into pooled memory, with the values Rng gives",
+          "[distributions][continuous]") {
+  // 300 x 200 is past the size glibc would hand back to the system when freed.
+  for (const auto& [rows, cols] : {std::pair<Index, Index>{1, 1}, {3, 2}, {300, 200}}) {
+    INFO(rows << "x" << cols);
+    Rng a(11), b(11);
+    CHECK(detail::standard_normal(a, rows, cols).matrix() == b.normal(rows, cols));
+    CHECK(detail::standard_uniform(a, rows, cols).matrix() == b.uniform(rows, cols));
+    CHECK(a.next_u64() == b.next_u64());  // both streams at the same point
+  }
+  // The standard members of the families draw exactly that noise.
+  const Index rows = 300, cols = 200;
+  const Tensor zeros = Tensor::zeros(rows, cols);
+  Rng a(5), b(5);
+  CHECK(Normal(zeros, 1).rsample(a).matrix() == b.normal(rows, cols));
+  CHECK(Uniform(zeros, 1).rsample(a).matrix() == b.uniform(rows, cols));
+  CHECK(LogNormal(zeros, 1).rsample(a).matrix() == exp(Tensor(b.normal(rows, cols))).matrix());
+  CHECK(HalfNormal(Tensor::ones(rows, cols)).rsample(a).matrix() ==
+        b.normal(rows, cols).cwiseAbs());
+
+  // The noise's buffer goes back to the pool and is taken again by the next draw.
+  release_pooled_memory();
+  const Scalar* first = nullptr;
+  {
+    const Tensor eps = detail::standard_normal(a, rows, cols);
+    first = eps.value().data();
+  }
+  CHECK(pooled_bytes() >= static_cast<std::size_t>(rows * cols) * sizeof(Scalar));
+  for (int step = 0; step < 3; ++step) {
+    const Tensor eps = detail::standard_uniform(a, rows, cols);
+    CHECK(eps.value().data() == first);
+    CHECK(pooled_bytes() == 0);
+  }
+}
