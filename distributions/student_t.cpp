@@ -6,6 +6,7 @@
 
 #include <boost/math/constants/constants.hpp>
 
+#include <vesta/core/op_support.hpp>
 #include <vesta/core/ops.hpp>
 #include <vesta/distributions/params.hpp>
 
@@ -28,16 +29,21 @@ StudentT::StudentT(Tensor df, Tensor loc, Tensor scale)
 
 Tensor StudentT::rsample_impl(Rng& rng) const {
   // T = Z / sqrt(V / df) with V ~ Chi2(df) = 2 Gamma(df / 2, 1), independent of Z.
-  // Rng::gamma never returns 0, so the ratio is finite.
-  const Matrix df = detail::broadcast_to(df_.detach(), rows_, cols_).matrix();
-  const Matrix z = rng.normal(rows_, cols_);
-  const Matrix g = rng.gamma(Matrix(Scalar(0.5) * df));
-  Matrix t(rows_, cols_);
-  for (Index k = 0; k < t.size(); ++k) {
-    const double v = 2 * double(g.data()[k]);
-    t.data()[k] = static_cast<Scalar>(double(z.data()[k]) / std::sqrt(v / double(df.data()[k])));
-  }
-  return detail::location_scale(loc_, scale_, Tensor(std::move(t)));
+  // Rng::gamma never returns 0, so the ratio is finite. All of Z is drawn first, then V entry
+  // by entry, into the result's pooled buffer: no batch-sized temporary.
+  const ConstMatrixMap df = df_.value();  // rows_ x cols_, or 1 along a broadcast dimension
+  const Tensor t = constant_result(rows_, cols_, [&](Scalar* out) {
+    rng.fill_normal(out, rows_ * cols_);
+    for (Index j = 0; j < cols_; ++j) {
+      for (Index i = 0; i < rows_; ++i) {
+        const double d = df(df.rows() == 1 ? 0 : i, df.cols() == 1 ? 0 : j);
+        const double v = 2 * double(rng.gamma(Scalar(Scalar(0.5) * Scalar(d))));
+        Scalar& z = out[j * rows_ + i];
+        z = static_cast<Scalar>(double(z) / std::sqrt(v / d));
+      }
+    }
+  });
+  return detail::location_scale(loc_, scale_, t);
 }
 
 Tensor StudentT::log_prob_impl(const Tensor& value) const {
