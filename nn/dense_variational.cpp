@@ -14,6 +14,7 @@
 #include <vesta/core/ops.hpp>
 #include <vesta/core/param_store.hpp>
 #include <vesta/core/primitives.hpp>
+#include <vesta/distributions/params.hpp>
 #include <vesta/nn/local_reparameterization.hpp>
 
 namespace vesta {
@@ -119,21 +120,22 @@ Matrix DenseVariational::stored(const std::string& name, Index rows) const {
   return value;
 }
 
-std::pair<Tensor, Matrix> DenseVariational::sample_weights(const Tensor& loc, const Tensor& scale,
+std::pair<Tensor, Tensor> DenseVariational::sample_weights(const Tensor& loc, const Tensor& scale,
                                                            Rng& rng) {
-  Matrix eps = rng.normal(loc.rows(), loc.cols());
-  Tensor w = loc + scale * Tensor(eps);
+  Tensor eps = detail::standard_normal(rng, loc.rows(), loc.cols());
+  Tensor w = loc + scale * eps;
   return {std::move(w), std::move(eps)};
 }
 
 Tensor DenseVariational::part_kl(const Tensor& loc, const Tensor& scale, const Tensor& w,
-                                 const Matrix& eps) const {
+                                 const Tensor& eps) const {
   if (const auto* normal = std::get_if<NormalPrior>(&options_.prior)) return normal->kl(loc, scale);
   // log q(w) at w = loc + scale * eps is sum(-log scale - log(2 pi) / 2 - eps^2 / 2), the same
   // function of loc and scale for the fixed eps as the Normal density evaluated at w.
   const auto n = static_cast<double>(eps.size());
   const Tensor log_q =
-      Scalar(-n * kHalfLog2Pi - 0.5 * static_cast<double>(eps.squaredNorm())) - sum(log(scale));
+      Scalar(-n * kHalfLog2Pi - 0.5 * static_cast<double>(eps.value().squaredNorm())) -
+      sum(log(scale));
   const auto& mixture = std::get<ScaleMixturePrior>(options_.prior);
   return log_q - sum(mixture.log_prob(w));
 }
@@ -288,8 +290,8 @@ DenseVariational::Draw DenseLocalReparameterization::draw(const Tensor& x, const
 DenseVariational::Draw DenseFlipout::draw(const Tensor& x, const Posterior& q,
                                           bool need_weight_sample, Rng& rng) const {
   Draw d;
-  d.kernel_eps = rng.normal(in_features(), out_features());
-  const Tensor perturbation = q.kernel_scale * Tensor(d.kernel_eps);
+  d.kernel_eps = detail::standard_normal(rng, in_features(), out_features());
+  const Tensor perturbation = q.kernel_scale * d.kernel_eps;
   const Tensor sign_in(random_signs(x.rows(), in_features(), rng));
   const Tensor sign_out(random_signs(x.rows(), out_features(), rng));
   d.output = matmul(x, q.kernel_loc) + matmul(x * sign_in, perturbation) * sign_out;

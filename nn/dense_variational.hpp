@@ -140,16 +140,16 @@ class DenseVariational : public Module {
   struct Draw {
     Tensor output;      ///< The layer's output.
     Tensor kernel;      ///< A posterior kernel sample (for the Monte Carlo KL).
-    Matrix kernel_eps;  ///< Its standard-normal noise.
+    Tensor kernel_eps;  ///< Its standard-normal noise (a constant).
     Tensor bias;        ///< A posterior bias sample.
-    Matrix bias_eps;    ///< Its standard-normal noise.
+    Tensor bias_eps;    ///< Its standard-normal noise (a constant).
   };
   /// The estimator: the output for x under posterior q, drawing noise from rng.
   virtual Draw draw(const Tensor& x, const Posterior& q, bool need_weight_sample,
                     Rng& rng) const = 0;
 
   /// loc + scale * eps with eps standard normal, returned with eps.
-  static std::pair<Tensor, Matrix> sample_weights(const Tensor& loc, const Tensor& scale, Rng& rng);
+  static std::pair<Tensor, Tensor> sample_weights(const Tensor& loc, const Tensor& scale, Rng& rng);
 
  private:
   friend class detail::DenseOutput;
@@ -165,7 +165,7 @@ class DenseVariational : public Module {
   Matrix stored(const std::string& name, Index rows) const;
   void check_bias(const char* what) const;
   /// KL(q || prior) of one part: exact, or log q(w) - log p(w) at the sample w = loc + scale * eps.
-  Tensor part_kl(const Tensor& loc, const Tensor& scale, const Tensor& w, const Matrix& eps) const;
+  Tensor part_kl(const Tensor& loc, const Tensor& scale, const Tensor& w, const Tensor& eps) const;
 
   Index in_;
   Index out_;

@@ -49,7 +49,8 @@ HiddenLayer::HiddenLayer(Tensor X, Tensor A_mean, Tensor A_scale, HiddenLayerOpt
 Tensor HiddenLayer::rsample_impl(Rng& rng) const {
   Tensor pre;
   if (options_.weight_space_sampling) {
-    const Tensor A = A_mean_ + A_scale_ * Tensor(rng.normal(A_mean_.rows(), A_mean_.cols()));
+    const Tensor A =
+        A_mean_ + A_scale_ * detail::standard_normal(rng, A_mean_.rows(), A_mean_.cols());
     pre = matmul(X_, A);
   } else {
     // Each pre-activation is a sum of independent Normals x_d A_dh: mean X A_mean, variance

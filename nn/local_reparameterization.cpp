@@ -22,12 +22,15 @@ Tensor local_reparameterized_draw(const Tensor& mean, const Tensor& variance, Rn
   constexpr Scalar kTiny = std::numeric_limits<Scalar>::min();
   if (!V.requires_grad()) {
     // Only the mean (if anything) needs a gradient, and it passes through unchanged.
-    Matrix eps = rng.normal(M.rows, M.cols);
-    eps.array() = M.array() + (V.array() + kTiny).sqrt() * eps.array();
-    if (!M.requires_grad()) return Tensor(std::move(eps));
-    return recorded_result(
-        M.rows, M.cols, [&](Scalar* out) { ArrayMap(out, M.rows, M.cols) = eps.array(); },
-        [mn = M.node](Node& y) { mn->accumulate(y.adj_array()); });
+    // The noise is drawn into the result's own memory and turned into the draw in place.
+    auto fill = [&](Scalar* out) {
+      rng.fill_normal(out, n);
+      ArrayMap y(out, M.rows, M.cols);
+      y = M.array() + (V.array() + kTiny).sqrt() * y;
+    };
+    if (!M.requires_grad()) return constant_result(M.rows, M.cols, fill);
+    return recorded_result(M.rows, M.cols, fill,
+                           [mn = M.node](Node& y) { mn->accumulate(y.adj_array()); });
   }
   // The backward step needs d out / d variance = ε / (2 sd): drawn into tape memory, so the
   // forward pass allocates nothing else, and turned into that ratio in place.
