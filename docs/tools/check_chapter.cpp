@@ -185,7 +185,10 @@ int main(int argc, char** argv) {
   }
   const std::string md_path = argv[1], cpp_path = argv[2];
   std::string program = shell_quoted(argv[3]);
-  for (int i = 4; i < argc; ++i) program += " " + shell_quoted(argv[i]);
+  for (int i = 4; i < argc; ++i) {
+    program += ' ';
+    program += shell_quoted(argv[i]);
+  }
   const auto md = read_lines(md_path);
   const auto regions = snippets(read_lines(cpp_path));
   const auto blocks = fenced_blocks(md);

@@ -5,12 +5,14 @@
 //   check_links <site folder>     (exit status 1 and a list of the broken links, or 0)
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <iostream>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -23,17 +25,45 @@ std::string read(const fs::path& p) {
   return s.str();
 }
 
+// The values of the attributes `names` in an HTML text: each `name="value"` that follows a
+// white-space character, scanned left to right; empty values only when `keep_empty`.
+std::vector<std::string> attribute_values(const std::string& text,
+                                          std::initializer_list<std::string_view> names,
+                                          bool keep_empty) {
+  std::vector<std::string> out;
+  auto space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  };
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t next = i + 1;
+    if (space(text[i])) {
+      const std::string_view rest = std::string_view(text).substr(i + 1);
+      for (const std::string_view name : names) {
+        if (rest.size() <= name.size() + 1 || rest.substr(0, name.size()) != name ||
+            rest.substr(name.size(), 2) != "=\"")
+          continue;
+        const std::size_t first = i + 1 + name.size() + 2;
+        const std::size_t last = text.find('"', first);
+        if (last == std::string::npos || (last == first && !keep_empty)) continue;
+        out.push_back(text.substr(first, last - first));
+        next = last + 1;
+        break;
+      }
+    }
+    i = next;
+  }
+  return out;
+}
+
 // The ids and names defined in a page (cached).
 const std::set<std::string>& anchors(const fs::path& page) {
   static std::map<fs::path, std::set<std::string>> cache;
   auto it = cache.find(page);
   if (it != cache.end()) return it->second;
-  static const std::regex id(R"re(\s(?:id|name)="([^"]+)")re");
   std::set<std::string> found;
-  const std::string text = read(page);
-  for (auto m = std::sregex_iterator(text.begin(), text.end(), id); m != std::sregex_iterator();
-       ++m)
-    found.insert((*m)[1]);
+  for (std::string& value : attribute_values(read(page), {"id", "name"}, false))
+    found.insert(std::move(value));
   return cache.emplace(page, std::move(found)).first->second;
 }
 
@@ -45,15 +75,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fs::path root = fs::canonical(argv[1]);
-  static const std::regex link(R"re(\s(?:href|src)="([^"]*)")re");
   int pages = 0, links = 0, broken = 0;
   for (const auto& entry : fs::recursive_directory_iterator(root)) {
     if (entry.path().extension() != ".html") continue;
     ++pages;
-    const std::string text = read(entry.path());
-    for (auto m = std::sregex_iterator(text.begin(), text.end(), link); m != std::sregex_iterator();
-         ++m) {
-      std::string target = (*m)[1];
+    for (const std::string& target : attribute_values(read(entry.path()), {"href", "src"}, true)) {
       if (target.empty() || target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0 ||
           target.rfind("mailto:", 0) == 0 || target.rfind("javascript:", 0) == 0)
         continue;
