@@ -44,12 +44,16 @@ Storage::~Storage() {
 
 Tape::Tape() : generation_(next_generation()) {}
 
-Tape& tape() {
+Tape& detail::make_thread_tape() {
   thread_local Tape t;
+  thread_tape = &t;
   return t;
 }
 
-Tape::~Tape() { let_go(); }
+Tape::~Tape() {
+  let_go();
+  if (detail::thread_tape == this) detail::thread_tape = nullptr;
+}
 
 void Tape::let_go() {
   for (const auto& leaf : leaves_) leaf->claim.holder.store(nullptr, std::memory_order_release);

@@ -222,8 +222,19 @@ class Tape {
   std::uint64_t generation_;
 };
 
+namespace detail {
+// The calling thread's tape once its first use has made it (null before). A pointer with a
+// constant initial value is read without the guard that a thread_local object needs, so
+// tape(), which every op calls, stays a load and a test.
+inline thread_local Tape* thread_tape = nullptr;
+Tape& make_thread_tape();
+}  // namespace detail
+
 /// The calling thread's tape.
-Tape& tape();
+inline Tape& tape() {
+  Tape* t = detail::thread_tape;
+  return t != nullptr ? *t : detail::make_thread_tape();
+}
 
 /// One step of a training loop as a scope: the thread's tape is reset when it ends (also
 /// when an exception leaves it), releasing every value the step recorded at once.

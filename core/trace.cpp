@@ -88,8 +88,9 @@ Trace::Trace(const Trace& other)
     : program_(other.program_),
       sites_(other.sites_.begin(), other.sites_.begin() + std::ptrdiff_t(other.size_)),
       size_(other.size_),
-      held_(other.size_),
-      index_(other.index_) {}
+      held_(other.size_) {
+  reindex(size_);
+}
 
 Trace& Trace::operator=(const Trace& other) {
   if (this != &other) *this = Trace(other);
@@ -101,7 +102,8 @@ Trace::Trace(Trace&& other) noexcept
       sites_(std::move(other.sites_)),
       size_(std::exchange(other.size_, 0)),
       held_(std::exchange(other.held_, 0)),
-      index_(std::move(other.index_)) {
+      index_(std::move(other.index_)),
+      indexed_(std::exchange(other.indexed_, 0)) {
   other.sites_.clear();
   other.index_.clear();
 }
@@ -113,6 +115,7 @@ Trace& Trace::operator=(Trace&& other) noexcept {
     size_ = std::exchange(other.size_, 0);
     held_ = std::exchange(other.held_, 0);
     index_ = std::move(other.index_);
+    indexed_ = std::exchange(other.indexed_, 0);
     other.sites_.clear();
     other.index_.clear();
   }
@@ -120,37 +123,58 @@ Trace& Trace::operator=(Trace&& other) noexcept {
 }
 
 void Trace::add(const Site& site) {
-  auto name_at = [this](std::size_t i) -> const std::string& { return sites_[i].name; };
-  const std::size_t hash = detail::NameIndex::hash(site.name);
-  if (const std::ptrdiff_t at = index_.find(site.name, hash, name_at); at >= 0) {
-    const Site& existing = sites_[static_cast<std::size_t>(at)];
-    if (site.kind == SiteKind::plate && existing.kind == SiteKind::plate) return;
-    if (site.kind == SiteKind::param && existing.kind == SiteKind::param) return;
-    throw ValueError(fmt::format(
-        "{} site '{}' has the name of an earlier {} site in the same run; site names must be "
-        "unique (in a loop, add the index to the name)",
-        to_string(site.kind), site.name, to_string(existing.kind)));
+  const std::size_t at = size_;
+  // A program usually makes the same sites in the same order at every run: the slot this site
+  // goes to then holds the earlier run's site of the same name, whose name the index already
+  // knows and no earlier slot has (the index's names are unique). No lookup is needed.
+  if (at >= indexed_ || sites_[at].name != site.name) {
+    auto name_at = [this](std::size_t i) -> const std::string& { return sites_[i].name; };
+    const std::size_t hash = detail::NameIndex::hash(site.name);
+    const std::ptrdiff_t found = index_.find(site.name, hash, name_at);
+    if (found >= 0 && std::size_t(found) < at) {
+      const Site& existing = sites_[static_cast<std::size_t>(found)];
+      if (site.kind == SiteKind::plate && existing.kind == SiteKind::plate) return;
+      if (site.kind == SiteKind::param && existing.kind == SiteKind::param) return;
+      throw ValueError(fmt::format(
+          "{} site '{}' has the name of an earlier {} site in the same run; site names must be "
+          "unique (in a loop, add the index to the name)",
+          to_string(site.kind), site.name, to_string(existing.kind)));
+    }
+    // This run differs from the earlier one from here on: the index forgets the earlier run's
+    // names after this slot, and learns this one.
+    if (indexed_ > at) reindex(at);
+    index_.insert(site.name, hash, at, at + 1, name_at);
+    indexed_ = at + 1;
   }
-  if (size_ < sites_.size()) {
-    sites_[size_] = site;
+  if (at < sites_.size()) {
+    sites_[at] = site;
   } else {
     sites_.push_back(site);
   }
-  sites_[size_].stop = false;
-  ++size_;
+  sites_[at].stop = false;
+  size_ = at + 1;
   held_ = std::max(held_, size_);
-  index_.insert(site.name, hash, size_ - 1, size_, name_at);
 }
 
 void Trace::clear(std::string program) {
   program_ = std::move(program);
   size_ = 0;
+}
+
+void Trace::reindex(std::size_t n) {
   index_.clear();
+  auto name_at = [this](std::size_t i) -> const std::string& { return sites_[i].name; };
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string& name = sites_[i].name;
+    index_.insert(name, detail::NameIndex::hash(name), i, i + 1, name_at);
+  }
+  indexed_ = n;
 }
 
 void Trace::drop_unused() {
   for (std::size_t i = size_; i < held_; ++i) sites_[i] = Site{};
   held_ = size_;
+  if (indexed_ > size_) reindex(size_);
 }
 
 const Site* Trace::find(const std::string& name) const {
@@ -167,7 +191,8 @@ const Site* Trace::find(const std::string& name) const {
   }
   const std::ptrdiff_t at =
       index_.find(name, [this](std::size_t i) -> const std::string& { return sites_[i].name; });
-  if (at < 0) return nullptr;
+  // The index may still know names of an earlier run's sites past this run's (see add()).
+  if (at < 0 || std::size_t(at) >= size_) return nullptr;
   last_found_.at.store(static_cast<std::size_t>(at), std::memory_order_relaxed);
   return &sites_[static_cast<std::size_t>(at)];
 }

@@ -90,8 +90,14 @@ class Trace {
   std::vector<Site> sites_;
   std::size_t size_ = 0;
   std::size_t held_ = 0;
-  detail::NameIndex index_;  // name -> position in sites_
+  // name -> position in sites_, for the first indexed_ slots (at least this run's size_ sites;
+  // past them, an earlier run's sites that this run may make again in the same slots).
+  detail::NameIndex index_;
+  std::size_t indexed_ = 0;
   detail::LastFound last_found_;
+
+  // Indexes the names of the first n slots, and only those.
+  void reindex(std::size_t n);
 };
 
 /// The factor a site's term is multiplied by: the product of the scale handlers around it,

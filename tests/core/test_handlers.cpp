@@ -1,6 +1,7 @@
 // The effect-handler engine, mirroring Pyro's handler tests: what each handler does to a
 // site, and the algebra between them (trace of trace, trace with condition and replay) on
 // every model of the example registry.
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -525,6 +526,74 @@ TEST_CASE("a trace of thousands of sites finds each by name and names a repeated
     sample("z_1717", Normal(0, 1));
   };
   CHECK_THROWS_WITH(trace(repeated).get_trace(), Contains("'z_1717'") && Contains("unique"));
+  tape().reset();
+}
+
+TEST_CASE("a trace filled anew finds, and refuses, names as a trace made afresh would",
+          "[core][handlers]") {
+  // A trace filled again takes a site that repeats the earlier run's site in its slot without
+  // a lookup: whatever order the runs make their sites in, lookups and repeated names must
+  // come out as for a new trace.
+  auto record = [](Trace& t, const std::vector<std::string>& names) {
+    TraceMessenger tr(t, "model");
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      const std::string& n = names[i];
+      // While the run goes on, the trace holds only what it has made so far.
+      const auto made_so_far = names.begin() + std::ptrdiff_t(i);
+      CHECK(t.contains(n) == (std::find(names.begin(), made_so_far, n) != made_so_far));
+      if (n.rfind("p_", 0) == 0) {
+        param(n, Matrix::Zero(1, 1));
+      } else {
+        sample(n, Normal(0, 1));
+      }
+    }
+  };
+  auto holds_exactly = [](const Trace& t, const std::vector<std::string>& names) {
+    std::vector<std::string> in_order;
+    for (const Site& s : t.sites()) in_order.push_back(s.name);
+    bool found_all = true;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      found_all = found_all && t.find(in_order[i]) == &t.sites()[i];
+    }
+    return in_order == names && found_all;
+  };
+  const std::vector<std::vector<std::string>> runs = {
+      {"a", "b", "c", "d"},  // first run
+      {"a", "b", "c", "d"},  // the same sites again
+      {"a", "c", "b", "d"},  // two swapped
+      {"a", "c"},            // fewer: 'b' and 'd' are gone
+      {"a", "c", "d", "b", "e"},
+      {"x", "a", "c", "d", "b", "e"},  // a new first site shifts every other
+  };
+  Trace t;
+  for (const auto& run : runs) {
+    record(t, run);
+    CHECK(holds_exactly(t, run));
+    for (const char* gone : {"a", "b", "c", "d", "e", "x"}) {
+      const bool in_run = std::find(run.begin(), run.end(), gone) != run.end();
+      CHECK(t.contains(gone) == in_run);
+    }
+  }
+  // A name repeated within a run is refused wherever the earlier run had it, also when it
+  // repeats a site that the earlier run made later in its order.
+  for (const std::vector<std::string>& repeated :
+       {std::vector<std::string>{"a", "a"}, std::vector<std::string>{"x", "a", "c", "a"},
+        std::vector<std::string>{"x", "b", "a", "b"}}) {
+    record(t, {"x", "a", "c", "d", "b", "e"});
+    CHECK_THROWS_WITH(record(t, repeated), Contains("unique"));
+  }
+  // A param met twice in a run is one site (its second use is the same param), run after run.
+  for (int r = 0; r < 3; ++r) {
+    record(t, {"p_loc", "a", "p_loc", "b"});
+    CHECK(holds_exactly(t, {"p_loc", "a", "b"}));
+  }
+  // A copy indexes only the sites it holds.
+  record(t, {"x", "a", "c", "d", "b", "e"});
+  record(t, {"x", "a"});
+  const Trace copy = t;
+  CHECK(holds_exactly(copy, {"x", "a"}));
+  CHECK_FALSE(copy.contains("c"));
+  param_store().clear();
   tape().reset();
 }
 
