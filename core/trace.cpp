@@ -73,6 +73,11 @@ Tensor mask_and_scale(const Site& site, const Tensor& term, const char* what) {
   return scale == 1 ? total : total * scale;
 }
 
+// The name at a position of `sites`, as the name index asks for it.
+auto names_of(const std::vector<Site>& sites) {
+  return [&sites](std::size_t i) -> const std::string& { return sites[i].name; };
+}
+
 }  // namespace
 
 Scalar term_scale(const Site& site) {
@@ -128,7 +133,7 @@ void Trace::add(const Site& site) {
   // goes to then holds the earlier run's site of the same name, whose name the index already
   // knows and no earlier slot has (the index's names are unique). No lookup is needed.
   if (at >= indexed_ || sites_[at].name != site.name) {
-    auto name_at = [this](std::size_t i) -> const std::string& { return sites_[i].name; };
+    const auto name_at = names_of(sites_);
     const std::size_t hash = detail::NameIndex::hash(site.name);
     const std::ptrdiff_t found = index_.find(site.name, hash, name_at);
     if (found >= 0 && std::size_t(found) < at) {
@@ -163,7 +168,7 @@ void Trace::clear(std::string program) {
 
 void Trace::reindex(std::size_t n) {
   index_.clear();
-  auto name_at = [this](std::size_t i) -> const std::string& { return sites_[i].name; };
+  const auto name_at = names_of(sites_);
   for (std::size_t i = 0; i < n; ++i) {
     const std::string& name = sites_[i].name;
     index_.insert(name, detail::NameIndex::hash(name), i, i + 1, name_at);
@@ -189,8 +194,7 @@ const Site* Trace::find(const std::string& name) const {
       return &sites_[i];
     }
   }
-  const std::ptrdiff_t at =
-      index_.find(name, [this](std::size_t i) -> const std::string& { return sites_[i].name; });
+  const std::ptrdiff_t at = index_.find(name, names_of(sites_));
   // The index may still know names of an earlier run's sites past this run's (see add()).
   if (at < 0 || std::size_t(at) >= size_) return nullptr;
   last_found_.at.store(static_cast<std::size_t>(at), std::memory_order_relaxed);
