@@ -1,8 +1,8 @@
 // The level-3 kernels on the calling thread: a matrix product (gemm_kernel) and a triangular
 // solve with a matrix right-hand side (triangular_solve_kernel). On a build for AVX-512 a
-// product of a training step's size runs vesta's own kernel (own_gemm, gemm_avx512.cpp), about
-// 1.2x Eigen 3.4's there; every other product, and the solve, run Eigen's, with their packing
-// blocks taken from the buffer pool.
+// product of 32 rows or more runs vesta's own kernel (own_gemm, gemm_avx512.cpp), 1.1-1.5x
+// Eigen 3.4's on a training step's products; every other product, and the solve, run Eigen's,
+// with their packing blocks taken from the buffer pool.
 //
 // Eigen packs blocks of the operands into two work buffers per call. Up to 128 KiB each they
 // live on the stack; a larger one (a batch of 128 against a layer of 785 x 100 already needs
@@ -69,9 +69,9 @@ class PooledBlocking : public Eigen::internal::level3_blocking<Scalar, Scalar> {
 /// A product's blocking (Eigen's general_matrix_matrix_product).
 using PooledGemmBlocking = PooledBlocking<1>;
 
-/// Whether own_gemm computes a rows x cols product over `depth`, whose left operand is stored
-/// by rows or not, on this build: with AVX-512, at the sizes where it is faster than Eigen's.
-bool own_gemm_serves(Index rows, Index cols, Index depth, bool lhs_row_major);
+/// Whether own_gemm computes a rows x cols product over `depth` on this build: with AVX-512,
+/// at the sizes where it is faster than Eigen's, whichever way the operands are stored.
+bool own_gemm_serves(Index rows, Index cols, Index depth);
 
 /// C += A B for a rows x depth A whose entry (i, p) is a[i * a_row_step + p * a_depth_step], a
 /// depth x cols B whose entry (p, j) is b[p * b_depth_step + j * b_col_step], and a
@@ -102,7 +102,7 @@ void gemm_kernel(Dst&& dst, const Lhs& lhs, const Rhs& rhs, bool add) {
   }
   constexpr bool lhs_rows = (Lhs::Flags & Eigen::RowMajorBit) != 0;  // rows contiguous
   constexpr bool rhs_rows = (Rhs::Flags & Eigen::RowMajorBit) != 0;
-  if (own_gemm_serves(rows, cols, depth, lhs_rows)) {
+  if (own_gemm_serves(rows, cols, depth)) {
     if (!add) dst.setZero();
     const Index ls = lhs.outerStride(), rs = rhs.outerStride();
     own_gemm(rows, cols, depth, lhs.data(), lhs_rows ? ls : 1, lhs_rows ? 1 : ls, rhs.data(),

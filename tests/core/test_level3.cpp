@@ -44,8 +44,9 @@ TEST_CASE(
     "[level3]") {
 #if defined(__AVX512F__)
   // The shapes of a training step run vesta's own kernel on this build: the cases below test it.
-  CHECK(detail::own_gemm_serves(128, 100, 785, false));
-  CHECK(detail::own_gemm_serves(785, 100, 128, true));
+  CHECK(detail::own_gemm_serves(128, 100, 785));
+  CHECK(detail::own_gemm_serves(785, 100, 128));
+  CHECK(detail::own_gemm_serves(32, 100, 785));
 #endif
   Rng rng(12);
   struct Shape {
@@ -54,16 +55,18 @@ TEST_CASE(
   // A batch of 96 or 128 against a 785 x 100 layer and the backward products of that layer;
   // more depth than one slice of the own kernel and more rows than one block of it; its partial
   // panels (rows past a multiple of two vectors by 1, by a quarter and by three quarters of
-  // two float vectors; columns past 12); Eigen's stack-sized blocks, its coefficient-wise
-  // product and matrix-vector ones.
+  // two float vectors; columns past 12) and partial tiles of its packing (a depth, or a column
+  // count, that is not a multiple of a vector); products just above its smallest size (33 and
+  // 40 rows, 9 columns); Eigen's stack-sized blocks, its coefficient-wise product and
+  // matrix-vector ones.
   for (const Shape s :
        {Shape{128, 785, 100}, Shape{96, 785, 100}, Shape{785, 128, 100}, Shape{100, 128, 785},
         Shape{300, 1000, 50}, Shape{161, 130, 40}, Shape{136, 140, 13}, Shape{152, 200, 25},
-        Shape{40, 30, 20}, Shape{5, 3, 4}, Shape{1, 300, 200}, Shape{300, 200, 1}}) {
-    // Which kernel computes the product with the left operand stored by columns, or by rows.
-    const bool own_cols = detail::own_gemm_serves(s.r, s.c, s.k, false);
-    const bool own_rows = detail::own_gemm_serves(s.r, s.c, s.k, true);
-    CAPTURE(s.r, s.k, s.c, own_cols, own_rows);
+        Shape{33, 70, 17}, Shape{40, 100, 9}, Shape{40, 30, 20}, Shape{5, 3, 4}, Shape{1, 300, 200},
+        Shape{300, 200, 1}}) {
+    // Which kernel computes the product, whichever way its operands are stored.
+    const bool own = detail::own_gemm_serves(s.r, s.c, s.k);
+    CAPTURE(s.r, s.k, s.c, own);
     const Matrix A = rng.normal(s.r, s.k), B = rng.normal(s.k, s.c);
     const Matrix At = A.transpose(), Bt = B.transpose();
     const Matrix base = rng.normal(s.r, s.c), zero = Matrix::Zero(s.r, s.c);
@@ -72,7 +75,7 @@ TEST_CASE(
     detail::gemm_kernel(MatrixMap(got.data(), s.r, s.c), A, B, false);
     CHECK(error_over_bound(got, zero, A, B) <= 1);
     expected.noalias() = A * B;
-    if (!own_cols) CHECK(got == expected);
+    if (!own) CHECK(got == expected);
     const Matrix plain = got;
 
     // From transposed storage: the same numbers from the own kernel, which sums in one order
@@ -80,15 +83,15 @@ TEST_CASE(
     detail::gemm_kernel(MatrixMap(got.data(), s.r, s.c), At.transpose(), Bt.transpose(), false);
     CHECK(error_over_bound(got, zero, A, B) <= 1);
     expected.noalias() = At.transpose() * Bt.transpose();
-    if (!own_rows) CHECK(got == expected);
-    if (own_cols && own_rows) CHECK(got == plain);
+    if (!own) CHECK(got == expected);
+    if (own) CHECK(got == plain);
 
     got = base;
     detail::gemm_kernel(MatrixMap(got.data(), s.r, s.c), A, Bt.transpose(), true);
     CHECK(error_over_bound(got, base, A, B) <= 1);
     expected = base;
     expected.noalias() += A * Bt.transpose();
-    if (!own_cols) CHECK(got == expected);
+    if (!own) CHECK(got == expected);
 
     // A block of dst's columns, and one of its rows (whose outer stride is not its row count),
     // as a split product writes them: the product to rounding, the other entries untouched, and
@@ -104,7 +107,7 @@ TEST_CASE(
                              B.middleCols(first, len)) <= 1);
       CHECK(got.col(0) == base.col(0));
       CHECK(got.col(s.c - 1) == base.col(s.c - 1));
-      if (own_rows && detail::own_gemm_serves(s.r, len, s.k, true)) {
+      if (own && detail::own_gemm_serves(s.r, len, s.k)) {
         CHECK(got.middleCols(first, len) == whole.middleCols(first, len));
       }
     }
@@ -117,7 +120,7 @@ TEST_CASE(
                              A.middleRows(first, len), B) <= 1);
       CHECK(got.row(0) == base.row(0));
       CHECK(got.row(s.r - 1) == base.row(s.r - 1));
-      if (own_rows && detail::own_gemm_serves(len, s.c, s.k, true)) {
+      if (own && detail::own_gemm_serves(len, s.c, s.k)) {
         CHECK(got.middleRows(first, len) == whole.middleRows(first, len));
       }
     }
@@ -129,7 +132,7 @@ TEST_CASE(
   Matrix C(128, 100);
   detail::gemm_kernel(MatrixMap(C.data(), 128, 100), A, B, false);
   const std::size_t pooled = pooled_bytes();
-  if (!detail::own_gemm_serves(128, 100, 785, false)) {
+  if (!detail::own_gemm_serves(128, 100, 785)) {
     const detail::PooledGemmBlocking blocking(128, 100, 785, true);
     REQUIRE(blocking.needs_heap());
     CHECK(pooled >= (blocking.size_a() + blocking.size_b()) * sizeof(Scalar));
