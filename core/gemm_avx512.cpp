@@ -202,10 +202,11 @@ void pack_b(Index kc, Index nc, const Scalar* b, Index depth_step, Index col_ste
   }
 }
 
-// C[0, mr) x [0, Cols) += the A panel times the B panel over kc steps of the depth, with Rows
-// vectors of rows (mr <= Rows kW) and Cols columns (the rest of the panel's columns are zero).
+// C[0, mr) x [0, Cols) += the A panel times the B panel over kc steps of the depth (or = when
+// not `add`), with Rows vectors of rows (mr <= Rows kW) and Cols columns (the rest of the
+// panel's columns are zero).
 template <int Rows, int Cols>
-void kernel(Index kc, const Scalar* a, const Scalar* b, Scalar* c, Index ldc, Index mr) {
+void kernel(Index kc, const Scalar* a, const Scalar* b, Scalar* c, Index ldc, Index mr, bool add) {
   S::V acc[Rows][Cols];
   for (int v = 0; v < Rows; ++v) {
     for (int j = 0; j < Cols; ++j) acc[v][j] = S::zero();
@@ -224,7 +225,7 @@ void kernel(Index kc, const Scalar* a, const Scalar* b, Scalar* c, Index ldc, In
     for (int j = 0; j < Cols; ++j) {
       for (int v = 0; v < Rows; ++v) {
         Scalar* cj = c + j * ldc + v * kW;
-        S::store(cj, S::add(S::load(cj), acc[v][j]));
+        S::store(cj, add ? S::add(S::load(cj), acc[v][j]) : acc[v][j]);
       }
     }
     return;
@@ -233,7 +234,7 @@ void kernel(Index kc, const Scalar* a, const Scalar* b, Scalar* c, Index ldc, In
     const unsigned mask = lanes(mr - v * kW);
     for (int j = 0; j < Cols; ++j) {
       Scalar* cj = c + j * ldc + v * kW;
-      S::store(mask, cj, S::add(S::load(mask, cj), acc[v][j]));
+      S::store(mask, cj, add ? S::add(S::load(mask, cj), acc[v][j]) : acc[v][j]);
     }
   }
 }
@@ -241,32 +242,32 @@ void kernel(Index kc, const Scalar* a, const Scalar* b, Scalar* c, Index ldc, In
 // The kernel for a block of nr <= kNr columns: no work on the panel's zero columns.
 template <int Rows>
 void kernel_for_columns(Index kc, const Scalar* a, const Scalar* b, Scalar* c, Index ldc, Index mr,
-                        Index nr) {
+                        Index nr, bool add) {
   switch (nr) {
     case 12:
-      return kernel<Rows, 12>(kc, a, b, c, ldc, mr);
+      return kernel<Rows, 12>(kc, a, b, c, ldc, mr, add);
     case 11:
-      return kernel<Rows, 11>(kc, a, b, c, ldc, mr);
+      return kernel<Rows, 11>(kc, a, b, c, ldc, mr, add);
     case 10:
-      return kernel<Rows, 10>(kc, a, b, c, ldc, mr);
+      return kernel<Rows, 10>(kc, a, b, c, ldc, mr, add);
     case 9:
-      return kernel<Rows, 9>(kc, a, b, c, ldc, mr);
+      return kernel<Rows, 9>(kc, a, b, c, ldc, mr, add);
     case 8:
-      return kernel<Rows, 8>(kc, a, b, c, ldc, mr);
+      return kernel<Rows, 8>(kc, a, b, c, ldc, mr, add);
     case 7:
-      return kernel<Rows, 7>(kc, a, b, c, ldc, mr);
+      return kernel<Rows, 7>(kc, a, b, c, ldc, mr, add);
     case 6:
-      return kernel<Rows, 6>(kc, a, b, c, ldc, mr);
+      return kernel<Rows, 6>(kc, a, b, c, ldc, mr, add);
     case 5:
-      return kernel<Rows, 5>(kc, a, b, c, ldc, mr);
+      return kernel<Rows, 5>(kc, a, b, c, ldc, mr, add);
     case 4:
-      return kernel<Rows, 4>(kc, a, b, c, ldc, mr);
+      return kernel<Rows, 4>(kc, a, b, c, ldc, mr, add);
     case 3:
-      return kernel<Rows, 3>(kc, a, b, c, ldc, mr);
+      return kernel<Rows, 3>(kc, a, b, c, ldc, mr, add);
     case 2:
-      return kernel<Rows, 2>(kc, a, b, c, ldc, mr);
+      return kernel<Rows, 2>(kc, a, b, c, ldc, mr, add);
     default:
-      return kernel<Rows, 1>(kc, a, b, c, ldc, mr);
+      return kernel<Rows, 1>(kc, a, b, c, ldc, mr, add);
   }
 }
 
@@ -285,12 +286,13 @@ bool own_gemm_serves(Index rows, Index cols, Index depth) {
 
 void own_gemm(Index rows, Index cols, Index depth, const Scalar* a, Index a_row_step,
               Index a_depth_step, const Scalar* b, Index b_depth_step, Index b_col_step, Scalar* c,
-              Index ldc) {
+              Index ldc, bool add) {
   const Index panels_b = (cols + kNr - 1) / kNr;
   PooledBuffer packed_b(static_cast<std::size_t>(kKc * kNr * panels_b));
   PooledBuffer packed_a(static_cast<std::size_t>(kMc * kKc));
   for (Index p0 = 0; p0 < depth; p0 += kKc) {
     const Index kc = std::min(kKc, depth - p0);
+    const bool add_slice = add || p0 > 0;  // the first slice writes C when C is not added to
     pack_b(kc, cols, b + p0 * b_depth_step, b_depth_step, b_col_step, packed_b.get());
     for (Index i0 = 0; i0 < rows; i0 += kMc) {
       const Index mc = std::min(kMc, rows - i0);
@@ -304,9 +306,9 @@ void own_gemm(Index rows, Index cols, Index depth, const Scalar* a, Index a_row_
           const Scalar* panel_a = packed_a.get() + i * kc;
           Scalar* block_c = c + (i0 + i) + j0 * ldc;
           if (mr > kW) {
-            kernel_for_columns<2>(kc, panel_a, panel_b, block_c, ldc, mr, nr);
+            kernel_for_columns<2>(kc, panel_a, panel_b, block_c, ldc, mr, nr, add_slice);
           } else {
-            kernel_for_columns<1>(kc, panel_a, panel_b, block_c, ldc, mr, nr);
+            kernel_for_columns<1>(kc, panel_a, panel_b, block_c, ldc, mr, nr, add_slice);
           }
         }
       }
@@ -319,7 +321,7 @@ void own_gemm(Index rows, Index cols, Index depth, const Scalar* a, Index a_row_
 bool own_gemm_serves(Index, Index, Index) { return false; }
 
 void own_gemm(Index, Index, Index, const Scalar*, Index, Index, const Scalar*, Index, Index,
-              Scalar*, Index) {
+              Scalar*, Index, bool) {
   throw std::logic_error("own_gemm called on a build without AVX-512 (own_gemm_serves is false)");
 }
 

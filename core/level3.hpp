@@ -73,12 +73,13 @@ using PooledGemmBlocking = PooledBlocking<1>;
 /// at the sizes where it is faster than Eigen's, whichever way the operands are stored.
 bool own_gemm_serves(Index rows, Index cols, Index depth);
 
-/// C += A B for a rows x depth A whose entry (i, p) is a[i * a_row_step + p * a_depth_step], a
-/// depth x cols B whose entry (p, j) is b[p * b_depth_step + j * b_col_step], and a
-/// column-major C with leading dimension ldc. Only where own_gemm_serves says so.
+/// C += A B when `add`, else C = A B (C's values are not read), for a rows x depth A whose entry
+/// (i, p) is a[i * a_row_step + p * a_depth_step], a depth x cols B whose entry (p, j) is
+/// b[p * b_depth_step + j * b_col_step], and a column-major C with leading dimension ldc. Only
+/// where own_gemm_serves says so.
 void own_gemm(Index rows, Index cols, Index depth, const Scalar* a, Index a_row_step,
               Index a_depth_step, const Scalar* b, Index b_depth_step, Index b_col_step, Scalar* c,
-              Index ldc);
+              Index ldc, bool add);
 
 /// dst = lhs * rhs, or dst += lhs * rhs when `add`, on the calling thread, for Eigen matrix
 /// expressions with direct access and unit inner stride (maps, their transposes and blocks);
@@ -103,10 +104,9 @@ void gemm_kernel(Dst&& dst, const Lhs& lhs, const Rhs& rhs, bool add) {
   constexpr bool lhs_rows = (Lhs::Flags & Eigen::RowMajorBit) != 0;  // rows contiguous
   constexpr bool rhs_rows = (Rhs::Flags & Eigen::RowMajorBit) != 0;
   if (own_gemm_serves(rows, cols, depth)) {
-    if (!add) dst.setZero();
     const Index ls = lhs.outerStride(), rs = rhs.outerStride();
     own_gemm(rows, cols, depth, lhs.data(), lhs_rows ? ls : 1, lhs_rows ? 1 : ls, rhs.data(),
-             rhs_rows ? rs : 1, rhs_rows ? 1 : rs, dst.data(), dst.outerStride());
+             rhs_rows ? rs : 1, rhs_rows ? 1 : rs, dst.data(), dst.outerStride(), add);
     return;
   }
   // What Eigen's product does from here: zero dst for an assignment, then its kernel with its
