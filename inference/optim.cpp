@@ -178,6 +178,10 @@ void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Sca
               Eigen::Map<const Column>(it.grad + first, len),
               Eigen::Map<Column>(s.x_next.data() + first, len)};
       update(s, c, lr);
+      if (c.checked) {
+        probe += c.probe;
+        continue;
+      }
       probe += zero_products(c.g) + zero_products(c.out);
       // A finite gradient can still overflow the squared-gradient accumulator: with v infinite,
       // each later step of the entry would be m / inf = 0, a parameter that silently stops.
@@ -286,29 +290,53 @@ void Adam::begin_update(const State& s) {
 void Adam::update(State& s, Chunk& c, Scalar lr) {
   // torch's form, x -= (lr / c1) m / (sqrt(v / c2) + eps) with the bias corrections c1 and
   // c2 (begin_update), with sqrt(v / c2) computed as sqrt(v) / sqrt(c2): one division per entry
-  // fewer.
+  // fewer. One pass over the chunk, a packet of entries at a time: the two moments, the new
+  // value and the finiteness probe (update_entries) while the packet is in registers, where
+  // Eigen's expressions took a pass for each output and three more for the probe.
+  namespace ei = Eigen::internal;
+  using Packet = ei::packet_traits<Scalar>::type;
+  constexpr Index kPacket = ei::packet_traits<Scalar>::size;
   const Scalar step = lr / c1_;
   const Scalar inv_sqrt_c2 = inv_sqrt_c2_;
   const Index len = c.x.size();
-  if (len <= kSmallParam) {
-    // The same arithmetic in the same order as the expressions below, in a plain loop.
-    const Scalar* m0 = s.m.data() + c.first;
-    const Scalar* v0 = s.v.data() + c.first;
-    Scalar* m = s.m_next.data() + c.first;
-    Scalar* v = s.v_next.data() + c.first;
-    for (Index i = 0; i < len; ++i) {
-      const Scalar g = c.g[i];
-      m[i] = beta1_ * m0[i] + (1 - beta1_) * g;
-      v[i] = beta2_ * v0[i] + (1 - beta2_) * (g * g);
-      c.out[i] = c.x[i] - step * m[i] / (std::sqrt(v[i]) * inv_sqrt_c2 + eps_);
-    }
-    return;
+  const Scalar* x = c.x.data();
+  const Scalar* g = c.g.data();
+  const Scalar* m0 = s.m.data() + c.first;
+  const Scalar* v0 = s.v.data() + c.first;
+  Scalar* m = s.m_next.data() + c.first;
+  Scalar* v = s.v_next.data() + c.first;
+  Scalar* out = c.out.data();
+  const Packet b1 = ei::pset1<Packet>(beta1_), one_minus_b1 = ei::pset1<Packet>(1 - beta1_);
+  const Packet b2 = ei::pset1<Packet>(beta2_), one_minus_b2 = ei::pset1<Packet>(1 - beta2_);
+  const Packet step_p = ei::pset1<Packet>(step), inv_sqrt_c2_p = ei::pset1<Packet>(inv_sqrt_c2);
+  const Packet eps = ei::pset1<Packet>(eps_), zero = ei::pset1<Packet>(0);
+  Packet probe = zero;
+  Index i = 0;
+  for (; i + kPacket <= len; i += kPacket) {
+    const Packet gi = ei::ploadu<Packet>(g + i);
+    const Packet mi =
+        ei::padd(ei::pmul(b1, ei::ploadu<Packet>(m0 + i)), ei::pmul(one_minus_b1, gi));
+    const Packet vi = ei::padd(ei::pmul(b2, ei::ploadu<Packet>(v0 + i)),
+                               ei::pmul(one_minus_b2, ei::pmul(gi, gi)));
+    const Packet xi = ei::psub(
+        ei::ploadu<Packet>(x + i),
+        ei::pdiv(ei::pmul(step_p, mi), ei::padd(ei::pmul(ei::psqrt(vi), inv_sqrt_c2_p), eps)));
+    ei::pstoreu(m + i, mi);
+    ei::pstoreu(v + i, vi);
+    ei::pstoreu(out + i, xi);
+    probe = ei::padd(
+        probe, ei::padd(ei::pmul(gi, zero), ei::padd(ei::pmul(xi, zero), ei::pmul(vi, zero))));
   }
-  auto m = s.m_next.segment(c.first, len);
-  auto v = s.v_next.segment(c.first, len);
-  m = beta1_ * s.m.segment(c.first, len) + (1 - beta1_) * c.g;
-  v = beta2_ * s.v.segment(c.first, len) + (1 - beta2_) * c.g.square();
-  c.out = c.x - step * m / (v.sqrt() * inv_sqrt_c2 + eps_);
+  Scalar tail_probe = 0;
+  for (; i < len; ++i) {  // the entries past the last whole packet: the same arithmetic
+    const Scalar gi = g[i];
+    m[i] = beta1_ * m0[i] + (1 - beta1_) * gi;
+    v[i] = beta2_ * v0[i] + (1 - beta2_) * (gi * gi);
+    out[i] = x[i] - step * m[i] / (std::sqrt(v[i]) * inv_sqrt_c2 + eps_);
+    tail_probe += gi * 0 + out[i] * 0 + v[i] * 0;
+  }
+  c.probe = ei::predux(probe) + tail_probe;
+  c.checked = true;
 }
 
 ClippedAdam::ClippedAdam(Scalar lr, Scalar clip_norm, Scalar lrd, Scalar beta1, Scalar beta2,
@@ -323,6 +351,9 @@ void ClippedAdam::update(State& s, Chunk& c, Scalar lr) {
   clipped = c.g.max(-clip_norm_).min(clip_norm_);
   Chunk d{c.first, c.x, Eigen::Map<const Column>(buffer, c.g.size()), c.out};
   Adam::update(s, d, lr);
+  // Adam's probe saw the clipped gradient, in which a NaN of the gradient need not survive.
+  c.probe = d.probe + zero_products(c.g);
+  c.checked = true;
 }
 
 SGD::SGD(Scalar lr, Scalar momentum) : Optimizer(lr), momentum_(momentum) {}
