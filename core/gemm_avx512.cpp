@@ -27,6 +27,19 @@ namespace vesta::detail {
 
 namespace {
 
+// The 128-bit lanes of four vectors transposed: lane k of a, b, c and d become lanes 0, 1, 2
+// and 3 of out[k] (the last two rounds of a transpose in registers, for floats and doubles).
+void transpose_lanes(__m512 a, __m512 b, __m512 c, __m512 d, __m512 (&out)[4]) {
+  const __m512 ab02 = _mm512_shuffle_f32x4(a, b, 0x88);  // lanes 0, 2 of a, then of b
+  const __m512 ab13 = _mm512_shuffle_f32x4(a, b, 0xdd);  // lanes 1, 3
+  const __m512 cd02 = _mm512_shuffle_f32x4(c, d, 0x88);
+  const __m512 cd13 = _mm512_shuffle_f32x4(c, d, 0xdd);
+  out[0] = _mm512_shuffle_f32x4(ab02, cd02, 0x88);
+  out[1] = _mm512_shuffle_f32x4(ab13, cd13, 0x88);
+  out[2] = _mm512_shuffle_f32x4(ab02, cd02, 0xdd);
+  out[3] = _mm512_shuffle_f32x4(ab13, cd13, 0xdd);
+}
+
 template <class T>
 struct Simd;
 
@@ -64,14 +77,9 @@ struct Simd<float> {
       u[g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, b1));
     }
     for (int m = 0; m < 4; ++m) {  // column 4k + m is lane k of u[m], u[4 + m], u[8 + m], u[12 + m]
-      const V v = _mm512_shuffle_f32x4(u[m], u[4 + m], 0x88);  // lanes 0, 2 of each
-      const V w = _mm512_shuffle_f32x4(u[m], u[4 + m], 0xdd);  // lanes 1, 3
-      const V x = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0x88);
-      const V y = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0xdd);
-      r[m] = _mm512_shuffle_f32x4(v, x, 0x88);
-      r[4 + m] = _mm512_shuffle_f32x4(w, y, 0x88);
-      r[8 + m] = _mm512_shuffle_f32x4(v, x, 0xdd);
-      r[12 + m] = _mm512_shuffle_f32x4(w, y, 0xdd);
+      V col[4];
+      transpose_lanes(u[m], u[4 + m], u[8 + m], u[12 + m], col);
+      for (int k = 0; k < 4; ++k) r[4 * k + m] = col[k];
     }
   }
 };
@@ -100,14 +108,10 @@ struct Simd<double> {
       t[k + 1] = _mm512_unpackhi_pd(r[k], r[k + 1]);  // column 2L + 1
     }
     for (int m = 0; m < 2; ++m) {  // column 2k + m is lane k of t[m], t[2 + m], t[4 + m], t[6 + m]
-      const V v = _mm512_shuffle_f64x2(t[m], t[2 + m], 0x88);
-      const V w = _mm512_shuffle_f64x2(t[m], t[2 + m], 0xdd);
-      const V x = _mm512_shuffle_f64x2(t[4 + m], t[6 + m], 0x88);
-      const V y = _mm512_shuffle_f64x2(t[4 + m], t[6 + m], 0xdd);
-      r[m] = _mm512_shuffle_f64x2(v, x, 0x88);
-      r[2 + m] = _mm512_shuffle_f64x2(w, y, 0x88);
-      r[4 + m] = _mm512_shuffle_f64x2(v, x, 0xdd);
-      r[6 + m] = _mm512_shuffle_f64x2(w, y, 0xdd);
+      __m512 col[4];
+      transpose_lanes(_mm512_castpd_ps(t[m]), _mm512_castpd_ps(t[2 + m]),
+                      _mm512_castpd_ps(t[4 + m]), _mm512_castpd_ps(t[6 + m]), col);
+      for (int k = 0; k < 4; ++k) r[2 * k + m] = _mm512_castps_pd(col[k]);
     }
   }
 };
