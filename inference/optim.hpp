@@ -92,10 +92,11 @@ class Optimizer {
     Eigen::Map<const Column> x;  ///< The current values.
     Eigen::Map<const Column> g;  ///< The gradient.
     Eigen::Map<Column> out;      ///< The new values.
-    /// Set by an update() that checks its own results as it computes them, with `probe` the
-    /// sum of 0 y over the chunk's gradient, new values and new second moments (0 exactly when
-    /// all are finite). Otherwise the caller computes that sum after update().
+    /// Set by an update() that checks its own results as it computes them, in `probe`;
+    /// otherwise the caller computes `probe` after update().
     bool checked = false;
+    /// The sum of 0 y over the chunk's gradient, new values and new second moments: 0 exactly
+    /// when all of them are finite.
     Scalar probe = 0;
   };
   /// Sizes the state's moments (m, v and their _next) for a parameter of `size` entries
