@@ -29,8 +29,8 @@ LearningRateSchedule exponential_decay(Scalar lr, Scalar gamma);
 /// clipping, and the finite-update check; step() updates every parameter that has a gradient.
 class Optimizer {
  public:
-  /// Params of at most this many entries (a model of many scalar sites) are updated and
-  /// checked in plain loops: Eigen's vectorised expressions cost more to set up than to run.
+  /// Params of at most this many entries (a model of many scalar sites) are checked in plain
+  /// loops: Eigen's vectorised expressions cost more to set up than to run.
   static constexpr Index kSmallParam = 8;
   virtual ~Optimizer() = default;
 
