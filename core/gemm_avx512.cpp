@@ -128,9 +128,22 @@ constexpr Index kMc = 192;
 // The mask of a vector's first n lanes (all of them from kW on, none from 0 down).
 unsigned lanes(Index n) { return n >= kW ? (1u << kW) - 1 : n <= 0 ? 0u : (1u << n) - 1; }
 
+// Writes the transpose of a tile of `rows` x np entries (np <= kW), whose row r is src[r * stride
+// + [0, np)], to out[q * ld + [0, kW)] for q < np, in the lanes of `out_lanes`: kW rows are
+// loaded (zeros past `rows`) and transposed in registers.
+void transpose_tile(const Scalar* src, Index stride, Index rows, Index np, Scalar* out, Index ld,
+                    unsigned out_lanes) {
+  const unsigned in_lanes = lanes(np);
+  S::V tile[kW];
+  for (Index r = 0; r < kW; ++r)
+    tile[r] = r < rows ? S::load(in_lanes, src + r * stride) : S::zero();
+  S::transpose(tile);
+  for (Index q = 0; q < np; ++q) S::store(out_lanes, out + q * ld, tile[q]);
+}
+
 // Packs rows [0, mc) and depth [0, kc) of A, whose entry (i, p) is a[i * row_step + p *
-// depth_step], in panels of kMr rows: panel r holds entry (r kMr + i, p) at r kMr kc + p kMr + i.
-// Rows past mc are zero.
+// depth_step] with one of the two steps 1, in panels of kMr rows: panel r holds entry
+// (r kMr + i, p) at r kMr kc + p kMr + i. Rows past mc are zero.
 void pack_a(Index mc, Index kc, const Scalar* a, Index row_step, Index depth_step, Scalar* out) {
   for (Index i0 = 0; i0 < mc; i0 += kMr) {
     const Index mr = std::min(kMr, mc - i0);
@@ -143,64 +156,38 @@ void pack_a(Index mc, Index kc, const Scalar* a, Index row_step, Index depth_ste
         S::store(panel + p * kMr, S::load(lo, s));
         S::store(panel + p * kMr + kW, S::load(hi, s + kW));
       }
-    } else if (depth_step == 1) {           // A's rows are contiguous (A is a transpose): tiles of
-      for (Index p = 0; p < kc; p += kW) {  // kW rows x kW depth steps, transposed in registers
-        const Index np = std::min<Index>(kW, kc - p);
-        const unsigned depth_lanes = lanes(np);
-        for (Index h = 0; h < kMr; h += kW) {
-          S::V tile[kW];
-          for (Index r = 0; r < kW; ++r) {
-            tile[r] = h + r < mr ? S::load(depth_lanes, src + (h + r) * row_step + p) : S::zero();
-          }
-          S::transpose(tile);
-          for (Index q = 0; q < np; ++q) S::store(panel + (p + q) * kMr + h, tile[q]);
-        }
-      }
-    } else {
-      for (Index i = 0; i < kMr; ++i) {
-        const Scalar* s = src + i * row_step;
-        for (Index p = 0; p < kc; ++p) panel[p * kMr + i] = i < mr ? s[p * depth_step] : 0;
+      continue;
+    }
+    // A's rows are contiguous (A is a transpose): tiles of kW rows x kW depth steps.
+    for (Index p = 0; p < kc; p += kW) {
+      for (Index h = 0; h < kMr; h += kW) {
+        transpose_tile(src + h * row_step + p, row_step, mr - h, std::min<Index>(kW, kc - p),
+                       panel + p * kMr + h, kMr, lanes(kW));
       }
     }
   }
 }
 
 // Packs depth [0, kc) and columns [0, nc) of B, whose entry (p, j) is b[p * depth_step + j *
-// col_step], in panels of kNr columns: panel q holds entry (p, q kNr + j) at q kNr kc + p kNr + j.
-// Columns past nc are zero.
+// col_step] with one of the two steps 1, in panels of kNr columns: panel q holds entry
+// (p, q kNr + j) at q kNr kc + p kNr + j. Columns past nc are zero.
 void pack_b(Index kc, Index nc, const Scalar* b, Index depth_step, Index col_step, Scalar* out) {
   constexpr Index kGroups = (kNr + kW - 1) / kW;  // vectors per row of a panel
   for (Index j0 = 0; j0 < nc; j0 += kNr) {
     const Index nr = std::min(kNr, nc - j0);
     Scalar* panel = out + j0 * kc;
-    if (col_step == 1) {  // B's rows are contiguous: a panel's row is a masked copy
-      for (Index p = 0; p < kc; ++p) {
-        for (Index g = 0; g < kGroups; ++g) {
-          const Index j = g * kW;
+    for (Index g = 0; g < kGroups; ++g) {
+      const Index j = g * kW;
+      if (col_step == 1) {  // B's rows are contiguous: a panel's row is a masked copy
+        for (Index p = 0; p < kc; ++p) {
           S::store(lanes(kNr - j), panel + p * kNr + j,
                    S::load(lanes(nr - j), b + p * depth_step + j0 + j));
         }
-      }
-    } else if (depth_step == 1) {           // B's columns are contiguous: tiles of kW depth steps x
-      for (Index p = 0; p < kc; p += kW) {  // kW columns, transposed in registers
-        const Index np = std::min<Index>(kW, kc - p);
-        const unsigned depth_lanes = lanes(np);
-        for (Index g = 0; g < kGroups; ++g) {
-          const Index j = g * kW;
-          S::V tile[kW];
-          for (Index r = 0; r < kW; ++r) {
-            tile[r] =
-                j + r < nr ? S::load(depth_lanes, b + (j0 + j + r) * col_step + p) : S::zero();
-          }
-          S::transpose(tile);
-          const unsigned panel_lanes = lanes(kNr - j);
-          for (Index q = 0; q < np; ++q) S::store(panel_lanes, panel + (p + q) * kNr + j, tile[q]);
+      } else {  // B's columns are contiguous: tiles of kW depth steps x kW columns
+        for (Index p = 0; p < kc; p += kW) {
+          transpose_tile(b + (j0 + j) * col_step + p, col_step, nr - j, std::min<Index>(kW, kc - p),
+                         panel + p * kNr + j, kNr, lanes(kNr - j));
         }
-      }
-    } else {
-      for (Index j = 0; j < kNr; ++j) {
-        const Scalar* s = b + (j0 + j) * col_step;
-        for (Index p = 0; p < kc; ++p) panel[p * kNr + j] = j < nr ? s[p * depth_step] : 0;
       }
     }
   }
@@ -291,6 +278,9 @@ bool own_gemm_serves(Index rows, Index cols, Index depth) {
 void own_gemm(Index rows, Index cols, Index depth, const Scalar* a, Index a_row_step,
               Index a_depth_step, const Scalar* b, Index b_depth_step, Index b_col_step, Scalar* c,
               Index ldc, bool add) {
+  if ((a_row_step != 1 && a_depth_step != 1) || (b_depth_step != 1 && b_col_step != 1)) {
+    throw std::logic_error("own_gemm: each operand needs unit stride along its rows or columns");
+  }
   const Index panels_b = (cols + kNr - 1) / kNr;
   PooledBuffer packed_b(static_cast<std::size_t>(kKc * kNr * panels_b));
   PooledBuffer packed_a(static_cast<std::size_t>(kMc * kKc));
