@@ -8,11 +8,43 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string_view>
 #include <vector>
 
 namespace vesta::detail {
+
+/// Whether two names are equal. Site and param names are short, and every site of a step
+/// compares a few (its trace slot, its replayed site, its param entry): word compares kept
+/// inline cost a fraction of a call to memcmp.
+inline bool same_name(std::string_view a, std::string_view b) {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  const char *p = a.data(), *q = b.data();
+  auto word = [](const char* at) {
+    std::uint64_t w;
+    std::memcpy(&w, at, sizeof w);
+    return w;
+  };
+  auto half = [](const char* at) {
+    std::uint32_t w;
+    std::memcpy(&w, at, sizeof w);
+    return w;
+  };
+  if (n >= 8) {
+    // Whole words, then the last word (which may overlap the one before it).
+    for (std::size_t i = 0; i + 8 < n; i += 8) {
+      if (word(p + i) != word(q + i)) return false;
+    }
+    return word(p + n - 8) == word(q + n - 8);
+  }
+  if (n >= 4) return half(p) == half(q) && half(p + n - 4) == half(q + n - 4);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (p[i] != q[i]) return false;
+  }
+  return true;
+}
 
 class NameIndex {
  public:
@@ -55,7 +87,7 @@ class NameIndex {
     const std::uint32_t t = tag(h);
     for (std::size_t i = h & mask;; i = (i + 1) & mask) {
       const Slot& s = slots_[i];
-      if (s.at == 0 || (s.tag == t && std::string_view(name_at(s.at - 1)) == name)) return i;
+      if (s.at == 0 || (s.tag == t && same_name(name_at(s.at - 1), name))) return i;
     }
   }
 

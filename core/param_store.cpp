@@ -48,7 +48,7 @@ void ParamStore::require_not_held_elsewhere(const char* what, const std::string&
 std::ptrdiff_t ParamStore::position(const std::string& name) const {
   const std::size_t last = last_found_.at.load(std::memory_order_relaxed);
   for (const std::size_t guess : {last, last + 1}) {
-    if (guess < entries_.size() && entries_[guess].first == name) {
+    if (guess < entries_.size() && detail::same_name(entries_[guess].first, name)) {
       last_found_.at.store(guess, std::memory_order_relaxed);
       return static_cast<std::ptrdiff_t>(guess);
     }

@@ -132,7 +132,7 @@ void Trace::add(const Site& site) {
   // A program usually makes the same sites in the same order at every run: the slot this site
   // goes to then holds the earlier run's site of the same name, whose name the index already
   // knows and no earlier slot has (the index's names are unique). No lookup is needed.
-  if (at >= indexed_ || sites_[at].name != site.name) {
+  if (at >= indexed_ || !detail::same_name(sites_[at].name, site.name)) {
     const auto name_at = names_of(sites_);
     const std::size_t hash = detail::NameIndex::hash(site.name);
     const std::ptrdiff_t found = index_.find(site.name, hash, name_at);
@@ -189,7 +189,7 @@ const Site* Trace::find(const std::string& name) const {
   const std::size_t last = last_found_.at.load(std::memory_order_relaxed);
   const std::size_t end = std::min(size_, last + 4);
   for (std::size_t i = last + 1; i < end; ++i) {
-    if (sites_[i].name == name) {
+    if (detail::same_name(sites_[i].name, name)) {
       last_found_.at.store(i, std::memory_order_relaxed);
       return &sites_[i];
     }

@@ -32,7 +32,8 @@ Optimizer::Optimizer(Scalar lr) {
 
 Optimizer::State& Optimizer::state_for(const ParamStore& store, std::size_t position) {
   const auto& entries = store.entries();
-  if (position < states_.size() && states_[position].name == entries[position].first) {
+  if (position < states_.size() &&
+      detail::same_name(states_[position].name, entries[position].first)) {
     return states_[position].state;
   }
   std::unordered_map<std::string, State> by_name;

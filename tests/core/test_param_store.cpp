@@ -89,6 +89,28 @@ TEST_CASE("params read in any order, or after an erase, are the ones asked for",
   CHECK_THROWS_WITH(param(name(10)), Contains("'p10'"));
 }
 
+TEST_CASE("names are equal only when every character is, at every length", "[core][params]") {
+  // Lookups of traces and the store compare names a word at a time (whole words, then the last
+  // word, overlapping; or two overlapping halves; or byte by byte below four characters): a
+  // difference at any position of any length must tell them apart.
+  int wrong = 0, cases = 0;
+  for (std::size_t n = 0; n <= 40; ++n) {
+    std::string a(n, 'x');
+    for (std::size_t i = 0; i < n; ++i) a[i] = static_cast<char>('a' + (i * 7) % 26);
+    ++cases;
+    wrong += !detail::same_name(a, std::string(a));
+    wrong += detail::same_name(a, a + "y") || detail::same_name(a + "y", a);  // a prefix
+    for (std::size_t i = 0; i < n; ++i) {
+      std::string b = a;
+      b[i] = static_cast<char>(b[i] ^ 0x20);
+      ++cases;
+      wrong += detail::same_name(a, b) || detail::same_name(b, a);
+    }
+  }
+  CHECK(cases == 41 + 40 * 41 / 2);
+  CHECK(wrong == 0);
+}
+
 TEST_CASE("param's initializer runs only when the parameter is created", "[core][params]") {
   Fresh fresh;
   int calls = 0;
