@@ -163,39 +163,43 @@ Scalar zero_products(const V& v) {
 void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Scalar lr) {
   const Index n = x.size();
   const Index chunks = (n + kChunk - 1) / kChunk;
-  const int parts =
-      static_cast<int>(std::min<Index>(chunks, detail::parts_for(double(n), kMinEntriesPerPart)));
-  std::array<bool, 64> finite{};
-  auto body = [&](int part) {
-    const auto [first_chunk, count] = detail::part_range(chunks, parts, part, 1);
-    // 0 * y is 0 for every finite y and NaN for an infinite or NaN one, so the sum of such
-    // products over the chunk (vectorised, while the chunk is in the L1 cache) is 0 exactly
-    // when the chunk's gradient, new values and new squared-gradient accumulator are all finite.
-    Scalar probe = 0;
-    for (Index k = first_chunk; k < first_chunk + count; ++k) {
-      const Index first = k * kChunk;
-      const Index len = std::min(kChunk, n - first);
-      Chunk c{first, Eigen::Map<const Column>(x.data() + first, len),
-              Eigen::Map<const Column>(it.grad + first, len),
-              Eigen::Map<Column>(s.x_next.data() + first, len)};
-      update(s, c, lr);
-      if (c.checked) {
-        probe += c.probe;
-        continue;
-      }
-      probe += zero_products(c.g) + zero_products(c.out);
-      // A finite gradient can still overflow the squared-gradient accumulator: with v infinite,
-      // each later step of the entry would be m / inf = 0, a parameter that silently stops.
-      if (s.v_next.size() > 0) probe += zero_products(s.v_next.segment(first, len));
-    }
-    finite[static_cast<std::size_t>(part)] = probe == 0;
+  // 0 * y is 0 for every finite y and NaN for an infinite or NaN one, so the sum of such
+  // products over a chunk (vectorised, while the chunk is in the L1 cache) is 0 exactly when
+  // the chunk's gradient, new values and new squared-gradient accumulator are all finite.
+  auto chunk_probe = [&](Index k) {
+    const Index first = k * kChunk;
+    const Index len = std::min(kChunk, n - first);
+    Chunk c{first, Eigen::Map<const Column>(x.data() + first, len),
+            Eigen::Map<const Column>(it.grad + first, len),
+            Eigen::Map<Column>(s.x_next.data() + first, len)};
+    update(s, c, lr);
+    if (c.checked) return c.probe;
+    Scalar probe = zero_products(c.g) + zero_products(c.out);
+    // A finite gradient can still overflow the squared-gradient accumulator: with v infinite,
+    // each later step of the entry would be m / inf = 0, a parameter that silently stops.
+    if (s.v_next.size() > 0) probe += zero_products(s.v_next.segment(first, len));
+    return probe;
   };
-  if (parts == 1) {
-    body(0);  // most params: no call through the pool's type-erased function
-  } else {
-    detail::run_parts(parts, detail::PartFn(body));
+  // Most params are one chunk: no split, and no call through the pool's type-erased function.
+  bool all_finite = chunks == 0 || (chunks == 1 && chunk_probe(0) == 0);
+  if (chunks > 1) {
+    const int parts =
+        static_cast<int>(std::min<Index>(chunks, detail::parts_for(double(n), kMinEntriesPerPart)));
+    std::array<bool, 64> finite{};
+    auto body = [&](int part) {
+      const auto [first_chunk, count] = detail::part_range(chunks, parts, part, 1);
+      Scalar probe = 0;
+      for (Index k = first_chunk; k < first_chunk + count; ++k) probe += chunk_probe(k);
+      finite[static_cast<std::size_t>(part)] = probe == 0;
+    };
+    if (parts == 1) {
+      body(0);
+    } else {
+      detail::run_parts(parts, detail::PartFn(body));
+    }
+    all_finite = std::all_of(finite.begin(), finite.begin() + parts, [](bool ok) { return ok; });
   }
-  if (std::all_of(finite.begin(), finite.begin() + parts, [](bool ok) { return ok; })) return;
+  if (all_finite) return;
   check_gradient(it, n);
   // An overflowed accumulator names its cause (with Eigen's vectorised square root it also makes
   // the new value NaN, which would read as a divergence).
