@@ -58,6 +58,11 @@ void check_no_outer_product(const Site& site) {
 // The entries of `term` that the site's mask keeps, summed, times the site's term scale.
 Tensor mask_and_scale(const Site& site, const Tensor& term, const char* what) {
   if (!site.keep) return Tensor(Scalar(0));
+  // The common case of a model of many small sites: one number, no mask, no scale.
+  if (term.rows() == 1 && term.cols() == 1 && site.mask.empty() && site.scale == 1 &&
+      site.frames.empty()) {
+    return term;
+  }
   const bool per_entry_mask = !site.mask.empty() && !site.is_global_term();
   if (per_entry_mask && (site.mask.rows() > term.rows() || site.mask.cols() > term.cols())) {
     // Broadcasting would count each entry several times.
