@@ -75,8 +75,9 @@ bool own_gemm_serves(Index rows, Index cols, Index depth);
 
 /// C += A B when `add`, else C = A B (C's values are not read), for a rows x depth A whose entry
 /// (i, p) is a[i * a_row_step + p * a_depth_step], a depth x cols B whose entry (p, j) is
-/// b[p * b_depth_step + j * b_col_step], and a column-major C with leading dimension ldc. Only
-/// where own_gemm_serves says so.
+/// b[p * b_depth_step + j * b_col_step], and a column-major C with leading dimension ldc. Each
+/// operand has unit stride one way (a_row_step or a_depth_step is 1, and b_depth_step or
+/// b_col_step); otherwise std::logic_error. Only where own_gemm_serves says so.
 void own_gemm(Index rows, Index cols, Index depth, const Scalar* a, Index a_row_step,
               Index a_depth_step, const Scalar* b, Index b_depth_step, Index b_col_step, Scalar* c,
               Index ldc, bool add);
