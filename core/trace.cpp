@@ -78,6 +78,43 @@ Tensor mask_and_scale(const Site& site, const Tensor& term, const char* what) {
   return scale == 1 ? total : total * scale;
 }
 
+// Copies `site` over `slot`, the earlier run's site in its place (usually of the same name): the
+// implicit copy assignment, member by member, except that members both leave empty are not
+// touched, nor a name both have. Most members are empty at most sites (plates, masks, seeds,
+// markov chains), and a step records every site: this copy is a visible part of a site's cost.
+void record_over(Site& slot, const Site& site, bool same_name) {
+#if defined(__GLIBCXX__) && defined(__x86_64__)
+  static_assert(sizeof(Site) == 440,
+                "Site has a new member: copy it here too, then update the size checked here");
+#endif
+  slot.kind = site.kind;
+  if (!same_name) slot.name = site.name;
+  slot.fn = site.fn;
+  slot.dist = site.dist;
+  slot.value = site.value;
+  slot.observed = site.observed;
+  slot.auxiliary = site.auxiliary;
+  if (slot.rng || site.rng) slot.rng = site.rng;
+  slot.scale = site.scale;
+  if (!slot.mask.empty() || !site.mask.empty()) slot.mask = site.mask;
+  slot.keep = site.keep;
+  if (!slot.frames.empty() || !site.frames.empty()) slot.frames = site.frames;
+  slot.init = site.init;
+  slot.init_fn = site.init_fn;
+  slot.constraint = site.constraint;
+  slot.plate_size = site.plate_size;
+  slot.subsample_size = site.subsample_size;
+  if (!slot.indices.empty() || !site.indices.empty()) slot.indices = site.indices;
+  slot.enumerate = site.enumerate;
+  slot.enumerated = site.enumerated;
+  if (!slot.markov_chain.empty() || !site.markov_chain.empty()) {
+    slot.markov_chain = site.markov_chain;
+  }
+  slot.markov_step = site.markov_step;
+  slot.stop = site.stop;
+  slot.log_prob = site.log_prob;
+}
+
 // The name at a position of `sites`, as the name index asks for it.
 auto names_of(const std::vector<Site>& sites) {
   return [&sites](std::size_t i) -> const std::string& { return sites[i].name; };
@@ -137,7 +174,8 @@ void Trace::add(const Site& site) {
   // A program usually makes the same sites in the same order at every run: the slot this site
   // goes to then holds the earlier run's site of the same name, whose name the index already
   // knows and no earlier slot has (the index's names are unique). No lookup is needed.
-  if (at >= indexed_ || !detail::same_name(sites_[at].name, site.name)) {
+  const bool same_slot = at < indexed_ && detail::same_name(sites_[at].name, site.name);
+  if (!same_slot) {
     const auto name_at = names_of(sites_);
     const std::size_t hash = detail::NameIndex::hash(site.name);
     const std::ptrdiff_t found = index_.find(site.name, hash, name_at);
@@ -157,7 +195,7 @@ void Trace::add(const Site& site) {
     indexed_ = at + 1;
   }
   if (at < sites_.size()) {
-    sites_[at] = site;
+    record_over(sites_[at], site, same_slot);
   } else {
     sites_.push_back(site);
   }

@@ -646,6 +646,74 @@ TEST_CASE("a trace filled anew holds only its own run's sites and what they refe
 }
 
 namespace {
+// Whether two records of a site agree in every member.
+bool same_record(const Site& a, const Site& b) {
+  auto same_tensor = [](const Tensor& x, const Tensor& y) {
+    return x.rows() == y.rows() && x.cols() == y.cols() && (x.empty() || x.value() == y.value());
+  };
+  bool same_frames = a.frames.size() == b.frames.size();
+  for (std::size_t i = 0; same_frames && i < a.frames.size(); ++i) {
+    same_frames = a.frames[i].name == b.frames[i].name && a.frames[i].size == b.frames[i].size &&
+                  a.frames[i].subsample_size == b.frames[i].subsample_size;
+  }
+  return a.kind == b.kind && a.name == b.name && a.fn == b.fn && a.dist == b.dist &&
+         same_tensor(a.value, b.value) && a.observed == b.observed && a.auxiliary == b.auxiliary &&
+         a.rng.has_value() == b.rng.has_value() && a.scale == b.scale &&
+         same_tensor(a.mask, b.mask) && a.keep == b.keep && same_frames &&
+         a.constraint == b.constraint && a.plate_size == b.plate_size &&
+         a.subsample_size == b.subsample_size && a.indices == b.indices &&
+         a.enumerate == b.enumerate && a.enumerated == b.enumerated &&
+         a.markov_chain == b.markov_chain && a.markov_step == b.markov_step && a.stop == b.stop &&
+         a.log_prob.has_value() == b.log_prob.has_value();
+}
+}  // namespace
+
+TEST_CASE("a trace filled anew records each site whole, whatever its place held before",
+          "[core][handlers]") {
+  // A reused trace copies each site over the earlier run's site in its place, leaving alone the
+  // members both leave empty: a run of sites with plates, masks, seeds and markov chains and a
+  // run of plain sites, of the same names, alternate, and each record must equal the record
+  // a fresh trace makes of the same run.
+  FreshState fresh;
+  auto rich = [] {
+    auto s = seed(3);
+    auto p = plate("data", 10, 4);
+    auto m = mask(Tensor(Matrix::Ones(4, 1)));
+    auto sc = scale(2.0);
+    for (const Index k : markov(1, "chain")) {
+      (void)k;
+      sample("z", Normal(0, 1));
+    }
+  };
+  auto plain = [] {
+    deterministic("data", Tensor(Scalar(1)));
+    sample("z", Normal(0, 1), Tensor(Scalar(0.5)));
+  };
+  Trace reused;
+  int agree = 0, runs = 0;
+  for (const bool is_rich : {true, false, true, false}) {
+    Trace made;
+    {
+      TraceMessenger outer(made, "model");
+      TraceMessenger inner(reused, "model");
+      is_rich ? rich() : plain();
+    }
+    ++runs;
+    REQUIRE(reused.size() == made.size());
+    bool all = true;
+    for (std::size_t i = 0; i < made.size(); ++i) {
+      all = all && same_record(reused.sites()[i], made.sites()[i]);
+    }
+    agree += all;
+    // The earlier run's log_prob must not survive in the record.
+    CHECK_FALSE(reused.site("z").log_prob.has_value());
+    reused.compute_log_prob();
+  }
+  CHECK(agree == runs);
+  tape().reset();
+}
+
+namespace {
 // Calls a primitive of its own while another site is on its way: the two sites are sent at
 // once, one inside the other.
 class NestingHandler : public Messenger {
