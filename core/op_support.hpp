@@ -104,27 +104,6 @@ Tensor recorded_result(Index rows, Index cols, Fill&& fill, Backward&& backward)
 template <class F, class DF>
 Tensor unary_op(const Tensor& x, F f, DF df) {
   const Operand X = Operand::of(x);
-  using One = Eigen::Map<const Eigen::Array<Scalar, 1, 1>>;
-  if constexpr (std::is_invocable_v<F, const One&> &&
-                std::is_invocable_v<DF, const One&, const One&>) {
-    if (X.rows == 1 && X.cols == 1) {
-      // One number (a model of many scalar sites): maps of a fixed size 1 compile the same
-      // expressions to scalar code, where a dynamic size pays Eigen's loop set-up in each.
-      const Scalar y = f(One(X.value))(0, 0);
-      if (!X.requires_grad()) return Tensor(y);
-      Node* node = tape().record(1, 1, [xn = X.node, df](Node& out) {
-        const Scalar d = out.adj[0] * df(One(xn->value), One(out.value))(0, 0);
-        if (xn->touched) {
-          xn->adj[0] += d;
-        } else {
-          xn->adj[0] = d;
-          xn->touched = true;
-        }
-      });
-      node->value[0] = y;
-      return Tensor::from_node(node);
-    }
-  }
   auto fill = [&](Scalar* out) {
     ArrayMap y(out, X.rows, X.cols);
     if constexpr (std::is_invocable_v<F, const ConstArrayMap&, ArrayMap&>) {
