@@ -58,11 +58,6 @@ void check_no_outer_product(const Site& site) {
 // The entries of `term` that the site's mask keeps, summed, times the site's term scale.
 Tensor mask_and_scale(const Site& site, const Tensor& term, const char* what) {
   if (!site.keep) return Tensor(Scalar(0));
-  // The common case of a model of many small sites: one number, no mask, no scale.
-  if (term.rows() == 1 && term.cols() == 1 && site.mask.empty() && site.scale == 1 &&
-      site.frames.empty()) {
-    return term;
-  }
   const bool per_entry_mask = !site.mask.empty() && !site.is_global_term();
   if (per_entry_mask && (site.mask.rows() > term.rows() || site.mask.cols() > term.cols())) {
     // Broadcasting would count each entry several times.
@@ -71,11 +66,18 @@ Tensor mask_and_scale(const Site& site, const Tensor& term, const char* what) {
         "that give the site that shape",
         site.name, site.mask.shape(), what, term.shape()));
   }
-  // where(), not a product: a masked-out entry may be -inf or NaN and must still count 0.
-  const Tensor kept = per_entry_mask ? where(site.mask, term, 0) : term;
-  const Tensor total = kept.rows() == 1 && kept.cols() == 1 ? kept : sum(kept);
+  // No copy of a Tensor that is passed on unchanged: every site of every step comes here.
   const Scalar scale = term_scale(site);
-  return scale == 1 ? total : total * scale;
+  auto summed_and_scaled = [scale](const Tensor& t) {
+    const Tensor total = t.rows() == 1 && t.cols() == 1 ? t : sum(t);
+    return scale == 1 ? total : total * scale;
+  };
+  if (!per_entry_mask) {
+    if (term.rows() == 1 && term.cols() == 1 && scale == 1) return term;
+    return summed_and_scaled(term);
+  }
+  // where(), not a product: a masked-out entry may be -inf or NaN and must still count 0.
+  return summed_and_scaled(where(site.mask, term, 0));
 }
 
 // Copies `site` over `slot`, the earlier run's site in its place (usually of the same name): the
@@ -124,7 +126,7 @@ auto names_of(const std::vector<Site>& sites) {
 
 Scalar term_scale(const Site& site) {
   Scalar scale = site.scale;
-  if (site.is_global_term()) return scale;
+  if (site.frames.empty() || site.is_global_term()) return scale;
   for (const PlateFrame& f : site.frames) {
     if (f.subsample_size != f.size) scale *= Scalar(f.size) / Scalar(f.subsample_size);
   }
