@@ -180,9 +180,11 @@ void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Sca
     if (s.v_next.size() > 0) probe += zero_products(s.v_next.segment(first, len));
     return probe;
   };
-  // Most params are one chunk: no split, and no call through the pool's type-erased function.
-  bool all_finite = chunks == 0 || (chunks == 1 && chunk_probe(0) == 0);
-  if (chunks > 1) {
+  bool all_finite = true;
+  if (chunks == 1) {
+    // Most params: no split, and no call through the pool's type-erased function.
+    all_finite = chunk_probe(0) == 0;
+  } else if (chunks > 1) {
     const int parts =
         static_cast<int>(std::min<Index>(chunks, detail::parts_for(double(n), kMinEntriesPerPart)));
     std::array<bool, 64> finite{};
