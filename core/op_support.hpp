@@ -30,6 +30,7 @@
 
 #include <fmt/format.h>
 
+#include <vesta/core/parallel.hpp>
 #include <vesta/core/tensor.hpp>
 
 namespace vesta {
@@ -98,25 +99,64 @@ Tensor recorded_result(Index rows, Index cols, Fill&& fill, Backward&& backward)
   return Tensor::from_node(node);
 }
 
+namespace detail {
+/// node.accumulate(...) cut into `parts` stretches of entries, one per thread (for_each_stretch):
+/// `stretch(first, len)` is the contribution to entries [first, first + len) as an array
+/// expression of len x 1.
+template <class Stretch>
+void accumulate_in_stretches(Node& node, int parts, const Stretch& stretch) {
+  const bool add = node.touched;
+  node.touched = true;
+  for_each_stretch(node.size(), parts, [&](int, Index first, Index len) {
+    ArrayMap a(node.adj + first, len, 1);
+    if (add) {
+      a += stretch(first, len);
+    } else {
+      a = stretch(first, len);
+    }
+  });
+}
+}  // namespace detail
+
 /// An elementwise function y = f(x) with dy/dx given by df(x, y) (an array expression).
 /// `f(x)` returns an array expression, or `f(x, out)` writes into `out` when one expression
 /// cannot say it. `df` may capture only numbers (it is stored on the tape).
 template <class F, class DF>
 Tensor unary_op(const Tensor& x, F f, DF df) {
   const Operand X = Operand::of(x);
-  auto fill = [&](Scalar* out) {
-    ArrayMap y(out, X.rows, X.cols);
+  auto apply = [&f](const ConstArrayMap& in, ArrayMap& y) {
     if constexpr (std::is_invocable_v<F, const ConstArrayMap&, ArrayMap&>) {
-      f(X.array(), y);
+      f(in, y);
     } else {
-      y = f(X.array());
+      y = f(in);
     }
   };
+  // A large op is cut into stretches of entries, one per thread (core/parallel.hpp).
+  const int parts = detail::elementwise_parts(X.size());
+  auto fill = [&](Scalar* out) {
+    if (parts == 1) {
+      ArrayMap y(out, X.rows, X.cols);
+      apply(X.array(), y);
+      return;
+    }
+    detail::for_each_stretch(X.size(), parts, [&](int, Index first, Index len) {
+      ArrayMap y(out + first, len, 1);
+      apply(ConstArrayMap(X.value + first, len, 1), y);
+    });
+  };
   if (!X.requires_grad()) return constant_result(X.rows, X.cols, fill);
-  return recorded_result(X.rows, X.cols, fill, [xn = X.node, df](Node& y) {
-    const ConstArrayMap xv = xn->value_array();
-    const ConstArrayMap yv = y.value_array();
-    xn->accumulate(y.adj_array() * df(xv, yv));
+  return recorded_result(X.rows, X.cols, fill, [xn = X.node, df, parts](Node& y) {
+    if (parts == 1) {
+      const ConstArrayMap xv = xn->value_array();
+      const ConstArrayMap yv = y.value_array();
+      xn->accumulate(y.adj_array() * df(xv, yv));
+      return;
+    }
+    detail::accumulate_in_stretches(*xn, parts, [&](Index first, Index len) {
+      const ConstArrayMap xv(xn->value + first, len, 1), yv(y.value + first, len, 1),
+          g(y.adj + first, len, 1);
+      return g * df(xv, yv);
+    });
   });
 }
 

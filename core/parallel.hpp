@@ -1,7 +1,8 @@
 // Intra-op parallelism: one large op split across a few threads. A matrix product big enough to
 // pay for waking a thread is cut into blocks of its result's columns (or rows), one per thread;
-// the optimizer's update of a large parameter is cut into stretches of entries. Small ops, and
-// every op of a tiny model, stay on the calling thread, so splitting costs them nothing.
+// a large elementwise op (unary_op's functions, a layer's weight KL) and the optimizer's update
+// of a large parameter are cut into stretches of entries. Small ops, and every op of a tiny
+// model, stay on the calling thread, so splitting costs them nothing.
 //
 // The threads are a process-wide pool: the calling thread runs one part itself and the pool's
 // workers the others. While one thread's op uses the pool, an op of another thread (a second
@@ -43,11 +44,16 @@ void run_parts(int parts, const PartFn& body);
 /// `min_work` of them: between 1 and num_threads().
 int parts_for(double work, double min_work);
 
-/// Multiply-adds a matrix product needs per part before splitting it pays (about 60 µs of one
-/// core's GEMM): measured on the BNN and VAE steps (bench/bnn_step, bench/vae_step), a product
-/// of 10^7 multiply-adds split in two gained nothing within a training step (the second
-/// thread's wake-up and its cold cache eat the gain), one of 4 x 10^7 gained 1.6x.
-inline constexpr double kGemmMinWorkPerPart = double(1 << 23);
+/// Multiply-adds a matrix product needs per part before splitting it pays (about 40 µs of one
+/// core's GEMM). Measured on the BNN step (bench/bnn_step), whose products of 10^7
+/// multiply-adds are split in two from this size, and the VAE step, whose 4 x 10^7 ones were
+/// before: see the README's "Using both cores inside one model".
+inline constexpr double kGemmMinWorkPerPart = double(1 << 22);
+
+/// Entries an elementwise op (unary_op, the weight KL) needs per part before splitting it pays:
+/// a part of 2^15 floats takes several microseconds, against about one to hand it to a
+/// spinning worker.
+inline constexpr double kElementwiseMinPerPart = double(1 << 15);
 
 /// The part `part` of `parts` of [0, n): its first index and length, boundaries on multiples of
 /// `align` (so that vectorised kernels see whole packets).
@@ -56,6 +62,24 @@ inline std::pair<Index, Index> part_range(Index n, int parts, int part, Index al
   const Index b0 = blocks * part / parts, b1 = blocks * (part + 1) / parts;
   const Index first = std::min(n, b0 * align), last = std::min(n, b1 * align);
   return {first, last - first};
+}
+
+/// Into how many stretches to cut an elementwise op over `n` entries (1: do not split). Inline
+/// and cheap for small n, as every scalar op is.
+inline int elementwise_parts(Index n) {
+  return double(n) < 2 * kElementwiseMinPerPart ? 1 : parts_for(double(n), kElementwiseMinPerPart);
+}
+
+/// Runs body(part, first, len) for each of `parts` stretches of [0, n), which cover it once in
+/// order, boundaries on multiples of 16 entries: part 0 on the calling thread, the others on
+/// the pool's workers (as run_parts does).
+template <class Body>
+void for_each_stretch(Index n, int parts, Body&& body) {
+  auto one = [&](int part) {
+    const auto [first, len] = part_range(n, parts, part, 16);
+    if (len > 0) body(part, first, len);
+  };
+  run_parts(parts, PartFn(one));
 }
 
 /// dst = lhs * rhs (or dst += lhs * rhs when `add`), for Eigen matrix expressions with direct

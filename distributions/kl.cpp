@@ -3,6 +3,7 @@
 #include <vesta/distributions/kl.hpp>
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -217,32 +218,59 @@ Tensor normal_kl_to_centered_sum(const Tensor& loc, const Tensor& scale,
     throw_shape_mismatch("normal_kl_to_centered_sum", M, P,
                          "must be equal (or the prior scale 1x1)");
   }
-  // KL(N(m, s) || N(0, p)) = log p - log s + (s^2 + m^2) / (2 p^2) - 1/2.
-  auto fill = [&](Scalar* out) {
-    const auto m = M.array(), s = S.array();
+  // KL(N(m, s) || N(0, p)) = log p - log s + (s^2 + m^2) / (2 p^2) - 1/2, summed over the
+  // entries m, s and p of one stretch (all of them, or one thread's part: core/parallel.hpp).
+  const auto stretch_sum = [&](const ConstArrayMap& m, const ConstArrayMap& s, Index first) {
     if (p_scalar) {
       const Scalar p = P.value[0];
-      out[0] = (Scalar(0.5) * (s.square() + m.square()) / (p * p) - s.log()).sum() +
-               Scalar(M.size()) * (std::log(p) - Scalar(0.5));
-    } else {
-      const auto p = P.array();
-      out[0] =
-          (p.log() - s.log() + Scalar(0.5) * (s.square() + m.square()) / p.square() - Scalar(0.5))
-              .sum();
+      return (Scalar(0.5) * (s.square() + m.square()) / (p * p) - s.log()).sum();
     }
+    const ConstArrayMap p(P.value + first, s.rows(), s.cols());
+    return (p.log() - s.log() + Scalar(0.5) * (s.square() + m.square()) / p.square() - Scalar(0.5))
+        .sum();
+  };
+  const int parts = detail::elementwise_parts(M.size());
+  auto fill = [&](Scalar* out) {
+    Scalar sum = 0;
+    if (parts == 1) {
+      sum = stretch_sum(M.array(), S.array(), 0);
+    } else {
+      std::array<Scalar, 64> part_sums{};
+      detail::for_each_stretch(M.size(), parts, [&](int part, Index first, Index len) {
+        part_sums[std::size_t(part)] = stretch_sum(ConstArrayMap(M.value + first, len, 1),
+                                                   ConstArrayMap(S.value + first, len, 1), first);
+      });
+      for (int part = 0; part < parts; ++part) sum += part_sums[std::size_t(part)];
+    }
+    out[0] = p_scalar ? sum + Scalar(M.size()) * (std::log(P.value[0]) - Scalar(0.5)) : sum;
   };
   if (!M.requires_grad() && !S.requires_grad() && !P.requires_grad())
     return constant_result(1, 1, fill);
   return recorded_result(
       1, 1, fill,
       [mv = M.stable(), sv = S.stable(), pv = P.stable(), mn = M.node, sn = S.node, pn = P.node,
-       rows = M.rows, cols = M.cols, p_scalar](Node& y) {
+       rows = M.rows, cols = M.cols, p_scalar, parts](Node& y) {
         const Scalar g = y.adj[0];
         const ConstArrayMap m(mv, rows, cols), s(sv, rows, cols);
         if (p_scalar) {
           const Scalar p = pv[0], inv_p2 = 1 / (p * p);
-          if (mn != nullptr) mn->accumulate(g * inv_p2 * m);
-          if (sn != nullptr) sn->accumulate(g * (s * inv_p2 - s.inverse()));
+          if (parts == 1) {
+            if (mn != nullptr) mn->accumulate(g * inv_p2 * m);
+            if (sn != nullptr) sn->accumulate(g * (s * inv_p2 - s.inverse()));
+          } else {
+            // A large layer's gradients stretch by stretch, one per thread.
+            if (mn != nullptr) {
+              detail::accumulate_in_stretches(*mn, parts, [&](Index first, Index len) {
+                return g * inv_p2 * ConstArrayMap(mv + first, len, 1);
+              });
+            }
+            if (sn != nullptr) {
+              detail::accumulate_in_stretches(*sn, parts, [&](Index first, Index len) {
+                const ConstArrayMap sp(sv + first, len, 1);
+                return g * (sp * inv_p2 - sp.inverse());
+              });
+            }
+          }
           if (pn != nullptr) {
             // d/dp: 1/p - (s^2 + m^2) / p^3, summed over the entries.
             const Scalar d = Scalar(rows * cols) / p - (s.square() + m.square()).sum() * inv_p2 / p;

@@ -143,7 +143,7 @@ void Optimizer::check_gradient(const Item& it, Index size) {
 
 // Entries of a parameter per thread before its update is shared among threads: the update
 // reads and writes a few arrays once, so a part must be large to outweigh a thread's wake-up.
-constexpr double kMinEntriesPerPart = 1 << 16;
+constexpr double kMinEntriesPerPart = 1 << 14;
 
 namespace {
 // The sum of 0 * y over the entries of `v`: 0 exactly when every entry is finite (0 * inf and
