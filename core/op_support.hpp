@@ -120,7 +120,10 @@ void accumulate_in_stretches(Node& node, int parts, const Stretch& stretch) {
 
 /// An elementwise function y = f(x) with dy/dx given by df(x, y) (an array expression).
 /// `f(x)` returns an array expression, or `f(x, out)` writes into `out` when one expression
-/// cannot say it. `df` may capture only numbers (it is stored on the tape).
+/// cannot say it. `df` may capture only numbers (it is stored on the tape). With more than one
+/// thread allowed (set_num_threads), a large x is cut into stretches of entries, and f and df
+/// run on several threads at once, each on a column of one stretch: they must act entry by
+/// entry and write nothing but their result.
 template <class F, class DF>
 Tensor unary_op(const Tensor& x, F f, DF df) {
   const Operand X = Operand::of(x);
