@@ -16,18 +16,46 @@ namespace {
 // d/dl = x - sigmoid(l), d/dx = l.
 Tensor soft_target_log_prob(const Tensor& logits, const Tensor& value) {
   const Operand L = Operand::of(logits), X = Operand::of(value);
+  const auto log_prob = [](const auto& x, const auto& l) {
+    return x * l - (l.max(Scalar(0)) + (-l.abs()).exp().log1p());
+  };
+  // A large batch is cut into stretches of entries, one per thread (core/parallel.hpp).
+  const int parts = detail::elementwise_parts(L.size());
   auto fill = [&](Scalar* out) {
-    const auto l = L.array();
-    ArrayMap(out, L.rows, L.cols) = X.array() * l - (l.max(Scalar(0)) + (-l.abs()).exp().log1p());
+    if (parts == 1) {
+      ArrayMap(out, L.rows, L.cols) = log_prob(X.array(), L.array());
+      return;
+    }
+    detail::for_each_stretch(L.size(), parts, [&](int, Index first, Index len) {
+      ArrayMap(out + first, len, 1) =
+          log_prob(ConstArrayMap(X.value + first, len, 1), ConstArrayMap(L.value + first, len, 1));
+    });
   };
   if (!L.requires_grad() && !X.requires_grad()) {
     return constant_result(L.rows, L.cols, fill);
   }
   return recorded_result(
-      L.rows, L.cols, fill, [ln = L.node, xn = X.node, lv = L.stable(), xv = X.stable()](Node& y) {
-        const ConstArrayMap g(y.adj, y.rows, y.cols), l(lv, y.rows, y.cols), x(xv, y.rows, y.cols);
-        if (ln != nullptr) ln->accumulate(g * (x - l.logistic()));
-        if (xn != nullptr) xn->accumulate(g * l);
+      L.rows, L.cols, fill,
+      [ln = L.node, xn = X.node, lv = L.stable(), xv = X.stable(), parts](Node& y) {
+        if (parts == 1) {
+          const ConstArrayMap g(y.adj, y.rows, y.cols), l(lv, y.rows, y.cols),
+              x(xv, y.rows, y.cols);
+          if (ln != nullptr) ln->accumulate(g * (x - l.logistic()));
+          if (xn != nullptr) xn->accumulate(g * l);
+          return;
+        }
+        if (ln != nullptr) {
+          detail::accumulate_in_stretches(*ln, parts, [&](Index first, Index len) {
+            const ConstArrayMap g(y.adj + first, len, 1), l(lv + first, len, 1),
+                x(xv + first, len, 1);
+            return g * (x - l.logistic());
+          });
+        }
+        if (xn != nullptr) {
+          detail::accumulate_in_stretches(*xn, parts, [&](Index first, Index len) {
+            return ConstArrayMap(y.adj + first, len, 1) * ConstArrayMap(lv + first, len, 1);
+          });
+        }
       });
 }
 

@@ -128,8 +128,10 @@ TEST_CASE("matmul's and linear's values and gradients do not depend on the threa
   CHECK((gv2 - gv1).norm() <= kRel * gv1.norm());
 }
 
-TEST_CASE("elementwise ops and the weight KL split across threads give the unsplit results",
-          "[parallel]") {
+TEST_CASE(
+    "elementwise ops, the weight KL and the soft-target likelihood split across threads give the "
+    "unsplit results",
+    "[parallel]") {
   // 300 x 400 entries: two stretches at two threads; a 100 x 100 op stays whole.
   {
     ThreadCount t(2);
@@ -141,37 +143,42 @@ TEST_CASE("elementwise ops and the weight KL split across threads give the unspl
     CHECK(detail::elementwise_parts(300 * 400) == 1);
   }
   Rng rng(15);
-  const Matrix x0 = rng.normal(300, 400), w0 = rng.normal(300, 400);
+  const Matrix x0 = rng.normal(300, 400), w0 = rng.normal(300, 400), t0 = rng.uniform(300, 400);
   const Scalar prior = Scalar(0.7);
   auto run = [&](int threads) {
     ThreadCount t(threads);
     tape().reset();
-    const Tensor x = Tensor::variable(x0), w = Tensor::variable(w0);
+    const Tensor x = Tensor::variable(x0), w = Tensor::variable(w0), targets = Tensor::variable(t0);
     // x reaches the loss through several ops, so its gradient is assigned once and then added
-    // to; the KL's scale is itself a split op's result.
+    // to; the KL's scale is itself a split op's result; the soft targets of a Bernoulli with
+    // logits x get a gradient too.
     const Tensor scale = softplus(w);
     const Tensor loss = sum(exp(x * Scalar(0.1))) + sum(tanh(x) * Tensor(w0)) + sum(square(x)) +
-                        normal_kl_to_centered_sum(x, scale, Tensor(prior));
+                        normal_kl_to_centered_sum(x, scale, Tensor(prior)) +
+                        sum(Bernoulli::from_logits(x).with_soft_targets().log_prob(targets));
     loss.backward();
     const Matrix constant = exp(Tensor(x0 * Scalar(0.1))).matrix();
-    return std::tuple{loss.item(), x.grad(), w.grad(), constant};
+    return std::tuple{loss.item(), x.grad(), w.grad(), targets.grad(), constant};
   };
-  const auto [l1, gx1, gw1, c1] = run(1);
-  const auto [l2, gx2, gw2, c2] = run(2);
+  const auto [l1, gx1, gw1, gt1, c1] = run(1);
+  const auto [l2, gx2, gw2, gt2, c2] = run(2);
   CHECK(std::abs(l2 - l1) <= kRel * std::abs(l1));
   CHECK((gx2 - gx1).norm() <= kRel * gx1.norm());
   CHECK((gw2 - gw1).norm() <= kRel * gw1.norm());
+  CHECK((gt2 - gt1).norm() <= kRel * gt1.norm());
   CHECK((c2 - c1).norm() <= kRel * c1.norm());
   // Each entry's gradient is its own: the last stretch's entries are right too.
   const Index r = 299, c = 399;
-  const Scalar x = x0(r, c), w = w0(r, c);
+  const Scalar x = x0(r, c), w = w0(r, c), target = t0(r, c);
   const Scalar s = w > 0 ? w + std::log1p(std::exp(-w)) : std::log1p(std::exp(w));
   const Scalar dx = Scalar(0.1) * std::exp(Scalar(0.1) * x) +
-                    (1 - std::tanh(x) * std::tanh(x)) * w + 2 * x + x / (prior * prior);
+                    (1 - std::tanh(x) * std::tanh(x)) * w + 2 * x + x / (prior * prior) + target -
+                    1 / (1 + std::exp(-x));
   CHECK(gx2(r, c) == Approx(dx).epsilon(sizeof(Scalar) == 4 ? 1e-4 : 1e-10));
   const Scalar sigmoid_w = 1 / (1 + std::exp(-w));
   const Scalar dw = (s / (prior * prior) - 1 / s) * sigmoid_w;
   CHECK(gw2(r, c) == Approx(dw).epsilon(sizeof(Scalar) == 4 ? 1e-4 : 1e-10));
+  CHECK(gt2(r, c) == Approx(x).epsilon(sizeof(Scalar) == 4 ? 1e-4 : 1e-10));
 }
 
 TEST_CASE("an optimizer's update split across threads is the same update", "[parallel]") {
