@@ -141,10 +141,6 @@ void Optimizer::check_gradient(const Item& it, Index size) {
   }
 }
 
-// Entries of a parameter per thread before its update is shared among threads: the update
-// reads and writes a few arrays once, so a part must be large to outweigh a thread's wake-up.
-constexpr double kMinEntriesPerPart = 1 << 14;
-
 namespace {
 // The sum of 0 * y over the entries of `v`: 0 exactly when every entry is finite (0 * inf and
 // 0 * NaN are NaN). A small param's few entries take a plain loop (kSmallParam).
@@ -185,8 +181,8 @@ void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Sca
     // Most params: no split, and no call through the pool's type-erased function.
     all_finite = chunk_probe(0) == 0;
   } else if (chunks > 1) {
-    const int parts =
-        static_cast<int>(std::min<Index>(chunks, detail::parts_for(double(n), kMinEntriesPerPart)));
+    const int parts = static_cast<int>(
+        std::min<Index>(chunks, detail::parts_for(double(n), detail::kElementwiseMinPerPart)));
     std::array<bool, 64> finite{};
     auto body = [&](int part) {
       const auto [first_chunk, count] = detail::part_range(chunks, parts, part, 1);

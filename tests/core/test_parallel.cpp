@@ -132,10 +132,12 @@ TEST_CASE(
     "elementwise ops, the weight KL and the soft-target likelihood split across threads give the "
     "unsplit results",
     "[parallel]") {
-  // 300 x 400 entries: two stretches at two threads; a 100 x 100 op stays whole.
+  // 300 x 400 entries, or a VAE's hidden layer of 128 x 400: two stretches at two threads; a
+  // 100 x 100 op stays whole.
   {
     ThreadCount t(2);
     CHECK(detail::elementwise_parts(300 * 400) == 2);
+    CHECK(detail::elementwise_parts(128 * 400) == 2);
     CHECK(detail::elementwise_parts(100 * 100) == 1);
   }
   {
