@@ -10,6 +10,14 @@ string fields and their size fields: batch, n, hidden, ...), it prints the minim
 over each command's runs, their ratio old/new (above 1: the new build is faster), and the same
 ratio from the rounds' first runs alone and from their second runs alone, whose spread shows
 how much the order moved the figures.
+
+With --by-size, rows are matched by their size fields alone, for a peer program whose rows
+carry other names (bench/peers/): for example the VAE step against a hand-written PyTorch one,
+
+    python3 bench/compare.py --by-size --rounds 3 env OMP_NUM_THREADS=1 /usr/bin/python3 \
+        bench/peers/torch_vae_step.py --threads 1 -- env VESTA_NUM_THREADS=1 build-float/bench/vae_step
+
+where old_over_new is then how many times faster vesta's step is.
 """
 import argparse
 import json
@@ -21,12 +29,13 @@ SIZE_FIELDS = ("batch", "hidden", "in", "n", "sites", "threads", "rows", "cols",
                "components", "inputs", "outputs", "latent", "ranks", "states", "global_batch")
 
 
-def row_key(row):
+def row_key(row, by_size):
     return tuple(sorted((k, v) for k, v in row.items()
-                        if isinstance(v, str) or (k in SIZE_FIELDS and isinstance(v, int))))
+                        if (isinstance(v, str) and not by_size)
+                        or (k in SIZE_FIELDS and isinstance(v, int))))
 
 
-def run(cmd, field):
+def run(cmd, field, by_size):
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     rows = {}
     for line in out.splitlines():
@@ -35,7 +44,7 @@ def run(cmd, field):
         except ValueError:
             continue
         if isinstance(row, dict) and field in row:
-            rows[row_key(row)] = float(row[field])
+            rows[row_key(row, by_size)] = float(row[field])
     return rows
 
 
@@ -47,6 +56,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--field", default="us_per_step")
+    parser.add_argument("--by-size", action="store_true")
     opts, old = parser.parse_known_args(args[:split])
     new = args[split + 1:]
     if not old or not new:
@@ -54,10 +64,10 @@ def main():
     # runs[which][position]: rows of each run, by who ran first in its pair.
     runs = {"old": {0: [], 1: []}, "new": {0: [], 1: []}}
     for _ in range(opts.rounds):
-        runs["old"][0].append(run(old, opts.field))
-        runs["new"][1].append(run(new, opts.field))
-        runs["new"][0].append(run(new, opts.field))
-        runs["old"][1].append(run(old, opts.field))
+        runs["old"][0].append(run(old, opts.field, opts.by_size))
+        runs["new"][1].append(run(new, opts.field, opts.by_size))
+        runs["new"][0].append(run(new, opts.field, opts.by_size))
+        runs["old"][1].append(run(old, opts.field, opts.by_size))
 
     def best(which, positions, key):
         values = [r[key] for p in positions for r in runs[which][p] if key in r]
