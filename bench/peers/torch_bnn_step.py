@@ -19,14 +19,13 @@ or let bench/compare.py alternate them (--by-size; see the README's "Against PyT
 """
 
 import argparse
-import json
 import math
 
 import torch
 import torch.nn.functional as F
 
-from torch_vae_step import NUM_BATCHES, PIXELS, TRAIN_SIZE, blas_in_use, load_images, \
-    load_labels, time_steps
+from fashion_peer import (NUM_BATCHES, PIXELS, TRAIN_SIZE, load_images, load_labels, minibatches,
+                          report, start)
 
 CLASSES = 10
 
@@ -58,33 +57,24 @@ def main():
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--hidden", type=int, default=100)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(1)
+    start(args.threads)
     count = args.batch * NUM_BATCHES
-    images, labels = with_ones(load_images(count)), load_labels(count)
-    batches = [(images[b * args.batch:(b + 1) * args.batch].contiguous(),
-                labels[b * args.batch:(b + 1) * args.batch].contiguous())
-               for b in range(NUM_BATCHES)]
+    next_batch = minibatches(args.batch, with_ones(load_images(count)), load_labels(count))
     layer1 = BayesianLayer(PIXELS + 1, args.hidden, 2.0 / (PIXELS + 1))
     layer2 = BayesianLayer(args.hidden + 1, CLASSES, 1.0 / (args.hidden + 1))
     adam = torch.optim.Adam(list(layer1.parameters()) + list(layer2.parameters()), lr=1e-3)
-    state = {"next": 0, "loss": 0.0}
 
     def step():
-        x, y = batches[state["next"] % NUM_BATCHES]
-        state["next"] += 1
+        x, y = next_batch()
         adam.zero_grad(set_to_none=True)
         logits = layer2(with_ones(F.relu(layer1(x))))
         nll = F.cross_entropy(logits, y, reduction="sum") * (TRAIN_SIZE / x.shape[0])
         loss = nll + layer1.kl() + layer2.kl()
         loss.backward()
         adam.step()
-        state["loss"] = loss.item()
+        return loss.item()
 
-    print(json.dumps({"bench": "torch_bnn_step", "scalar": "float", "batch": args.batch,
-                      "hidden": args.hidden, "threads": args.threads,
-                      "us_per_step": round(time_steps(step) * 1e6, 1), "blas": blas_in_use(),
-                      "loss": state["loss"]}))
+    report("torch_bnn_step", {"batch": args.batch, "hidden": args.hidden}, args.threads, step)
 
 
 if __name__ == "__main__":
