@@ -1,8 +1,9 @@
 // Intra-op parallelism: one large op split across a few threads. A matrix product big enough to
 // pay for waking a thread is cut into blocks of its result's columns (or rows), one per thread;
-// a large elementwise op (unary_op's functions, a layer's weight KL) and the optimizer's update
-// of a large parameter are cut into stretches of entries. Small ops, and every op of a tiny
-// model, stay on the calling thread, so splitting costs them nothing.
+// a large elementwise op (unary_op's functions, a layer's weight KL, the Bernoulli likelihood of
+// soft targets) and the optimizer's update of a large parameter are cut into stretches of
+// entries. Small ops, and every op of a tiny model, stay on the calling thread, so splitting
+// costs them nothing.
 //
 // The threads are a process-wide pool: the calling thread runs one part itself and the pool's
 // workers the others. While one thread's op uses the pool, an op of another thread (a second
