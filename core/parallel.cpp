@@ -67,6 +67,13 @@ bool spin_until(const Done& done) {
   }
 }
 
+// How many more ops that parts_for would cut run whole on their caller, because the pool's
+// workers did not help (detail::HelpJudge): read and counted down by parts_for on any thread,
+// hence atomic; an approximate count is enough.
+std::atomic<int> ops_alone{0};
+// Set by set_num_threads: the pool starts judging its workers afresh at its next job.
+std::atomic<bool> judge_afresh{false};
+
 // The workers. A job is published in `ticket_`: its number, its count of parts and the next
 // unclaimed part, in one word, so that a worker claims a part of the job it was woken for or of
 // none (a worker that wakes after its job ended finds another number and claims nothing). The
@@ -100,10 +107,14 @@ class Pool {
       ticket_.store(pack(job, parts, 0), std::memory_order_release);
     }
     wake_.notify_all();
-    claim_parts(job);
+    const int by_caller = claim_parts(job);
     if (!spin_until([&] { return finished_.load(std::memory_order_acquire) == parts; })) {
       std::unique_lock<std::mutex> lock(mutex_);
       done_.wait(lock, [&] { return finished_.load(std::memory_order_acquire) == parts; });
+    }
+    if (judge_afresh.exchange(false, std::memory_order_relaxed)) judge_ = detail::HelpJudge();
+    if (judge_.count(parts, parts - by_caller)) {
+      ops_alone.store(detail::kOpsAlone, std::memory_order_relaxed);
     }
     job_ = nullptr;
     if (error_) std::rethrow_exception(error_);
@@ -143,17 +154,20 @@ class Pool {
     }
   }
 
-  // Runs unclaimed parts of job `job` until none is left (or another job has replaced it).
-  void claim_parts(std::uint64_t job) {
+  // Runs unclaimed parts of job `job` until none is left (or another job has replaced it);
+  // returns how many it ran.
+  int claim_parts(std::uint64_t job) {
+    int ran = 0;
     std::uint64_t ticket = ticket_.load(std::memory_order_acquire);
     for (;;) {
       const int parts = static_cast<int>((ticket >> 16) & 0xffff);
       const int part = static_cast<int>(ticket & 0xffff);
-      if (job_of(ticket) != job || part >= parts) return;
+      if (job_of(ticket) != job || part >= parts) return ran;
       if (!ticket_.compare_exchange_weak(ticket, ticket + 1, std::memory_order_acq_rel,
                                          std::memory_order_acquire)) {
         continue;
       }
+      ++ran;
       try {
         (*job_)(part);
       } catch (...) {
@@ -172,6 +186,7 @@ class Pool {
   std::condition_variable wake_, done_;
   std::vector<std::thread> workers_;
   std::uint64_t jobs_ = 0;                // jobs posted (under use_)
+  detail::HelpJudge judge_;               // under use_
   std::atomic<std::uint64_t> ticket_{0};  // job << 32 | parts << 16 | next unclaimed part
   std::atomic<int> finished_{0};          // parts of the current job done
   const detail::PartFn* job_ = nullptr;
@@ -191,17 +206,30 @@ void set_num_threads(int n) {
     throw ValueError(fmt::format("set_num_threads: {} threads; give at least 1", n));
   }
   thread_setting().store(std::min(n, kMaxThreads), std::memory_order_relaxed);
+  ops_alone.store(0, std::memory_order_relaxed);
+  judge_afresh.store(true, std::memory_order_relaxed);
 }
 
 int num_threads() { return thread_setting().load(std::memory_order_relaxed); }
 
 namespace detail {
 
-int parts_for(double work, double min_work) {
+int stable_parts_for(double work, double min_work) {
   const int n = num_threads();
   if (n == 1 || work < 2 * min_work) return 1;
   return static_cast<int>(std::min<double>(n, work / min_work));
 }
+
+int parts_for(double work, double min_work) {
+  const int parts = stable_parts_for(work, min_work);
+  if (parts > 1 && ops_alone.load(std::memory_order_relaxed) > 0) {
+    ops_alone.fetch_sub(1, std::memory_order_relaxed);
+    return 1;
+  }
+  return parts;
+}
+
+void run_ops_alone(int ops) { ops_alone.store(std::max(ops, 0), std::memory_order_relaxed); }
 
 void run_parts(int parts, const PartFn& body) {
   if (parts > 1 && pool().try_run(parts, body)) return;

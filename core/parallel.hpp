@@ -7,7 +7,12 @@
 //
 // The threads are a process-wide pool: the calling thread runs one part itself and the pool's
 // workers the others. While one thread's op uses the pool, an op of another thread (a second
-// model trained at the same time) runs whole on its own thread rather than waiting.
+// model trained at the same time) runs whole on its own thread rather than waiting. When the
+// workers do not get a core of their own (another program keeps the others busy), they rarely
+// take a part and the split only costs: the pool notices, and ops run whole on their caller for
+// a while before it tries its workers again (HelpJudge). A split op gives the same bits as the
+// whole one, so none of this changes a result: the one op whose result depends on the cut (the
+// weight KL's sum of partial sums) cuts by the thread count alone (stable_parts_for).
 //
 // How many threads an op may use: set_num_threads(n), or the environment variable
 // VESTA_NUM_THREADS read once at the first use; the default is 1 (see the README's "Using both
@@ -42,8 +47,47 @@ using PartFn = FunctionRef<void(int)>;
 void run_parts(int parts, const PartFn& body);
 
 /// Into how many parts to cut a task of `work` units when each part should get at least
-/// `min_work` of them: between 1 and num_threads().
+/// `min_work` of them: between 1 and num_threads(); 1 while the pool runs ops whole because its
+/// workers did not help (HelpJudge). For an op whose result does not depend on the cut.
 int parts_for(double work, double min_work);
+/// The same cut from the thread count alone, for an op whose result depends on it (a sum of
+/// partial sums), so that a run's result does not depend on what its workers did.
+int stable_parts_for(double work, double min_work);
+
+/// How the pool judges whether its workers help: fed every job it ran (its parts, and how many
+/// of them the workers ran), it judges each kJobs jobs in turn. A worker that does not get a
+/// core of its own (another program keeps the other core busy) rarely claims a part; but when
+/// it does, the system may take the core from it in the middle of the part, and the caller
+/// waits as long as the other program's turn lasts, hundreds of microseconds; and the parts the
+/// caller runs one after the other cost more than the whole op (a product's operand is packed
+/// once per part). Workers that ran less than an eighth of the parts did not help.
+class HelpJudge {
+ public:
+  /// Jobs per judgement.
+  static constexpr int kJobs = 64;
+  /// Counts a job of `parts` parts, `by_workers` of which the workers ran; true when it ends a
+  /// group of kJobs jobs in which the workers did not help.
+  bool count(int parts, int by_workers) {
+    parts_ += parts;
+    by_workers_ += by_workers;
+    if (++jobs_ < kJobs) return false;
+    const bool helped = 8 * by_workers_ >= parts_;
+    *this = HelpJudge();
+    return !helped;
+  }
+
+ private:
+  int jobs_ = 0, parts_ = 0, by_workers_ = 0;
+};
+
+/// Ops that the pool runs whole on their caller after its workers did not help, before it tries
+/// them again: about 40 steps of the Fashion-MNIST BNN, at 13 split ops a step.
+inline constexpr int kOpsAlone = 512;
+
+/// Makes the next `ops` ops that parts_for would cut run whole (what the pool does when its
+/// workers did not help), or, with 0, lets them be cut again; for tests. set_num_threads()
+/// also starts afresh.
+void run_ops_alone(int ops);
 
 /// Multiply-adds a matrix product needs per part before splitting it pays (about 40 µs of one
 /// core's GEMM). Measured on the BNN step (bench/bnn_step), whose products of 10^7
@@ -71,6 +115,13 @@ inline std::pair<Index, Index> part_range(Index n, int parts, int part, Index al
 /// and cheap for small n, as every scalar op is.
 inline int elementwise_parts(Index n) {
   return double(n) < 2 * kElementwiseMinPerPart ? 1 : parts_for(double(n), kElementwiseMinPerPart);
+}
+/// The same for an op whose result depends on the cut (a sum of partial sums): from the thread
+/// count alone (stable_parts_for).
+inline int stable_elementwise_parts(Index n) {
+  return double(n) < 2 * kElementwiseMinPerPart
+             ? 1
+             : stable_parts_for(double(n), kElementwiseMinPerPart);
 }
 
 /// Runs body(part, first, len) for each of `parts` stretches of [0, n), which cover it once in

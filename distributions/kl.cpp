@@ -229,7 +229,9 @@ Tensor normal_kl_to_centered_sum(const Tensor& loc, const Tensor& scale,
     return (p.log() - s.log() + Scalar(0.5) * (s.square() + m.square()) / p.square() - Scalar(0.5))
         .sum();
   };
-  const int parts = detail::elementwise_parts(M.size());
+  // The sum of the stretches' sums depends on the cut: a cut from the thread count alone keeps
+  // a run's result from depending on whether the pool's workers helped (core/parallel.hpp).
+  const int parts = detail::stable_elementwise_parts(M.size());
   auto fill = [&](Scalar* out) {
     Scalar sum = 0;
     if (parts == 1) {

@@ -1,7 +1,8 @@
 // Intra-op parallelism (core/parallel.hpp): a split op gives what the unsplit one gives, every
-// part runs once, errors reach the caller, and a second thread's op runs whole on its own
-// thread while the pool is busy.
+// part runs once, errors reach the caller, a second thread's op runs whole on its own thread
+// while the pool is busy, and ops run whole for a while when the pool's workers do not help.
 #include <atomic>
+#include <chrono>
 #include <limits>
 #include <stdexcept>
 #include <thread>
@@ -216,6 +217,97 @@ TEST_CASE("a diverging update split across threads names its first entry", "[par
   sum(w * Tensor(big)).backward();
   CHECK_THROWS_WITH(sgd.step(store), Catch::Contains("param 'w'") && Catch::Contains("[7, 300]"));
   CHECK(store.get("w").matrix().isZero());  // nothing was updated
+}
+
+TEST_CASE("the pool judges its workers by the share of parts they ran", "[parallel]") {
+  constexpr int jobs = detail::HelpJudge::kJobs;
+  SECTION("workers that ran none of the parts, or less than an eighth, did not help") {
+    detail::HelpJudge judge;
+    for (int j = 1; j < jobs; ++j) CHECK_FALSE(judge.count(2, 0));
+    CHECK(judge.count(2, 0));  // the group's last job gives the verdict
+    // 2 x 64 parts, 15 of them by the workers: 15 x 8 < 128.
+    for (int j = 1; j < jobs; ++j) CHECK_FALSE(judge.count(2, j <= 15 ? 1 : 0));
+    CHECK(judge.count(2, 0));
+  }
+  SECTION("workers that ran an eighth of the parts or more helped") {
+    detail::HelpJudge judge;
+    for (int j = 1; j <= jobs; ++j) CHECK_FALSE(judge.count(2, j <= 16 ? 1 : 0));  // 16 x 8 = 128
+    for (int j = 1; j <= jobs; ++j) CHECK_FALSE(judge.count(4, 3));
+  }
+}
+
+TEST_CASE("while the pool runs ops whole, parts_for cuts nothing; the result is the same",
+          "[parallel]") {
+  ThreadCount two(2);
+  const double work = 64 * detail::kElementwiseMinPerPart;
+  REQUIRE(detail::parts_for(work, detail::kElementwiseMinPerPart) == 2);
+  detail::run_ops_alone(3);
+  for (int op = 0; op < 3; ++op)
+    CHECK(detail::parts_for(work, detail::kElementwiseMinPerPart) == 1);
+  CHECK(detail::parts_for(work, detail::kElementwiseMinPerPart) == 2);
+  // Small ops are not counted: they were never cut.
+  detail::run_ops_alone(1);
+  CHECK(detail::parts_for(1, detail::kElementwiseMinPerPart) == 1);
+  CHECK(detail::stable_parts_for(work, detail::kElementwiseMinPerPart) == 2);
+  CHECK(detail::parts_for(work, detail::kElementwiseMinPerPart) == 1);
+  // A new thread count starts afresh.
+  detail::run_ops_alone(100);
+  set_num_threads(2);
+  CHECK(detail::parts_for(work, detail::kElementwiseMinPerPart) == 2);
+
+  // A step of split ops (products, elementwise ops, the weight KL, the soft-target likelihood,
+  // an optimizer's update) gives the same bits whether its ops were cut or ran whole.
+  auto step = [](bool whole) {
+    ParamStore store;
+    ParamStoreScope use(store);
+    Rng rng(16);
+    const Matrix x = rng.normal(128, 785), targets = rng.uniform(128, 400);
+    Adam adam(0.01);
+    tape().reset();
+    detail::run_ops_alone(whole ? 1000 : 0);
+    const Tensor loc = param("loc", [] { return Matrix(Rng(4).normal(785, 400) * 0.05); });
+    const Tensor scale =
+        param("scale", Matrix::Constant(785, 400, Scalar(0.1)), constraints::positive());
+    const Tensor logits = matmul(Tensor(x), loc) + matmul(square(Tensor(x)), square(scale));
+    const Tensor loss =
+        normal_kl_to_centered_sum(loc, scale, Tensor(Scalar(1))) -
+        sum(Bernoulli::from_logits(softplus(logits)).with_soft_targets().log_prob(Tensor(targets)));
+    loss.backward();
+    adam.step(store);
+    detail::run_ops_alone(0);
+    return std::tuple{loss.item(), store.get("loc").matrix(), store.get("scale").matrix()};
+  };
+  const auto [cut_loss, cut_loc, cut_scale] = step(false);
+  const auto [whole_loss, whole_loc, whole_scale] = step(true);
+  CHECK(whole_loss == cut_loss);
+  CHECK(whole_loc == cut_loc);
+  CHECK(whole_scale == cut_scale);
+  tape().reset();
+}
+
+TEST_CASE("workers that take their parts keep the pool cutting ops", "[parallel]") {
+  ThreadCount two(2);
+  // Part 0 (the caller's) waits until part 1 has started, which only a worker can do meanwhile:
+  // the workers run half of every job's parts.
+  std::atomic<int> started{0};
+  std::atomic<bool> gave_up{false};
+  auto meet = [&](int) {
+    started.fetch_add(1);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (started.load() % 2 != 0) {
+      if (std::chrono::steady_clock::now() > until) {
+        gave_up = true;
+        return;
+      }
+      std::this_thread::yield();
+    }
+  };
+  for (int job = 0; job < 3 * detail::HelpJudge::kJobs; ++job) {
+    detail::run_parts(2, detail::PartFn(meet));
+  }
+  REQUIRE_FALSE(gave_up.load());
+  CHECK(detail::parts_for(64 * detail::kElementwiseMinPerPart, detail::kElementwiseMinPerPart) ==
+        2);
 }
 
 TEST_CASE("ops of two threads at once: one uses the pool, the other runs whole", "[parallel]") {
