@@ -19,13 +19,10 @@ Tensor soft_target_log_prob(const Tensor& logits, const Tensor& value) {
   const auto log_prob = [](const auto& x, const auto& l) {
     return x * l - (l.max(Scalar(0)) + (-l.abs()).exp().log1p());
   };
-  // A large batch is cut into stretches of entries, one per thread (core/parallel.hpp).
+  // A large batch is cut into stretches of entries, one per thread (core/parallel.hpp); a
+  // small one is one stretch.
   const int parts = detail::elementwise_parts(L.size());
   auto fill = [&](Scalar* out) {
-    if (parts == 1) {
-      ArrayMap(out, L.rows, L.cols) = log_prob(X.array(), L.array());
-      return;
-    }
     detail::for_each_stretch(L.size(), parts, [&](int, Index first, Index len) {
       ArrayMap(out + first, len, 1) =
           log_prob(ConstArrayMap(X.value + first, len, 1), ConstArrayMap(L.value + first, len, 1));
@@ -37,13 +34,6 @@ Tensor soft_target_log_prob(const Tensor& logits, const Tensor& value) {
   return recorded_result(
       L.rows, L.cols, fill,
       [ln = L.node, xn = X.node, lv = L.stable(), xv = X.stable(), parts](Node& y) {
-        if (parts == 1) {
-          const ConstArrayMap g(y.adj, y.rows, y.cols), l(lv, y.rows, y.cols),
-              x(xv, y.rows, y.cols);
-          if (ln != nullptr) ln->accumulate(g * (x - l.logistic()));
-          if (xn != nullptr) xn->accumulate(g * l);
-          return;
-        }
         if (ln != nullptr) {
           detail::accumulate_in_stretches(*ln, parts, [&](Index first, Index len) {
             const ConstArrayMap g(y.adj + first, len, 1), l(lv + first, len, 1),
