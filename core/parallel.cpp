@@ -74,6 +74,49 @@ std::atomic<int> ops_alone{0};
 // Set by set_num_threads: the pool starts judging its workers afresh at its next job.
 std::atomic<bool> judge_afresh{false};
 
+// The clock's verdict (detail::SpeedJudge): ops that could be cut are counted in windows of
+// SpeedJudge::kOps, the op that ends a window reads the clock and asks the judge whether the
+// next window's ops run whole. Ops of several threads at once share the windows: an
+// approximate count and verdict are enough.
+struct Clock {
+  std::mutex mutex;  // held by the op that ends a window
+  detail::SpeedJudge judge;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+};
+Clock& clock_judge() {
+  static Clock c;
+  return c;
+}
+std::atomic<std::uint64_t> ops_counted{0};  // ops that could be cut, counted by the clock
+std::atomic<bool> whole_by_clock{false};    // the judge's verdict for the current window
+// Set when HelpJudge's countdown ran ops whole in the current window, which then tells nothing.
+std::atomic<bool> window_spoiled{false};
+// Set by set_num_threads: the clock's judge starts afresh at the end of the current window.
+std::atomic<bool> clock_afresh{false};
+
+void end_window() {
+  Clock& c = clock_judge();
+  std::unique_lock<std::mutex> lock(c.mutex, std::try_to_lock);
+  if (!lock.owns_lock()) return;  // another thread's op ends the same window
+  const auto now = std::chrono::steady_clock::now();
+  const bool spoiled = window_spoiled.exchange(false, std::memory_order_relaxed);
+  if (clock_afresh.exchange(false, std::memory_order_relaxed)) {
+    c.judge = detail::SpeedJudge();  // a window begun before the new thread count tells nothing
+    whole_by_clock.store(false, std::memory_order_relaxed);
+  } else if (!spoiled) {
+    const double seconds = std::chrono::duration<double>(now - c.start).count();
+    whole_by_clock.store(c.judge.next(seconds), std::memory_order_relaxed);
+  }
+  c.start = now;
+}
+
+// Counts an op that could be cut; true when the clock's verdict runs it whole.
+bool whole_by_the_clock() {
+  const std::uint64_t n = ops_counted.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (n % detail::SpeedJudge::kOps == 0) end_window();
+  return whole_by_clock.load(std::memory_order_relaxed);
+}
+
 // The workers. A job is published in `ticket_`: its number, its count of parts and the next
 // unclaimed part, in one word, so that a worker claims a part of the job it was woken for or of
 // none (a worker that wakes after its job ended finds another number and claims nothing). The
@@ -208,25 +251,24 @@ void set_num_threads(int n) {
   thread_setting().store(std::min(n, kMaxThreads), std::memory_order_relaxed);
   ops_alone.store(0, std::memory_order_relaxed);
   judge_afresh.store(true, std::memory_order_relaxed);
+  whole_by_clock.store(false, std::memory_order_relaxed);
+  clock_afresh.store(true, std::memory_order_relaxed);
 }
 
 int num_threads() { return thread_setting().load(std::memory_order_relaxed); }
 
 namespace detail {
 
-int stable_parts_for(double work, double min_work) {
+int parts_for(double work, double min_work) {
   const int n = num_threads();
   if (n == 1 || work < 2 * min_work) return 1;
-  return static_cast<int>(std::min<double>(n, work / min_work));
-}
-
-int parts_for(double work, double min_work) {
-  const int parts = stable_parts_for(work, min_work);
-  if (parts > 1 && ops_alone.load(std::memory_order_relaxed) > 0) {
+  const int parts = static_cast<int>(std::min<double>(n, work / min_work));
+  if (ops_alone.load(std::memory_order_relaxed) > 0) {
     ops_alone.fetch_sub(1, std::memory_order_relaxed);
+    window_spoiled.store(true, std::memory_order_relaxed);
     return 1;
   }
-  return parts;
+  return whole_by_the_clock() ? 1 : parts;
 }
 
 void run_ops_alone(int ops) { ops_alone.store(std::max(ops, 0), std::memory_order_relaxed); }

@@ -10,9 +10,12 @@
 // model trained at the same time) runs whole on its own thread rather than waiting. When the
 // workers do not get a core of their own (another program keeps the others busy), they rarely
 // take a part and the split only costs: the pool notices, and ops run whole on their caller for
-// a while before it tries its workers again (HelpJudge). A split op gives the same bits as the
-// whole one, so none of this changes a result: the one op whose result depends on the cut (the
-// weight KL's sum of partial sums) cuts by the thread count alone (stable_parts_for).
+// a while before it tries its workers again (HelpJudge). And when the workers take their parts
+// but a cut op is slower all the same (a virtual machine's two vCPUs far apart, so that the next
+// op reads a worker's results slowly), the clock tells: now and then a window of ops runs whole,
+// and whichever way is faster goes on (SpeedJudge). A split op gives the same bits as the whole
+// one (a sum is taken in blocks of a fixed size, whoever computes them), so none of this
+// changes a result.
 //
 // How many threads an op may use: set_num_threads(n), or the environment variable
 // VESTA_NUM_THREADS read once at the first use; the default is 1 (see the README's "Using both
@@ -48,11 +51,10 @@ void run_parts(int parts, const PartFn& body);
 
 /// Into how many parts to cut a task of `work` units when each part should get at least
 /// `min_work` of them: between 1 and num_threads(); 1 while the pool runs ops whole because its
-/// workers did not help (HelpJudge). For an op whose result does not depend on the cut.
+/// workers did not help (HelpJudge) or because whole ops were faster (SpeedJudge). An op's
+/// result must not depend on the cut: a sum over a large op's entries adds the sums of blocks of
+/// a fixed size, in order, whoever computed them.
 int parts_for(double work, double min_work);
-/// The same cut from the thread count alone, for an op whose result depends on it (a sum of
-/// partial sums), so that a run's result does not depend on what its workers did.
-int stable_parts_for(double work, double min_work);
 
 /// How the pool judges whether its workers help: fed every job it ran (its parts, and how many
 /// of them the workers ran), it judges each kJobs jobs in turn. A worker that does not get a
@@ -83,6 +85,76 @@ class HelpJudge {
 /// Ops that the pool runs whole on their caller after its workers did not help, before it tries
 /// them again: about 40 steps of the Fashion-MNIST BNN, at 13 split ops a step.
 inline constexpr int kOpsAlone = 512;
+
+/// How the pool judges by the clock whether cutting ops pays. A virtual machine's two vCPUs are
+/// sometimes near each other and sometimes not: at the times when one thread reads what the
+/// other has just written at 3-4 GB/s instead of 12-15 (bench/core_rate's hand-off), a step of
+/// mid-sized products (the Fashion-MNIST BNN's) is slower cut in two than whole, while a step of
+/// larger ones (the VAE's) still gains 1.5x; only the clock tells which, and the host changes
+/// it within seconds.
+///
+/// Judges windows of kOps ops that the pool could cut. One mode is in force (cut, at first);
+/// now and then one window runs in the other mode (a probe), and when it took less time than
+/// the mean of the windows just before and just after it, by kMargin, the other mode takes
+/// over. A training loop repeats the same step, so windows of as many ops hold the same work.
+/// Probes that change nothing come at longer and longer intervals (kMinInterval windows, then
+/// twice as many, up to kMaxInterval), so a mode that keeps winning costs little: a window of
+/// the losing mode in 64.
+class SpeedJudge {
+ public:
+  /// Ops that could be cut, per window (about 28 steps of the Fashion-MNIST BNN, 19 ms).
+  static constexpr int kOps = 256;
+  /// How much faster the other mode's probe must be for it to take over.
+  static constexpr double kMargin = 0.04;
+  /// Windows in force before the first probe (after a first window that is not compared: it
+  /// holds a program's first steps, which allocate what the later ones reuse).
+  static constexpr int kFirstProbe = 1;
+  /// Windows between probes after the mode changed; each probe that does not change it doubles
+  /// the interval, up to kMaxInterval.
+  static constexpr int kMinInterval = 16;
+  /// The longest interval between probes.
+  static constexpr int kMaxInterval = 64;
+
+  /// Takes how long the window that just ended took (it ran as the last call said, cut at
+  /// first); returns whether the next window's ops should run whole.
+  bool next(double seconds) {
+    switch (phase_) {
+      case Phase::first:
+        phase_ = Phase::in_force;
+        break;
+      case Phase::in_force:
+        before_ = seconds;
+        if (--windows_left_ > 0) break;
+        phase_ = Phase::probe;
+        return !whole_;
+      case Phase::probe:
+        probe_ = seconds;
+        phase_ = Phase::after_probe;
+        break;
+      case Phase::after_probe:
+        if (probe_ < (1 - kMargin) * 0.5 * (before_ + seconds)) {
+          whole_ = !whole_;
+          interval_ = kMinInterval;
+        }
+        windows_left_ = interval_;
+        interval_ = std::min(2 * interval_, kMaxInterval);
+        phase_ = Phase::in_force;
+        break;
+    }
+    return whole_;
+  }
+
+  /// The mode in force: whether ops run whole.
+  bool whole() const { return whole_; }
+
+ private:
+  enum class Phase { first, in_force, probe, after_probe };
+  Phase phase_ = Phase::first;
+  bool whole_ = false;
+  int windows_left_ = kFirstProbe;
+  int interval_ = kMinInterval;
+  double before_ = 0, probe_ = 0;
+};
 
 /// Makes the next `ops` ops that parts_for would cut run whole (what the pool does when its
 /// workers did not help), or, with 0, lets them be cut again; for tests. set_num_threads()
@@ -115,13 +187,6 @@ inline std::pair<Index, Index> part_range(Index n, int parts, int part, Index al
 /// and cheap for small n, as every scalar op is.
 inline int elementwise_parts(Index n) {
   return double(n) < 2 * kElementwiseMinPerPart ? 1 : parts_for(double(n), kElementwiseMinPerPart);
-}
-/// The same for an op whose result depends on the cut (a sum of partial sums): from the thread
-/// count alone (stable_parts_for).
-inline int stable_elementwise_parts(Index n) {
-  return double(n) < 2 * kElementwiseMinPerPart
-             ? 1
-             : stable_parts_for(double(n), kElementwiseMinPerPart);
 }
 
 /// Runs body(part, first, len) for each of `parts` stretches of [0, n), which cover it once in

@@ -3,10 +3,10 @@
 #include <vesta/distributions/kl.hpp>
 
 #include <algorithm>
-#include <array>
 #include <map>
 #include <mutex>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -229,22 +229,31 @@ Tensor normal_kl_to_centered_sum(const Tensor& loc, const Tensor& scale,
     return (p.log() - s.log() + Scalar(0.5) * (s.square() + m.square()) / p.square() - Scalar(0.5))
         .sum();
   };
-  // The sum of the stretches' sums depends on the cut: a cut from the thread count alone keeps
-  // a run's result from depending on whether the pool's workers helped (core/parallel.hpp).
-  const int parts = detail::stable_elementwise_parts(M.size());
+  // A large layer's sum is taken in blocks of a fixed size, the blocks' sums added in order,
+  // whoever computes which block: the result does not depend on the thread count, nor on whether
+  // the pool cut the op (core/parallel.hpp).
+  constexpr Index kBlock = Index(detail::kElementwiseMinPerPart);
+  const Index n = M.size();
+  const int parts = detail::elementwise_parts(n);
   auto fill = [&](Scalar* out) {
     Scalar sum = 0;
-    if (parts == 1) {
+    if (n < 2 * kBlock) {
       sum = stretch_sum(M.array(), S.array(), 0);
     } else {
-      std::array<Scalar, 64> part_sums{};
-      detail::for_each_stretch(M.size(), parts, [&](int part, Index first, Index len) {
-        part_sums[std::size_t(part)] = stretch_sum(ConstArrayMap(M.value + first, len, 1),
+      const Index blocks = (n + kBlock - 1) / kBlock;
+      std::vector<Scalar> block_sums(static_cast<std::size_t>(blocks));
+      auto body = [&](int part) {
+        const auto [first_block, count] = detail::part_range(blocks, parts, part, 1);
+        for (Index b = first_block; b < first_block + count; ++b) {
+          const Index first = b * kBlock, len = std::min(kBlock, n - first);
+          block_sums[std::size_t(b)] = stretch_sum(ConstArrayMap(M.value + first, len, 1),
                                                    ConstArrayMap(S.value + first, len, 1), first);
-      });
-      for (int part = 0; part < parts; ++part) sum += part_sums[std::size_t(part)];
+        }
+      };
+      detail::run_parts(parts, detail::PartFn(body));
+      for (const Scalar b : block_sums) sum += b;
     }
-    out[0] = p_scalar ? sum + Scalar(M.size()) * (std::log(P.value[0]) - Scalar(0.5)) : sum;
+    out[0] = p_scalar ? sum + Scalar(n) * (std::log(P.value[0]) - Scalar(0.5)) : sum;
   };
   if (!M.requires_grad() && !S.requires_grad() && !P.requires_grad())
     return constant_result(1, 1, fill);

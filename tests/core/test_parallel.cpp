@@ -1,6 +1,7 @@
 // Intra-op parallelism (core/parallel.hpp): a split op gives what the unsplit one gives, every
 // part runs once, errors reach the caller, a second thread's op runs whole on its own thread
-// while the pool is busy, and ops run whole for a while when the pool's workers do not help.
+// while the pool is busy, ops run whole for a while when the pool's workers do not help, and the
+// clock's judge keeps whichever of cut and whole ops is faster.
 #include <atomic>
 #include <chrono>
 #include <limits>
@@ -236,6 +237,89 @@ TEST_CASE("the pool judges its workers by the share of parts they ran", "[parall
   }
 }
 
+TEST_CASE("the pool judges by the clock whether cut or whole ops are faster", "[parallel]") {
+  using Judge = detail::SpeedJudge;
+  // Feeds windows that take `cut` seconds when cut and `whole` when whole; returns the verdicts.
+  auto run = [](Judge& judge, int windows, double cut, double whole) {
+    std::vector<bool> verdicts;
+    bool next_whole = false;
+    for (int w = 0; w < windows; ++w) {
+      next_whole = judge.next(next_whole ? whole : cut);
+      verdicts.push_back(next_whole);
+    }
+    return verdicts;
+  };
+  // The windows after which the mode in force changes, or a probe runs the other one.
+  auto probes = [](const std::vector<bool>& verdicts, bool in_force) {
+    std::vector<int> at;
+    for (std::size_t w = 0; w < verdicts.size(); ++w) {
+      if (verdicts[w] != in_force) at.push_back(int(w) + 1);
+    }
+    return at;
+  };
+  SECTION("while cut ops are faster, whole ones are tried at longer and longer intervals") {
+    Judge judge;
+    const std::vector<bool> verdicts = run(judge, 200, 1, 1.6);
+    // The first window is not compared; one window in force, then a probe, then one more in
+    // force to compare it with; then 16, 32, 64, 64 windows between probes.
+    CHECK(probes(verdicts, false) == std::vector<int>{2, 20, 54, 120, 186});
+    CHECK_FALSE(judge.whole());
+  }
+  SECTION("whole ops faster by more than the margin take over, and cut ones may take back") {
+    Judge judge;
+    std::vector<bool> verdicts = run(judge, 4, 1, 1 - 1.5 * Judge::kMargin);
+    CHECK(verdicts == std::vector<bool>{false, true, false, true});
+    CHECK(judge.whole());
+    // Whole ops in force: a cut window after kMinInterval windows, and it wins now.
+    verdicts = run(judge, Judge::kMinInterval + 2, 0.5, 1);
+    CHECK(probes(verdicts, true) == std::vector<int>{Judge::kMinInterval, Judge::kMinInterval + 2});
+    CHECK_FALSE(judge.whole());
+  }
+  SECTION("a probe faster by less than the margin changes nothing") {
+    Judge judge;
+    run(judge, 4, 1, 1 - 0.5 * Judge::kMargin);
+    CHECK_FALSE(judge.whole());
+  }
+  SECTION("a probe is compared with the mean of the windows before and after it") {
+    Judge judge;
+    // Cut windows of 1 and then 1.1 (the machine slowed down): a whole probe of 1.02 is not
+    // faster than their mean by the margin (4%), though faster than the one after it.
+    for (const double seconds : {1.0, 1.0}) judge.next(seconds);
+    judge.next(1.02);
+    CHECK_FALSE(judge.next(1.1));
+    // A probe of 1.0 is.
+    Judge other;
+    for (const double seconds : {1.0, 1.0, 1.0}) other.next(seconds);
+    CHECK(other.next(1.1));
+  }
+}
+
+TEST_CASE("a layer's weight KL gives the same bits on one thread and on two", "[parallel]") {
+  Rng rng(21);
+  const Matrix loc0 = rng.normal(785, 400) * Scalar(0.1);
+  const Matrix scale0 = (rng.uniform(785, 400).array() * Scalar(0.2) + Scalar(0.01)).matrix();
+  auto kl = [&](int threads) {
+    ThreadCount count(threads);
+    tape().reset();
+    const Tensor loc = Tensor::variable(loc0), scale = Tensor::variable(scale0);
+    const Tensor total = normal_kl_to_centered_sum(loc, scale, Tensor(Scalar(1)));
+    total.backward();
+    const auto out = std::tuple{total.item(), loc.grad(), scale.grad()};
+    tape().reset();
+    return out;
+  };
+  const auto [one, one_dloc, one_dscale] = kl(1);
+  const auto [two, two_dloc, two_dscale] = kl(2);
+  CHECK(one == two);
+  CHECK(one_dloc == two_dloc);
+  CHECK(one_dscale == two_dscale);
+  // And the blocks' sums add up to the closed form, to rounding.
+  const Array m = loc0.array(), s = scale0.array();
+  const double expected =
+      double((Scalar(0.5) * (s.square() + m.square()) - s.log() - Scalar(0.5)).sum());
+  CHECK(double(one) == Approx(expected).epsilon(sizeof(Scalar) == 4 ? 1e-4 : 1e-10));
+}
+
 TEST_CASE("while the pool runs ops whole, parts_for cuts nothing; the result is the same",
           "[parallel]") {
   ThreadCount two(2);
@@ -248,7 +332,6 @@ TEST_CASE("while the pool runs ops whole, parts_for cuts nothing; the result is 
   // Small ops are not counted: they were never cut.
   detail::run_ops_alone(1);
   CHECK(detail::parts_for(1, detail::kElementwiseMinPerPart) == 1);
-  CHECK(detail::stable_parts_for(work, detail::kElementwiseMinPerPart) == 2);
   CHECK(detail::parts_for(work, detail::kElementwiseMinPerPart) == 1);
   // A new thread count starts afresh.
   detail::run_ops_alone(100);
