@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <vesta/core/function_ref.hpp>
 #include <vesta/core/level3.hpp>
@@ -52,8 +53,8 @@ void run_parts(int parts, const PartFn& body);
 /// Into how many parts to cut a task of `work` units when each part should get at least
 /// `min_work` of them: between 1 and num_threads(); 1 while the pool runs ops whole because its
 /// workers did not help (HelpJudge) or because whole ops were faster (SpeedJudge). An op's
-/// result must not depend on the cut: a sum over a large op's entries adds the sums of blocks of
-/// a fixed size, in order, whoever computed them.
+/// result must not depend on the cut: a sum over a large op's entries is taken by
+/// sum_in_blocks.
 int parts_for(double work, double min_work);
 
 /// How the pool judges whether its workers help: fed every job it ran (its parts, and how many
@@ -83,7 +84,7 @@ class HelpJudge {
 };
 
 /// Ops that the pool runs whole on their caller after its workers did not help, before it tries
-/// them again: about 40 steps of the Fashion-MNIST BNN, at 13 split ops a step.
+/// them again: about 60 steps of the Fashion-MNIST BNN, which splits 8-9 ops a step.
 inline constexpr int kOpsAlone = 512;
 
 /// How the pool judges by the clock whether cutting ops pays. A virtual machine's two vCPUs are
@@ -102,7 +103,7 @@ inline constexpr int kOpsAlone = 512;
 /// the losing mode in 64.
 class SpeedJudge {
  public:
-  /// Ops that could be cut, per window (about 28 steps of the Fashion-MNIST BNN, 19 ms).
+  /// Ops that could be cut, per window (about 30 steps of the Fashion-MNIST BNN, 19 ms).
   static constexpr int kOps = 256;
   /// How much faster the other mode's probe must be for it to take over.
   static constexpr double kMargin = 0.04;
@@ -199,6 +200,31 @@ void for_each_stretch(Index n, int parts, Body&& body) {
     if (len > 0) body(part, first, len);
   };
   run_parts(parts, PartFn(one));
+}
+
+/// Entries per block of a sum over a large op's entries (sum_in_blocks).
+inline constexpr Index kSumBlock = Index(kElementwiseMinPerPart);
+
+/// The sum of block_sum(first, len) over [0, n) cut into blocks of kSumBlock entries, the
+/// blocks' sums added in order, whoever computed them: the same bits however many of `parts`
+/// the op was cut into (elementwise_parts(n)), whether the pool cut it or not. Below 2 kSumBlock
+/// entries, one block.
+template <class BlockSum>
+Scalar sum_in_blocks(Index n, int parts, BlockSum&& block_sum) {
+  if (n < 2 * kSumBlock) return block_sum(Index(0), n);
+  const Index blocks = (n + kSumBlock - 1) / kSumBlock;
+  std::vector<Scalar> sums(static_cast<std::size_t>(blocks));
+  auto one = [&](int part) {
+    const auto [first_block, count] = part_range(blocks, parts, part, 1);
+    for (Index b = first_block; b < first_block + count; ++b) {
+      const Index first = b * kSumBlock;
+      sums[static_cast<std::size_t>(b)] = block_sum(first, std::min(kSumBlock, n - first));
+    }
+  };
+  run_parts(parts, PartFn(one));
+  Scalar total = 0;
+  for (const Scalar s : sums) total += s;
+  return total;
 }
 
 /// dst = lhs * rhs (or dst += lhs * rhs when `add`), for Eigen matrix expressions with direct

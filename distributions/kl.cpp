@@ -6,7 +6,6 @@
 #include <map>
 #include <mutex>
 #include <utility>
-#include <vector>
 
 #include <fmt/format.h>
 
@@ -219,40 +218,23 @@ Tensor normal_kl_to_centered_sum(const Tensor& loc, const Tensor& scale,
                          "must be equal (or the prior scale 1x1)");
   }
   // KL(N(m, s) || N(0, p)) = log p - log s + (s^2 + m^2) / (2 p^2) - 1/2, summed over the
-  // entries m, s and p of one stretch (all of them, or one thread's part: core/parallel.hpp).
-  const auto stretch_sum = [&](const ConstArrayMap& m, const ConstArrayMap& s, Index first) {
+  // `len` entries from `first` (all of them, or one block of a large layer's: sum_in_blocks, so
+  // that the result does not depend on how the op was cut; core/parallel.hpp).
+  const auto block_sum = [&](Index first, Index len) {
+    const ConstArrayMap m(M.value + first, len, 1), s(S.value + first, len, 1);
     if (p_scalar) {
       const Scalar p = P.value[0];
-      return (Scalar(0.5) * (s.square() + m.square()) / (p * p) - s.log()).sum();
+      return Scalar((Scalar(0.5) * (s.square() + m.square()) / (p * p) - s.log()).sum());
     }
-    const ConstArrayMap p(P.value + first, s.rows(), s.cols());
-    return (p.log() - s.log() + Scalar(0.5) * (s.square() + m.square()) / p.square() - Scalar(0.5))
-        .sum();
+    const ConstArrayMap p(P.value + first, len, 1);
+    return Scalar(
+        (p.log() - s.log() + Scalar(0.5) * (s.square() + m.square()) / p.square() - Scalar(0.5))
+            .sum());
   };
-  // A large layer's sum is taken in blocks of a fixed size, the blocks' sums added in order,
-  // whoever computes which block: the result does not depend on the thread count, nor on whether
-  // the pool cut the op (core/parallel.hpp).
-  constexpr Index kBlock = Index(detail::kElementwiseMinPerPart);
   const Index n = M.size();
   const int parts = detail::elementwise_parts(n);
   auto fill = [&](Scalar* out) {
-    Scalar sum = 0;
-    if (n < 2 * kBlock) {
-      sum = stretch_sum(M.array(), S.array(), 0);
-    } else {
-      const Index blocks = (n + kBlock - 1) / kBlock;
-      std::vector<Scalar> block_sums(static_cast<std::size_t>(blocks));
-      auto body = [&](int part) {
-        const auto [first_block, count] = detail::part_range(blocks, parts, part, 1);
-        for (Index b = first_block; b < first_block + count; ++b) {
-          const Index first = b * kBlock, len = std::min(kBlock, n - first);
-          block_sums[std::size_t(b)] = stretch_sum(ConstArrayMap(M.value + first, len, 1),
-                                                   ConstArrayMap(S.value + first, len, 1), first);
-        }
-      };
-      detail::run_parts(parts, detail::PartFn(body));
-      for (const Scalar b : block_sums) sum += b;
-    }
+    const Scalar sum = detail::sum_in_blocks(n, parts, block_sum);
     out[0] = p_scalar ? sum + Scalar(n) * (std::log(P.value[0]) - Scalar(0.5)) : sum;
   };
   if (!M.requires_grad() && !S.requires_grad() && !P.requires_grad())
