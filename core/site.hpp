@@ -4,6 +4,7 @@
 // handlers' process and postprocess: each primitive's story is told in its own file.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,7 +18,7 @@ namespace vesta {
 
 class Constraint;
 
-enum class SiteKind { sample, param, plate, deterministic };
+enum class SiteKind : std::uint8_t { sample, param, plate, deterministic };
 
 /// "sample", "param", ...
 const char* to_string(SiteKind kind);
@@ -40,31 +41,45 @@ struct PlateFrame {
 using ParamInit = std::function<Matrix()>;
 
 /// The message a primitive sends through the handler stack and a Trace records (Pyro's msg).
+///
+/// The members are in the order every step reads them: what a pass over a trace looks at for
+/// each site (kind, flags, name, distribution, value, weight, log_prob) comes first, in the
+/// first cache lines, and what only params, plates, markov chains and seeds use comes last.
+/// A model of many small sites touches each site's record several times a step.
 struct Site {
   SiteKind kind = SiteKind::sample;  ///< What kind of primitive sent it.
-  std::string name;                  ///< The site's name, unique in a run.
-  /// The primitive's default behaviour (draw a sample, read a param, choose a plate's
-  /// subsample), run after every handler's process(): it fills in what no handler did.
-  void (*fn)(Site&) = nullptr;
-
-  // sample: the distribution and the value drawn, replayed or observed.
-  DistributionPtr dist;   ///< The distribution of a sample site.
-  Tensor value;           ///< The value: drawn, replayed, conditioned or observed.
   bool observed = false;  ///< Whether the value was observed (given as data or by condition).
   /// A guide-only latent from which other guide sites are computed (an autoguide's joint
   /// draw): scored with the guide, but never looked for in the model.
   bool auxiliary = false;
-  /// Where a draw comes from when a seed handler provides it (else the thread's generator).
-  std::optional<Rng> rng;
+  /// False when a 1x1 mask of 0 drops the whole term (see `mask` below).
+  bool keep = true;
+  /// Set by a handler (block) to keep the site from the handlers outside it.
+  bool stop = false;
+  /// A discrete sample site marked to be summed out exactly rather than drawn (Pyro's
+  /// infer={"enumerate": "parallel"}); see inference/enumeration.hpp.
+  bool enumerate = false;
+  /// The value holds every value of the support side by side (a 1 x W row, see DESIGN.md)
+  /// and log_prob the log-probability of each, rather than one draw: set by EnumMessenger.
+  bool enumerated = false;
+  /// The primitive's default behaviour (draw a sample, read a param, choose a plate's
+  /// subsample), run after every handler's process(): it fills in what no handler did.
+  void (*fn)(Site&) = nullptr;
+  std::string name;  ///< The site's name, unique in a run.
+
+  // sample: the distribution and the value drawn, replayed or observed.
+  DistributionPtr dist;  ///< The distribution of a sample site.
+  Tensor value;          ///< The value: drawn, replayed, conditioned or observed.
 
   // How inference weighs the site's term (see term_scale and masked_scaled_sum in trace.hpp):
   // `scale` is the product of the enclosing scale handlers (plates add their subsample
   // factor from `frames`); `mask` (empty: keep all) zeroes the entries where it is 0, and
-  // `keep` is false when a 1x1 mask of 0 drops the whole term.
+  // `keep` (above) is false when a 1x1 mask of 0 drops the whole term.
   Scalar scale = 1;                ///< Product of the enclosing scale handlers.
-  Tensor mask;                     ///< Per-entry mask of the log_prob (empty: keep all).
-  bool keep = true;                ///< False when a 1x1 mask of 0 drops the whole term.
   std::vector<PlateFrame> frames;  ///< The enclosing plates, innermost first.
+  /// log_prob of the value (batch shape), computed once by a Trace.
+  mutable std::optional<Tensor> log_prob;
+  Tensor mask;  ///< Per-entry mask of the log_prob (empty: keep all).
 
   // param: the initial (constrained) value and the constraint, used on first creation. The
   // pointers are valid while the site is being processed.
@@ -79,22 +94,13 @@ struct Site {
   Index subsample_size = 0;    ///< plate: number of entries this run sees.
   std::vector<Index> indices;  ///< plate: the indices of the entries this run sees.
 
-  /// A discrete sample site marked to be summed out exactly rather than drawn (Pyro's
-  /// infer={"enumerate": "parallel"}); see inference/enumeration.hpp.
-  bool enumerate = false;
-  /// The value holds every value of the support side by side (a 1 x W row, see DESIGN.md)
-  /// and log_prob the log-probability of each, rather than one draw: set by EnumMessenger.
-  bool enumerated = false;
-  /// The markov chain the site is in (empty: none; see markov.hpp).
-  std::string markov_chain;
   /// The site's step in its markov chain (-1: none).
   Index markov_step = -1;
+  /// The markov chain the site is in (empty: none; see markov.hpp).
+  std::string markov_chain;
 
-  /// Set by a handler (block) to keep the site from the handlers outside it.
-  bool stop = false;
-
-  /// log_prob of the value (batch shape), computed once by a Trace.
-  mutable std::optional<Tensor> log_prob;
+  /// Where a draw comes from when a seed handler provides it (else the thread's generator).
+  std::optional<Rng> rng;
 
   /// Whether this is a sample site.
   bool is_sample() const { return kind == SiteKind::sample; }

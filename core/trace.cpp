@@ -80,41 +80,53 @@ Tensor mask_and_scale(const Site& site, const Tensor& term, const char* what) {
   return summed_and_scaled(where(site.mask, term, 0));
 }
 
+// Whether `site` sets any member that lies past `mask` (a param's, a plate's, a markov chain's,
+// a seed's). Most sites set none, and those members fill the last cache lines of a Site.
+bool sets_rare_members(const Site& site) {
+  return site.init != nullptr || site.init_fn != nullptr || site.constraint ||
+         site.plate_size != 0 || site.subsample_size != 0 || !site.indices.empty() ||
+         site.markov_step != -1 || !site.markov_chain.empty() || site.rng.has_value();
+}
+
 // Copies `site` over `slot`, the earlier run's site in its place (usually of the same name): the
 // implicit copy assignment, member by member, except that members both leave empty are not
-// touched, nor a name both have. Most members are empty at most sites (plates, masks, seeds,
-// markov chains), and a step records every site: this copy is a visible part of a site's cost.
-void record_over(Site& slot, const Site& site, bool same_name) {
+// touched, nor a name both have, nor the members past `mask` when neither sets any (`rare`
+// false: see sets_rare_members). Most members are empty at most sites (plates, masks, seeds,
+// markov chains), and a step records every site: this copy is a visible part of a site's cost,
+// and with more sites than the cache holds, so is every cache line of the slot it writes.
+void record_over(Site& slot, const Site& site, bool same_name, bool rare) {
 #if defined(__GLIBCXX__) && defined(__x86_64__)
-  static_assert(sizeof(Site) == 440,
-                "Site has a new member: copy it here too, then update the size checked here");
+  static_assert(sizeof(Site) == 408,
+                "Site has a new member: copy it here too (past `mask`, test it in "
+                "sets_rare_members), then update the size checked here");
 #endif
   slot.kind = site.kind;
-  if (!same_name) slot.name = site.name;
-  slot.fn = site.fn;
-  slot.dist = site.dist;
-  slot.value = site.value;
   slot.observed = site.observed;
   slot.auxiliary = site.auxiliary;
-  if (slot.rng || site.rng) slot.rng = site.rng;
-  slot.scale = site.scale;
-  if (!slot.mask.empty() || !site.mask.empty()) slot.mask = site.mask;
   slot.keep = site.keep;
+  slot.stop = site.stop;
+  slot.enumerate = site.enumerate;
+  slot.enumerated = site.enumerated;
+  slot.fn = site.fn;
+  if (!same_name) slot.name = site.name;
+  slot.dist = site.dist;
+  slot.value = site.value;
+  slot.scale = site.scale;
   if (!slot.frames.empty() || !site.frames.empty()) slot.frames = site.frames;
+  slot.log_prob = site.log_prob;
+  if (!slot.mask.empty() || !site.mask.empty()) slot.mask = site.mask;
+  if (!rare) return;
   slot.init = site.init;
   slot.init_fn = site.init_fn;
   slot.constraint = site.constraint;
   slot.plate_size = site.plate_size;
   slot.subsample_size = site.subsample_size;
   if (!slot.indices.empty() || !site.indices.empty()) slot.indices = site.indices;
-  slot.enumerate = site.enumerate;
-  slot.enumerated = site.enumerated;
+  slot.markov_step = site.markov_step;
   if (!slot.markov_chain.empty() || !site.markov_chain.empty()) {
     slot.markov_chain = site.markov_chain;
   }
-  slot.markov_step = site.markov_step;
-  slot.stop = site.stop;
-  slot.log_prob = site.log_prob;
+  if (slot.rng || site.rng) slot.rng = site.rng;
 }
 
 // The name at a position of `sites`, as the name index asks for it.
@@ -136,6 +148,7 @@ Scalar term_scale(const Site& site) {
 Trace::Trace(const Trace& other)
     : program_(other.program_),
       sites_(other.sites_.begin(), other.sites_.begin() + std::ptrdiff_t(other.size_)),
+      rare_(other.rare_.begin(), other.rare_.begin() + std::ptrdiff_t(other.size_)),
       size_(other.size_),
       held_(other.size_) {
   reindex(size_);
@@ -149,11 +162,13 @@ Trace& Trace::operator=(const Trace& other) {
 Trace::Trace(Trace&& other) noexcept
     : program_(std::move(other.program_)),
       sites_(std::move(other.sites_)),
+      rare_(std::move(other.rare_)),
       size_(std::exchange(other.size_, 0)),
       held_(std::exchange(other.held_, 0)),
       index_(std::move(other.index_)),
       indexed_(std::exchange(other.indexed_, 0)) {
   other.sites_.clear();
+  other.rare_.clear();
   other.index_.clear();
 }
 
@@ -161,11 +176,13 @@ Trace& Trace::operator=(Trace&& other) noexcept {
   if (this != &other) {
     program_ = std::move(other.program_);
     sites_ = std::move(other.sites_);
+    rare_ = std::move(other.rare_);
     size_ = std::exchange(other.size_, 0);
     held_ = std::exchange(other.held_, 0);
     index_ = std::move(other.index_);
     indexed_ = std::exchange(other.indexed_, 0);
     other.sites_.clear();
+    other.rare_.clear();
     other.index_.clear();
   }
   return *this;
@@ -196,11 +213,14 @@ void Trace::add(const Site& site) {
     index_.insert(site.name, hash, at, at + 1, name_at);
     indexed_ = at + 1;
   }
+  const bool rare = sets_rare_members(site);
   if (at < sites_.size()) {
-    record_over(sites_[at], site, same_slot);
+    record_over(sites_[at], site, same_slot, rare || rare_[at] != 0);
   } else {
     sites_.push_back(site);
+    rare_.push_back(0);
   }
+  rare_[at] = rare ? 1 : 0;
   sites_[at].stop = false;
   size_ = at + 1;
   held_ = std::max(held_, size_);
@@ -222,7 +242,10 @@ void Trace::reindex(std::size_t n) {
 }
 
 void Trace::drop_unused() {
-  for (std::size_t i = size_; i < held_; ++i) sites_[i] = Site{};
+  for (std::size_t i = size_; i < held_; ++i) {
+    sites_[i] = Site{};
+    rare_[i] = 0;
+  }
   held_ = size_;
   if (indexed_ > size_) reindex(size_);
 }
