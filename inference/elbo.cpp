@@ -82,19 +82,25 @@ std::string Trace_ELBO::explain_constant_loss() const {
 }
 
 Tensor Trace_ELBO::particle_loss(const Trace& model_trace, const Trace& guide_trace) {
+  // One pass over each trace for what the loss must know besides the terms: a model of many
+  // small sites pays for every pass over its sites.
+  any_param_ = false;
+  bool any_score_site = false;  // a guide site drawn without a pathwise gradient
   for (const Site& s : guide_trace.sites()) {
-    if (s.is_sample() && !s.observed && !s.auxiliary && !model_trace.contains(s.name)) {
+    if (s.kind == SiteKind::param) any_param_ = true;
+    if (!s.is_sample() || s.observed) continue;
+    if (!s.auxiliary && !model_trace.contains(s.name)) {
       throw ValueError(fmt::format(
           "{}: the guide samples '{}', which the model does not have; every guide site must be "
           "a model site of the same name",
           name_, s.name));
     }
+    any_score_site = any_score_site || (!s.dist->has_rsample() && scores_draw(s));
   }
   // Model latents the guide does not sample were drawn from the model, and their log_prob
   // stays in the log-joint (as in Pyro). Say so once per site, except for distributions
   // whose log_prob is a folded-in term (HiddenLayer's KL) rather than a density.
   unguided_.clear();
-  any_param_ = false;
   for (const Site& s : model_trace.sites()) {
     any_param_ = any_param_ || s.kind == SiteKind::param;
     if (s.is_sample() && !s.observed && !s.enumerated && !guide_trace.contains(s.name) &&
@@ -108,7 +114,6 @@ Tensor Trace_ELBO::particle_loss(const Trace& model_trace, const Trace& guide_tr
       }
     }
   }
-  for (const Site& s : guide_trace.sites()) any_param_ = any_param_ || s.kind == SiteKind::param;
 
   rows_.clear();
   terms(model_trace, guide_trace, rows_);
@@ -132,6 +137,7 @@ Tensor Trace_ELBO::particle_loss(const Trace& model_trace, const Trace& guide_tr
   }
   // Score-function terms for guide sites drawn without a pathwise gradient.
   Tensor surrogate = elbo;
+  if (!any_score_site) return -surrogate;
   const Scalar value = elbo.item();
   for (const Site& s : guide_trace.sites()) {
     if (!s.is_sample() || s.observed || s.dist->has_rsample() || !scores_draw(s)) continue;
