@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -125,11 +125,17 @@ void Optimizer::step(ParamStore& store) {
   for (Item& it : items) {
     State& s = *it.state;
     it.leaf->swap_leaf_values(s.x_next);
-    s.m.swap(s.m_next);
-    s.v.swap(s.v_next);
+    s.commit_moments();
     it.leaf->zero_grad();
   }
   ++steps_;
+}
+
+void Optimizer::State::keep_moments(bool with_m, bool with_v, Index size) {
+  m_size_ = with_m ? size : 0;
+  v_size_ = with_v ? size : 0;
+  block_ = Column::Zero(2 * (m_size_ + v_size_));
+  current_ = 0;
 }
 
 void Optimizer::check_gradient(const Item& it, Index size) {
@@ -173,7 +179,7 @@ void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Sca
     Scalar probe = zero_products(c.g) + zero_products(c.out);
     // A finite gradient can still overflow the squared-gradient accumulator: with v infinite,
     // each later step of the entry would be m / inf = 0, a parameter that silently stops.
-    if (s.v_next.size() > 0) probe += zero_products(s.v_next.segment(first, len));
+    if (s.v_next().size() > 0) probe += zero_products(s.v_next().segment(first, len));
     return probe;
   };
   bool all_finite = true;
@@ -201,13 +207,14 @@ void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Sca
   check_gradient(it, n);
   // An overflowed accumulator names its cause (with Eigen's vectorised square root it also makes
   // the new value NaN, which would read as a divergence).
-  for (Index k = 0; k < s.v_next.size(); ++k) {
-    if (std::isfinite(s.v_next[k])) continue;
+  const auto v_next = s.v_next();
+  for (Index k = 0; k < v_next.size(); ++k) {
+    if (std::isfinite(v_next[k])) continue;
     throw ValueError(fmt::format(
         "optimizer: the update of param '{}' ({}) would make its squared-gradient accumulator {} "
         "at entry {} (the gradient there is {}): the squares exceed the largest number; scale the "
         "loss down or clip the gradients; no parameter was updated",
-        *it.name, it.leaf->shape(), s.v_next[k], entry_str(x.rows(), x.cols(), k), it.grad[k]));
+        *it.name, it.leaf->shape(), v_next[k], entry_str(x.rows(), x.cols(), k), it.grad[k]));
   }
   for (Index k = 0; k < n; ++k) {
     const Scalar value = s.x_next.data()[k];
@@ -220,6 +227,16 @@ void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Sca
   }
 }
 
+namespace {
+// "a first and a second moment", ..., for a message about saved state.
+const char* moments_str(bool m, bool v) {
+  if (m && v) return "a first and a second moment";
+  if (m) return "a first moment only";
+  if (v) return "a second moment only";
+  return "no moment";
+}
+}  // namespace
+
 // Saved state, under a prefix P: "P.steps" (1x1); per parameter N, "P.t.N" (1x2: its update
 // count and size) and, when the optimizer keeps them, "P.m.N" and "P.v.N" (columns).
 void Optimizer::save_state(ParamStore& out, const std::string& prefix) const {
@@ -229,8 +246,8 @@ void Optimizer::save_state(ParamStore& out, const std::string& prefix) const {
     Matrix tn(1, 2);
     tn << static_cast<Scalar>(ns.state.t), static_cast<Scalar>(ns.state.size);
     out.set(prefix + ".t." + ns.name, tn);
-    if (ns.state.m.size() > 0) out.set(prefix + ".m." + ns.name, Matrix(ns.state.m.matrix()));
-    if (ns.state.v.size() > 0) out.set(prefix + ".v." + ns.name, Matrix(ns.state.v.matrix()));
+    if (ns.state.m().size() > 0) out.set(prefix + ".m." + ns.name, Matrix(ns.state.m()));
+    if (ns.state.v().size() > 0) out.set(prefix + ".v." + ns.name, Matrix(ns.state.v()));
   }
 }
 
@@ -252,17 +269,27 @@ void Optimizer::load_state(const ParamStore& in, const std::string& prefix) {
     State s;
     s.t = static_cast<std::int64_t>(tn(0, 0));
     s.size = static_cast<Index>(tn(0, 1));
-    for (auto [key, column, next] :
-         {std::tuple{".m.", &s.m, &s.m_next}, std::tuple{".v.", &s.v, &s.v_next}}) {
-      const ParamStore::Entry* saved = in.find(prefix + key + param);
+    const ParamStore::Entry* saved_m = in.find(prefix + ".m." + param);
+    const ParamStore::Entry* saved_v = in.find(prefix + ".v." + param);
+    State kept;  // the moments this optimizer keeps
+    init_state(kept, s.size);
+    if ((kept.m().size() > 0) != (saved_m != nullptr) ||
+        (kept.v().size() > 0) != (saved_v != nullptr)) {
+      throw ValueError(fmt::format(
+          "optimizer: the saved state of param '{}' has {}, but this optimizer keeps {} (was it "
+          "saved by another kind of optimizer?)",
+          param, moments_str(saved_m != nullptr, saved_v != nullptr),
+          moments_str(kept.m().size() > 0, kept.v().size() > 0)));
+    }
+    s.keep_moments(saved_m != nullptr, saved_v != nullptr, s.size);
+    for (auto [saved, moment] : {std::pair{saved_m, s.m()}, std::pair{saved_v, s.v()}}) {
       if (saved == nullptr) continue;
       const Matrix values = saved->unconstrained.matrix();
       if (values.cols() != 1 || values.rows() != s.size) {
         throw ValueError(fmt::format("optimizer: the saved moments of param '{}' are {}, not {}x1",
                                      param, shape_str(values.rows(), values.cols()), s.size));
       }
-      *column = values.col(0).array();
-      next->resize(s.size);
+      moment = values.col(0).array();
     }
     states.push_back({param, std::move(s)});
   }
@@ -273,12 +300,7 @@ void Optimizer::load_state(const ParamStore& in, const std::string& prefix) {
 Adam::Adam(Scalar lr, Scalar beta1, Scalar beta2, Scalar eps)
     : Optimizer(lr), beta1_(beta1), beta2_(beta2), eps_(eps) {}
 
-void Adam::init_state(State& s, Index size) {
-  s.m = Column::Zero(size);
-  s.v = Column::Zero(size);
-  s.m_next.resize(size);
-  s.v_next.resize(size);
-}
+void Adam::init_state(State& s, Index size) { s.keep_moments(true, true, size); }
 
 void Adam::begin_update(const State& s) {
   // Every param of a run usually has the same step count: the corrections are computed once
@@ -304,10 +326,10 @@ void Adam::update(State& s, Chunk& c, Scalar lr) {
   const Index len = c.x.size();
   const Scalar* x = c.x.data();
   const Scalar* g = c.g.data();
-  const Scalar* m0 = s.m.data() + c.first;
-  const Scalar* v0 = s.v.data() + c.first;
-  Scalar* m = s.m_next.data() + c.first;
-  Scalar* v = s.v_next.data() + c.first;
+  const Scalar* m0 = s.m().data() + c.first;
+  const Scalar* v0 = s.v().data() + c.first;
+  Scalar* m = s.m_next().data() + c.first;
+  Scalar* v = s.v_next().data() + c.first;
   Scalar* out = c.out.data();
   const Packet b1 = ei::pset1<Packet>(beta1_), one_minus_b1 = ei::pset1<Packet>(1 - beta1_);
   const Packet b2 = ei::pset1<Packet>(beta2_), one_minus_b2 = ei::pset1<Packet>(1 - beta2_);
@@ -363,8 +385,7 @@ SGD::SGD(Scalar lr, Scalar momentum) : Optimizer(lr), momentum_(momentum) {}
 
 void SGD::init_state(State& s, Index size) {
   if (momentum_ != 0) {
-    s.m = Column::Zero(size);
-    s.m_next.resize(size);
+    s.keep_moments(true, false, size);
   }
 }
 
@@ -374,38 +395,32 @@ void SGD::update(State& s, Chunk& c, Scalar lr) {
     return;
   }
   // torch: the first step's velocity is the gradient itself.
-  auto m = s.m_next.segment(c.first, c.x.size());
+  auto m = s.m_next().segment(c.first, c.x.size());
   if (s.t == 1) {
     m = c.g;
   } else {
-    m = momentum_ * s.m.segment(c.first, c.x.size()) + c.g;
+    m = momentum_ * s.m().segment(c.first, c.x.size()) + c.g;
   }
   c.out = c.x - lr * m;
 }
 
 RMSProp::RMSProp(Scalar lr, Scalar alpha, Scalar eps) : Optimizer(lr), alpha_(alpha), eps_(eps) {}
 
-void RMSProp::init_state(State& s, Index size) {
-  s.v = Column::Zero(size);
-  s.v_next.resize(size);
-}
+void RMSProp::init_state(State& s, Index size) { s.keep_moments(false, true, size); }
 
 void RMSProp::update(State& s, Chunk& c, Scalar lr) {
-  auto v = s.v_next.segment(c.first, c.x.size());
-  v = alpha_ * s.v.segment(c.first, c.x.size()) + (1 - alpha_) * c.g.square();
+  auto v = s.v_next().segment(c.first, c.x.size());
+  v = alpha_ * s.v().segment(c.first, c.x.size()) + (1 - alpha_) * c.g.square();
   c.out = c.x - lr * c.g / (v.sqrt() + eps_);
 }
 
 Adagrad::Adagrad(Scalar lr, Scalar eps) : Optimizer(lr), eps_(eps) {}
 
-void Adagrad::init_state(State& s, Index size) {
-  s.v = Column::Zero(size);
-  s.v_next.resize(size);
-}
+void Adagrad::init_state(State& s, Index size) { s.keep_moments(false, true, size); }
 
 void Adagrad::update(State& s, Chunk& c, Scalar lr) {
-  auto v = s.v_next.segment(c.first, c.x.size());
-  v = s.v.segment(c.first, c.x.size()) + c.g.square();
+  auto v = s.v_next().segment(c.first, c.x.size());
+  v = s.v().segment(c.first, c.x.size()) + c.g.square();
   c.out = c.x - lr * c.g / (v.sqrt() + eps_);
 }
 

@@ -73,13 +73,40 @@ class Optimizer {
   using Column = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
   /// Per-parameter state: moments and step count.
   struct State {
-    Column m;            ///< First moment (or momentum).
-    Column v;            ///< Second moment.
-    Column m_next;       ///< The first moment being computed (swapped in when the step commits).
-    Column v_next;       ///< The second moment being computed.
+    /// The first moment (or momentum) and the second, as the optimizer keeps them (empty
+    /// when it keeps none), and the moments being computed (exchanged with them when the step
+    /// commits). One block holds all four side by side: a model of many small params reads
+    /// one stretch of memory per param and step, not four.
+    Eigen::Map<Column> m() { return moment(current_, 0); }
+    Eigen::Map<Column> v() { return moment(current_, 1); }
+    Eigen::Map<Column> m_next() { return moment(1 - current_, 0); }
+    Eigen::Map<Column> v_next() { return moment(1 - current_, 1); }
+    Eigen::Map<const Column> m() const { return moment(current_, 0); }
+    Eigen::Map<const Column> v() const { return moment(current_, 1); }
+    /// Makes the moments the optimizer keeps (`with_m`, `with_v`) for `size` entries, all
+    /// zero (init_state calls it).
+    void keep_moments(bool with_m, bool with_v, Index size);
+    /// The moments computed become the moments (the step commits).
+    void commit_moments() { current_ = 1 - current_; }
+
     Matrix x_next;       ///< The new values being computed (exchanged with the param's).
     std::int64_t t = 0;  ///< Number of updates made.
     Index size = 0;      ///< of the parameter it was made for
+
+   private:
+    // [m | v] for the current moments, then the same for the ones being computed, or the
+    // other way round (current_); a moment not kept takes no room.
+    Column block_;
+    Index m_size_ = 0, v_size_ = 0;
+    int current_ = 0;
+    Eigen::Map<Column> moment(int half, int which) {
+      return {block_.data() + half * (m_size_ + v_size_) + which * m_size_,
+              which == 0 ? m_size_ : v_size_};
+    }
+    Eigen::Map<const Column> moment(int half, int which) const {
+      return {block_.data() + half * (m_size_ + v_size_) + which * m_size_,
+              which == 0 ? m_size_ : v_size_};
+    }
   };
   /// Entries per chunk of an update.
   static constexpr Index kChunk = 2048;
@@ -99,8 +126,8 @@ class Optimizer {
     /// when all of them are finite.
     Scalar probe = 0;
   };
-  /// Sizes the state's moments (m, v and their _next) for a parameter of `size` entries
-  /// (first update only).
+  /// Makes the state's moments (State::keep_moments) for a parameter of `size` entries (first
+  /// update only).
   virtual void init_state(State& s, Index size) { (void)s, (void)size; }
   /// Computes one chunk of an update with learning rate `lr`.
   virtual void update(State& s, Chunk& c, Scalar lr) = 0;

@@ -2,8 +2,11 @@
 // optimizer minimising a quadratic, schedules, clipping, parameters that join mid-training,
 // and a non-finite gradient that stops the step without touching any parameter.
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <catch2/catch.hpp>
@@ -318,4 +321,63 @@ TEST_CASE("a param of one entry takes the step each entry of a larger param take
       }
     }
   }
+}
+
+TEST_CASE("a saved optimizer state resumes exactly, and one of another kind is refused",
+          "[inference][optim]") {
+  // Each optimizer keeps its own moments (Adam both, SGD with momentum the first, RMSProp and
+  // Adagrad the second, SGD without momentum none): a run that saves its state after 3 steps
+  // and resumes in a new optimizer must end where an unbroken run of 7 steps ends, bit for bit.
+  using Maker = std::function<std::unique_ptr<Optimizer>()>;
+  const std::vector<std::pair<const char*, Maker>> makers = {
+      {"Adam", [] { return std::make_unique<Adam>(0.05); }},
+      {"SGD+momentum", [] { return std::make_unique<SGD>(0.1, 0.5); }},
+      {"SGD", [] { return std::make_unique<SGD>(0.1); }},
+      {"RMSProp", [] { return std::make_unique<RMSProp>(0.01); }},
+      {"Adagrad", [] { return std::make_unique<Adagrad>(0.5); }},
+  };
+  const Matrix target = (Matrix(3, 1) << 1, -2, 0.5).finished();
+  auto steps = [&](Optimizer& opt, int n) {
+    for (int t = 0; t < n; ++t) {
+      backward_quadratic(target);
+      opt.step();
+      tape().reset();
+    }
+  };
+  for (const auto& [name, make] : makers) {
+    INFO(name);
+    Matrix unbroken;
+    {
+      Fresh fresh;
+      param("x", Matrix::Zero(3, 1));
+      auto opt = make();
+      steps(*opt, 7);
+      unbroken = param_store().entry("x").unconstrained.matrix();
+    }
+    Fresh fresh;
+    param("x", Matrix::Zero(3, 1));
+    auto first = make();
+    steps(*first, 3);
+    ParamStore saved;
+    first->save_state(saved, "opt");
+    auto resumed = make();
+    resumed->load_state(saved, "opt");
+    CHECK(resumed->steps() == 3);
+    steps(*resumed, 4);
+    CHECK(param_store().entry("x").unconstrained.matrix() == unbroken);
+    CHECK(unbroken != Matrix::Zero(3, 1));  // it moved
+  }
+  // Adam's state (two moments) into optimizers that keep other moments.
+  Fresh fresh;
+  param("x", Matrix::Zero(3, 1));
+  Adam adam(0.05);
+  steps(adam, 2);
+  ParamStore saved;
+  adam.save_state(saved, "opt");
+  SGD sgd(0.1, 0.5);
+  CHECK_THROWS_WITH(sgd.load_state(saved, "opt"),
+                    Contains("param 'x'") && Contains("a first and a second moment") &&
+                        Contains("a first moment only") && Contains("another kind of optimizer"));
+  RMSProp rms(0.01);
+  CHECK_THROWS_WITH(rms.load_state(saved, "opt"), Contains("a second moment only"));
 }
