@@ -43,9 +43,10 @@ using ParamInit = std::function<Matrix()>;
 /// The message a primitive sends through the handler stack and a Trace records (Pyro's msg).
 ///
 /// The members are in the order every step reads them: what a pass over a trace looks at for
-/// each site (kind, flags, name, distribution, value, weight, log_prob) comes first, in the
-/// first cache lines, and what only params, plates, markov chains and seeds use comes last.
-/// A model of many small sites touches each site's record several times a step.
+/// each site (kind, flags, name, distribution, value, weight, log_prob, plates) comes first, in
+/// the first three cache lines, and what only masks, params, plates, markov chains and seeds
+/// use comes last. A model of many small sites touches each site's record several times a
+/// step.
 struct Site {
   SiteKind kind = SiteKind::sample;  ///< What kind of primitive sent it.
   bool observed = false;  ///< Whether the value was observed (given as data or by condition).
@@ -73,12 +74,13 @@ struct Site {
 
   // How inference weighs the site's term (see term_scale and masked_scaled_sum in trace.hpp):
   // `scale` is the product of the enclosing scale handlers (plates add their subsample
-  // factor from `frames`); `mask` (empty: keep all) zeroes the entries where it is 0, and
-  // `keep` (above) is false when a 1x1 mask of 0 drops the whole term.
-  Scalar scale = 1;                ///< Product of the enclosing scale handlers.
+  // factor from `frames`); `mask` (below; empty: keep all) zeroes the entries where it is 0,
+  // and `keep` (above) is false when a 1x1 mask of 0 drops the whole term.
+  Scalar scale = 1;  ///< Product of the enclosing scale handlers.
+  /// log_prob of the value (batch shape), computed once by a Trace (empty until then).
+  mutable Tensor log_prob;
   std::vector<PlateFrame> frames;  ///< The enclosing plates, innermost first.
-  /// log_prob of the value (batch shape), computed once by a Trace.
-  mutable std::optional<Tensor> log_prob;
+
   Tensor mask;  ///< Per-entry mask of the log_prob (empty: keep all).
 
   // param: the initial (constrained) value and the constraint, used on first creation. The

@@ -80,24 +80,25 @@ Tensor mask_and_scale(const Site& site, const Tensor& term, const char* what) {
   return summed_and_scaled(where(site.mask, term, 0));
 }
 
-// Whether `site` sets any member that lies past `mask` (a param's, a plate's, a markov chain's,
-// a seed's). Most sites set none, and those members fill the last cache lines of a Site.
+// Whether `site` sets any of the members from `mask` on (a mask, a param's, a plate's, a markov
+// chain's, a seed's). Most sites set none, and those members fill the last cache lines of a
+// Site.
 bool sets_rare_members(const Site& site) {
-  return site.init != nullptr || site.init_fn != nullptr || site.constraint ||
+  return !site.mask.empty() || site.init != nullptr || site.init_fn != nullptr || site.constraint ||
          site.plate_size != 0 || site.subsample_size != 0 || !site.indices.empty() ||
          site.markov_step != -1 || !site.markov_chain.empty() || site.rng.has_value();
 }
 
 // Copies `site` over `slot`, the earlier run's site in its place (usually of the same name): the
 // implicit copy assignment, member by member, except that members both leave empty are not
-// touched, nor a name both have, nor the members past `mask` when neither sets any (`rare`
+// touched, nor a name both have, nor the members from `mask` on when neither sets any (`rare`
 // false: see sets_rare_members). Most members are empty at most sites (plates, masks, seeds,
 // markov chains), and a step records every site: this copy is a visible part of a site's cost,
 // and with more sites than the cache holds, so is every cache line of the slot it writes.
 void record_over(Site& slot, const Site& site, bool same_name, bool rare) {
 #if defined(__GLIBCXX__) && defined(__x86_64__)
-  static_assert(sizeof(Site) == 408,
-                "Site has a new member: copy it here too (past `mask`, test it in "
+  static_assert(sizeof(Site) == 400,
+                "Site has a new member: copy it here too (from `mask` on, test it in "
                 "sets_rare_members), then update the size checked here");
 #endif
   slot.kind = site.kind;
@@ -112,10 +113,10 @@ void record_over(Site& slot, const Site& site, bool same_name, bool rare) {
   slot.dist = site.dist;
   slot.value = site.value;
   slot.scale = site.scale;
-  if (!slot.frames.empty() || !site.frames.empty()) slot.frames = site.frames;
   slot.log_prob = site.log_prob;
-  if (!slot.mask.empty() || !site.mask.empty()) slot.mask = site.mask;
+  if (!slot.frames.empty() || !site.frames.empty()) slot.frames = site.frames;
   if (!rare) return;
+  if (!slot.mask.empty() || !site.mask.empty()) slot.mask = site.mask;
   slot.init = site.init;
   slot.init_fn = site.init_fn;
   slot.constraint = site.constraint;
@@ -280,7 +281,7 @@ const Tensor& Trace::log_prob(const Site& site) const {
     throw ValueError(
         fmt::format("site '{}' is a {} site, not a sample site", site.name, to_string(site.kind)));
   }
-  if (!site.log_prob) {
+  if (site.log_prob.empty()) {
     try {
       check_no_outer_product(site);
       Tensor lp = site.dist->log_prob(site.value);
@@ -292,7 +293,7 @@ const Tensor& Trace::log_prob(const Site& site) const {
       rethrow_with_context(site_context(site, this));
     }
   }
-  return *site.log_prob;
+  return site.log_prob;
 }
 
 const Tensor& Trace::log_prob(const std::string& name) const { return log_prob(site(name)); }

@@ -167,7 +167,7 @@ EnumPlan plan_enumeration(const Trace& model_trace) {
             "sums out one enumerated site per step (combine them into one Categorical)",
             c->states.back()->name, s.name, s.markov_step, s.markov_chain));
       }
-      const Tensor& lp = *s.log_prob;
+      const Tensor& lp = s.log_prob;
       const Index prev = c->states.empty() ? 1 : c->states.back()->value.cols();
       if (lp.rows() != 1 && lp.rows() != prev) {
         throw ShapeError(fmt::format(
