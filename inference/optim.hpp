@@ -77,12 +77,14 @@ class Optimizer {
     /// when it keeps none), and the moments being computed (exchanged with them when the step
     /// commits). One block holds all four side by side: a model of many small params reads
     /// one stretch of memory per param and step, not four.
+    /// @{
     Eigen::Map<Column> m() { return moment(current_, 0); }
     Eigen::Map<Column> v() { return moment(current_, 1); }
     Eigen::Map<Column> m_next() { return moment(1 - current_, 0); }
     Eigen::Map<Column> v_next() { return moment(1 - current_, 1); }
     Eigen::Map<const Column> m() const { return moment(current_, 0); }
     Eigen::Map<const Column> v() const { return moment(current_, 1); }
+    /// @}
     /// Makes the moments the optimizer keeps (`with_m`, `with_v`) for `size` entries, all
     /// zero (init_state calls it).
     void keep_moments(bool with_m, bool with_v, Index size);
