@@ -266,22 +266,20 @@ void Optimizer::load_state(const ParamStore& in, const std::string& prefix) {
     if (tn.rows() != 1 || tn.cols() != 2 || !(tn(0, 0) >= 1) || !(tn(0, 1) >= 0)) {
       throw ValueError(fmt::format("optimizer: the saved state '{}' is malformed", name));
     }
+    // The moments this optimizer keeps, filled from the saved ones.
     State s;
-    s.t = static_cast<std::int64_t>(tn(0, 0));
     s.size = static_cast<Index>(tn(0, 1));
+    init_state(s, s.size);
+    s.t = static_cast<std::int64_t>(tn(0, 0));
     const ParamStore::Entry* saved_m = in.find(prefix + ".m." + param);
     const ParamStore::Entry* saved_v = in.find(prefix + ".v." + param);
-    State kept;  // the moments this optimizer keeps
-    init_state(kept, s.size);
-    if ((kept.m().size() > 0) != (saved_m != nullptr) ||
-        (kept.v().size() > 0) != (saved_v != nullptr)) {
+    if ((s.m().size() > 0) != (saved_m != nullptr) || (s.v().size() > 0) != (saved_v != nullptr)) {
       throw ValueError(fmt::format(
           "optimizer: the saved state of param '{}' has {}, but this optimizer keeps {} (was it "
           "saved by another kind of optimizer?)",
           param, moments_str(saved_m != nullptr, saved_v != nullptr),
-          moments_str(kept.m().size() > 0, kept.v().size() > 0)));
+          moments_str(s.m().size() > 0, s.v().size() > 0)));
     }
-    s.keep_moments(saved_m != nullptr, saved_v != nullptr, s.size);
     for (auto [saved, moment] : {std::pair{saved_m, s.m()}, std::pair{saved_v, s.v()}}) {
       if (saved == nullptr) continue;
       const Matrix values = saved->unconstrained.matrix();
