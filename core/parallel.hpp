@@ -241,7 +241,7 @@ inline constexpr Index kGemmMinColsPerPart = 32;
 /// (for_each_stretch cuts by entries), so each thread goes on with entries its own core wrote.
 /// A block of rows lies in pieces across every column, and half of what each thread reads next
 /// would come from the other core's cache: on a virtual machine whose vCPUs hand data to each
-/// other slowly (bench/core_rate), that made a two-thread VAE step 8% slower.
+/// other slowly (bench/core_rate), that made a two-thread VAE step 6-8% slower.
 template <class Dst, class Lhs, class Rhs>
 void gemm(Dst&& dst, const Lhs& lhs, const Rhs& rhs, bool add) {
   auto one = [add](auto&& d, const auto& l, const auto& r) { gemm_kernel(d, l, r, add); };
