@@ -74,14 +74,14 @@ TEST_CASE("run_parts runs every part once and rethrows a part's exception", "[pa
 TEST_CASE("a matrix product split across threads equals the unsplit one", "[parallel]") {
   Rng rng(11);
   // Shapes of the VAE's products (large enough to split; a weight gradient of more rows than
-  // columns is cut by columns too), one with too few columns to cut by (cut by rows) and a
-  // small one (never split), in the three forms matmul uses: A B, G B^T and A^T G, written and
-  // accumulated.
+  // columns is cut by columns too; the decoder's first layer, cut for the size of its result),
+  // one with too few columns to cut by (cut by rows) and a small one (never split), in the
+  // three forms matmul uses: A B, G B^T and A^T G, written and accumulated.
   struct Shape {
     Index r, k, c;
   };
   for (const Shape s : {Shape{128, 784, 400}, Shape{400, 128, 784}, Shape{784, 128, 400},
-                        Shape{2048, 400, 20}, Shape{5, 3, 4}}) {
+                        Shape{128, 10, 400}, Shape{2048, 400, 20}, Shape{5, 3, 4}}) {
     const Matrix A = rng.normal(s.r, s.k), B = rng.normal(s.k, s.c);
     const Matrix Bt = B.transpose(), At = A.transpose();
     const Matrix base = rng.normal(s.r, s.c);
