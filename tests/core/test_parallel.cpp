@@ -336,6 +336,18 @@ TEST_CASE("while the pool runs ops whole, parts_for cuts nothing; the result is 
   detail::run_ops_alone(1);
   CHECK(detail::parts_for(1, detail::kElementwiseMinPerPart) == 1);
   CHECK(detail::parts_for(work, detail::kElementwiseMinPerPart) == 1);
+  // A product counts as one op, whichever of its sizes (multiply-adds, entries of its result)
+  // would have it cut.
+  {
+    Rng rng(17);
+    const Matrix a = rng.normal(128, 784), b = rng.normal(784, 400);
+    Matrix c(128, 400);
+    detail::run_ops_alone(2);
+    detail::gemm(MatrixMap(c.data(), 128, 400), a, b, false);
+    CHECK(detail::parts_for(work, detail::kElementwiseMinPerPart) == 1);
+    CHECK(detail::parts_for(work, detail::kElementwiseMinPerPart) == 2);
+    CHECK((c - a * b).norm() <= kRel * (a * b).norm());
+  }
   // A new thread count starts afresh.
   detail::run_ops_alone(100);
   set_num_threads(2);
