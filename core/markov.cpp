@@ -21,9 +21,10 @@ Markov::Markov(Index length, std::string name) : name_(std::move(name)), length_
 }
 
 void Markov::process(Site& site) {
-  if (site.kind != SiteKind::sample || !site.markov_chain.empty()) return;
-  site.markov_chain = name_;
-  site.markov_step = step_;
+  if (site.kind != SiteKind::sample || !site.extras().markov_chain.empty()) return;
+  SiteExtras& chain = site.set_extras();
+  chain.markov_chain = name_;
+  chain.markov_step = step_;
 }
 
 }  // namespace vesta

@@ -45,13 +45,13 @@ std::vector<Index> subsample_indices(Index size, Index n, Rng& rng) {
 // The plate site's default: the entries this run sees, unless given or replayed: a random
 // subsample, or all of them.
 void plate_default(Site& site) {
-  if (!site.indices.empty()) return;
-  if (site.subsample_size < site.plate_size) {
-    site.indices = subsample_indices(site.plate_size, site.subsample_size,
-                                     site.rng ? *site.rng : thread_rng());
+  SiteExtras& p = site.set_extras();
+  if (!p.indices.empty()) return;
+  if (p.subsample_size < p.plate_size) {
+    p.indices = subsample_indices(p.plate_size, p.subsample_size, site.rng());
   } else {
-    site.indices.resize(static_cast<std::size_t>(site.plate_size));
-    std::iota(site.indices.begin(), site.indices.end(), Index{0});
+    p.indices.resize(static_cast<std::size_t>(p.plate_size));
+    std::iota(p.indices.begin(), p.indices.end(), Index{0});
   }
 }
 
@@ -104,15 +104,17 @@ void Plate::enter(std::string name, Index size, Index n, std::optional<PlateDim>
   site.kind = SiteKind::plate;
   site.name = frame_.name;
   site.fn = &plate_default;
-  site.plate_size = size;
-  site.subsample_size = n;
-  site.indices = std::move(given);
+  SiteExtras& p = site.set_extras();
+  p.plate_size = size;
+  p.subsample_size = n;
+  p.indices = std::move(given);
   apply_stack(site);
-  if (static_cast<Index>(site.indices.size()) != n) {
+  std::vector<Index>& indices = site.set_extras().indices;
+  if (static_cast<Index>(indices.size()) != n) {
     throw ShapeError(fmt::format("plate '{}': {} replayed indices for a subsample of {}",
-                                 frame_.name, site.indices.size(), n));
+                                 frame_.name, indices.size(), n));
   }
-  indices_ = std::move(site.indices);
+  indices_ = std::move(indices);
 }
 
 void Plate::process(Site& site) {

@@ -65,7 +65,7 @@ void sample_default(Site& site) {
   try {
     site.dist->check_args();
     if (site.value.empty() && !site.observed) {
-      Rng& rng = site.rng ? *site.rng : thread_rng();
+      Rng& rng = site.rng();
       site.value = site.dist->has_rsample() ? site.dist->rsample(rng) : site.dist->sample(rng);
     }
   } catch (const Error&) {
@@ -209,5 +209,10 @@ const char* to_string(SiteKind kind) {
 }
 
 std::string Site::describe() const { return fmt::format("{} '{}'", to_string(kind), name); }
+
+Rng& Site::rng() {
+  SiteExtras* e = extras_.get();
+  return e != nullptr && e->rng ? *e->rng : thread_rng();
+}
 
 }  // namespace vesta

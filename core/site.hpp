@@ -40,20 +40,74 @@ struct PlateFrame {
 
 using ParamInit = std::function<Matrix()>;
 
+/// What few sites carry: a per-entry mask, a plate's sizes and indices, a markov chain's step,
+/// a seed handler's generator. Kept out of a Site's record (see Site::extras) so that the record
+/// of an ordinary site stays small: a step records every site, and a model of many sites walks
+/// its traces' records several times a step.
+struct SiteExtras {
+  /// Per-entry mask of the log_prob (empty: keep all); see masked_scaled_sum in trace.hpp.
+  Tensor mask;
+  // plate: size, subsample size and the indices this run uses (drawn, or replayed).
+  Index plate_size = 0;        ///< plate: number of entries of the full dimension.
+  Index subsample_size = 0;    ///< plate: number of entries this run sees.
+  std::vector<Index> indices;  ///< plate: the indices of the entries this run sees.
+  /// The site's step in its markov chain (-1: none).
+  Index markov_step = -1;
+  /// The markov chain the site is in (empty: none; see markov.hpp).
+  std::string markov_chain;
+  /// Where a draw comes from when a seed handler provides it (else the thread's generator).
+  std::optional<Rng> rng;
+};
+
+namespace detail {
+/// An owned, optional T that copies with its owner (a copy of the owner gets a copy of the T),
+/// so that a struct holding one keeps its implicit copy and move.
+template <class T>
+class CopiedPtr {
+ public:
+  CopiedPtr() = default;
+  CopiedPtr(const CopiedPtr& other) : p_(other.p_ ? std::make_unique<T>(*other.p_) : nullptr) {}
+  CopiedPtr(CopiedPtr&&) noexcept = default;
+  CopiedPtr& operator=(const CopiedPtr& other) {
+    if (!other.p_) {
+      p_.reset();
+    } else if (p_) {
+      *p_ = *other.p_;  // reuses the memory of the members (vectors, strings)
+    } else {
+      p_ = std::make_unique<T>(*other.p_);
+    }
+    return *this;
+  }
+  CopiedPtr& operator=(CopiedPtr&&) noexcept = default;
+  ~CopiedPtr() = default;
+
+  /// The T, or null.
+  T* get() const { return p_.get(); }
+  /// The T, made (default) on first use.
+  T& make() {
+    if (!p_) p_ = std::make_unique<T>();
+    return *p_;
+  }
+
+ private:
+  std::unique_ptr<T> p_;
+};
+}  // namespace detail
+
 /// The message a primitive sends through the handler stack and a Trace records (Pyro's msg).
 ///
 /// The members are in the order every step reads them: what a pass over a trace looks at for
 /// each site (kind, flags, name, distribution, value, weight, log_prob, plates) comes first, in
-/// the first three cache lines, and what only masks, params, plates, markov chains and seeds
-/// use comes last. A model of many small sites touches each site's record several times a
-/// step.
+/// the first three cache lines, then a param's; what only masks, plates, markov chains and seeds
+/// use is out of line (extras()). A model of many small sites touches each site's record several
+/// times a step, and with more sites than the cache holds, every byte of it costs.
 struct Site {
   SiteKind kind = SiteKind::sample;  ///< What kind of primitive sent it.
   bool observed = false;  ///< Whether the value was observed (given as data or by condition).
   /// A guide-only latent from which other guide sites are computed (an autoguide's joint
   /// draw): scored with the guide, but never looked for in the model.
   bool auxiliary = false;
-  /// False when a 1x1 mask of 0 drops the whole term (see `mask` below).
+  /// False when a 1x1 mask of 0 drops the whole term (see SiteExtras::mask).
   bool keep = true;
   /// Set by a handler (block) to keep the site from the handlers outside it.
   bool stop = false;
@@ -74,14 +128,12 @@ struct Site {
 
   // How inference weighs the site's term (see term_scale and masked_scaled_sum in trace.hpp):
   // `scale` is the product of the enclosing scale handlers (plates add their subsample
-  // factor from `frames`); `mask` (below; empty: keep all) zeroes the entries where it is 0,
-  // and `keep` (above) is false when a 1x1 mask of 0 drops the whole term.
+  // factor from `frames`); the mask (extras().mask; empty: keep all) zeroes the entries where
+  // it is 0, and `keep` (above) is false when a 1x1 mask of 0 drops the whole term.
   Scalar scale = 1;  ///< Product of the enclosing scale handlers.
   /// log_prob of the value (batch shape), computed once by a Trace (empty until then).
   mutable Tensor log_prob;
   std::vector<PlateFrame> frames;  ///< The enclosing plates, innermost first.
-
-  Tensor mask;  ///< Per-entry mask of the log_prob (empty: keep all).
 
   // param: the initial (constrained) value and the constraint, used on first creation. The
   // pointers are valid while the site is being processed.
@@ -91,18 +143,19 @@ struct Site {
       nullptr;  ///< param: the function making the initial value, if given instead.
   std::shared_ptr<const Constraint> constraint;  ///< param: the constraint.
 
-  // plate: size, subsample size and the indices this run uses (drawn, or replayed).
-  Index plate_size = 0;        ///< plate: number of entries of the full dimension.
-  Index subsample_size = 0;    ///< plate: number of entries this run sees.
-  std::vector<Index> indices;  ///< plate: the indices of the entries this run sees.
-
-  /// The site's step in its markov chain (-1: none).
-  Index markov_step = -1;
-  /// The markov chain the site is in (empty: none; see markov.hpp).
-  std::string markov_chain;
-
-  /// Where a draw comes from when a seed handler provides it (else the thread's generator).
-  std::optional<Rng> rng;
+  /// What few sites carry (a mask, a plate's indices, a markov step, a seed's generator); all
+  /// empty when the site has none.
+  const SiteExtras& extras() const {
+    static const SiteExtras none;
+    const SiteExtras* e = extras_.get();
+    return e != nullptr ? *e : none;
+  }
+  /// The extras, to set one (made on first use).
+  SiteExtras& set_extras() { return extras_.make(); }
+  /// Whether any extra was set.
+  bool has_extras() const { return extras_.get() != nullptr; }
+  /// Copies `other`'s extras over this site's (reusing their memory).
+  void copy_extras(const Site& other) { extras_ = other.extras_; }
 
   /// Whether this is a sample site.
   bool is_sample() const { return kind == SiteKind::sample; }
@@ -112,6 +165,11 @@ struct Site {
   bool is_global_term() const { return is_sample() && dist->log_prob_is_global_term(); }
   /// "sample 'z'", "param 'loc'": how messages name the site.
   std::string describe() const;
+  /// Where the site's draw comes from: the generator a seed handler gave it, else the thread's.
+  Rng& rng();
+
+ private:
+  detail::CopiedPtr<SiteExtras> extras_;
 };
 
 }  // namespace vesta

@@ -58,13 +58,14 @@ void check_no_outer_product(const Site& site) {
 // The entries of `term` that the site's mask keeps, summed, times the site's term scale.
 Tensor mask_and_scale(const Site& site, const Tensor& term, const char* what) {
   if (!site.keep) return Tensor(Scalar(0));
-  const bool per_entry_mask = !site.mask.empty() && !site.is_global_term();
-  if (per_entry_mask && (site.mask.rows() > term.rows() || site.mask.cols() > term.cols())) {
+  const Tensor& mask = site.extras().mask;
+  const bool per_entry_mask = !mask.empty() && !site.is_global_term();
+  if (per_entry_mask && (mask.rows() > term.rows() || mask.cols() > term.cols())) {
     // Broadcasting would count each entry several times.
     throw ShapeError(fmt::format(
         "sample site '{}': its mask is {} but its {} only {}; apply the mask inside the plates "
         "that give the site that shape",
-        site.name, site.mask.shape(), what, term.shape()));
+        site.name, mask.shape(), what, term.shape()));
   }
   // No copy of a Tensor that is passed on unchanged: every site of every step comes here.
   const Scalar scale = term_scale(site);
@@ -77,29 +78,17 @@ Tensor mask_and_scale(const Site& site, const Tensor& term, const char* what) {
     return summed_and_scaled(term);
   }
   // where(), not a product: a masked-out entry may be -inf or NaN and must still count 0.
-  return summed_and_scaled(where(site.mask, term, 0));
-}
-
-// Whether `site` sets any of the members from `mask` on (a mask, a param's, a plate's, a markov
-// chain's, a seed's). Most sites set none, and those members fill the last cache lines of a
-// Site.
-bool sets_rare_members(const Site& site) {
-  return !site.mask.empty() || site.init != nullptr || site.init_fn != nullptr || site.constraint ||
-         site.plate_size != 0 || site.subsample_size != 0 || !site.indices.empty() ||
-         site.markov_step != -1 || !site.markov_chain.empty() || site.rng.has_value();
+  return summed_and_scaled(where(mask, term, 0));
 }
 
 // Copies `site` over `slot`, the earlier run's site in its place (usually of the same name): the
 // implicit copy assignment, member by member, except that members both leave empty are not
-// touched, nor a name both have, nor the members from `mask` on when neither sets any (`rare`
-// false: see sets_rare_members). Most members are empty at most sites (plates, masks, seeds,
-// markov chains), and a step records every site: this copy is a visible part of a site's cost,
-// and with more sites than the cache holds, so is every cache line of the slot it writes.
-void record_over(Site& slot, const Site& site, bool same_name, bool rare) {
+// touched, nor a name both have. Most members are empty at most sites (plates, masks, seeds,
+// markov chains), and a step records every site: this copy is a visible part of a site's cost.
+void record_over(Site& slot, const Site& site, bool same_name) {
 #if defined(__GLIBCXX__) && defined(__x86_64__)
-  static_assert(sizeof(Site) == 400,
-                "Site has a new member: copy it here too (from `mask` on, test it in "
-                "sets_rare_members), then update the size checked here");
+  static_assert(sizeof(Site) == 232,
+                "Site has a new member: copy it here too, then update the size checked here");
 #endif
   slot.kind = site.kind;
   slot.observed = site.observed;
@@ -115,19 +104,10 @@ void record_over(Site& slot, const Site& site, bool same_name, bool rare) {
   slot.scale = site.scale;
   slot.log_prob = site.log_prob;
   if (!slot.frames.empty() || !site.frames.empty()) slot.frames = site.frames;
-  if (!rare) return;
-  if (!slot.mask.empty() || !site.mask.empty()) slot.mask = site.mask;
   slot.init = site.init;
   slot.init_fn = site.init_fn;
-  slot.constraint = site.constraint;
-  slot.plate_size = site.plate_size;
-  slot.subsample_size = site.subsample_size;
-  if (!slot.indices.empty() || !site.indices.empty()) slot.indices = site.indices;
-  slot.markov_step = site.markov_step;
-  if (!slot.markov_chain.empty() || !site.markov_chain.empty()) {
-    slot.markov_chain = site.markov_chain;
-  }
-  if (slot.rng || site.rng) slot.rng = site.rng;
+  if (slot.constraint || site.constraint) slot.constraint = site.constraint;
+  if (slot.has_extras() || site.has_extras()) slot.copy_extras(site);
 }
 
 // The name at a position of `sites`, as the name index asks for it.
@@ -149,7 +129,6 @@ Scalar term_scale(const Site& site) {
 Trace::Trace(const Trace& other)
     : program_(other.program_),
       sites_(other.sites_.begin(), other.sites_.begin() + std::ptrdiff_t(other.size_)),
-      rare_(other.rare_.begin(), other.rare_.begin() + std::ptrdiff_t(other.size_)),
       size_(other.size_),
       held_(other.size_) {
   reindex(size_);
@@ -163,13 +142,11 @@ Trace& Trace::operator=(const Trace& other) {
 Trace::Trace(Trace&& other) noexcept
     : program_(std::move(other.program_)),
       sites_(std::move(other.sites_)),
-      rare_(std::move(other.rare_)),
       size_(std::exchange(other.size_, 0)),
       held_(std::exchange(other.held_, 0)),
       index_(std::move(other.index_)),
       indexed_(std::exchange(other.indexed_, 0)) {
   other.sites_.clear();
-  other.rare_.clear();
   other.index_.clear();
 }
 
@@ -177,13 +154,11 @@ Trace& Trace::operator=(Trace&& other) noexcept {
   if (this != &other) {
     program_ = std::move(other.program_);
     sites_ = std::move(other.sites_);
-    rare_ = std::move(other.rare_);
     size_ = std::exchange(other.size_, 0);
     held_ = std::exchange(other.held_, 0);
     index_ = std::move(other.index_);
     indexed_ = std::exchange(other.indexed_, 0);
     other.sites_.clear();
-    other.rare_.clear();
     other.index_.clear();
   }
   return *this;
@@ -214,14 +189,11 @@ void Trace::add(const Site& site) {
     index_.insert(site.name, hash, at, at + 1, name_at);
     indexed_ = at + 1;
   }
-  const bool rare = sets_rare_members(site);
   if (at < sites_.size()) {
-    record_over(sites_[at], site, same_slot, rare || rare_[at] != 0);
+    record_over(sites_[at], site, same_slot);
   } else {
     sites_.push_back(site);
-    rare_.push_back(0);
   }
-  rare_[at] = rare ? 1 : 0;
   sites_[at].stop = false;
   size_ = at + 1;
   held_ = std::max(held_, size_);
@@ -245,7 +217,6 @@ void Trace::reindex(std::size_t n) {
 void Trace::drop_unused() {
   for (std::size_t i = size_; i < held_; ++i) {
     sites_[i] = Site{};
-    rare_[i] = 0;
   }
   held_ = size_;
   if (indexed_ > size_) reindex(size_);
@@ -349,7 +320,7 @@ std::string Trace::format() const {
       lp = fmt::format("{:.4f}", static_cast<double>(sum(log_prob(s)).item()));
       scale = fmt::format("{:g}", static_cast<double>(term_scale(s)));
     } else if (s.kind == SiteKind::plate) {
-      shape = fmt::format("{} of {}", s.subsample_size, s.plate_size);
+      shape = fmt::format("{} of {}", s.extras().subsample_size, s.extras().plate_size);
     }
     out += fmt::format("{:<16} {:<13} {:<18} {:<9} {:<8} {:>8} {:>14}\n", s.name, to_string(s.kind),
                        dist, shape, s.is_sample() ? (s.observed ? "yes" : "no") : "", scale, lp);

@@ -88,9 +88,6 @@ class Trace {
   // constructed or destroyed, and its strings and vectors keep their memory. Slots from
   // size_ to held_ still hold an earlier run's sites (until overwritten or drop_unused()).
   std::vector<Site> sites_;
-  // Per slot: whether its site sets a member from `mask` on (see add()), so that recording over a
-  // slot need not touch those members' cache lines when neither site sets any.
-  std::vector<std::uint8_t> rare_;
   std::size_t size_ = 0;
   std::size_t held_ = 0;
   // name -> position in sites_, for the first indexed_ slots (at least this run's size_ sites;

@@ -58,14 +58,14 @@ void EnumMessenger::process(Site& site) {
         "enumerated site needs a column of batch entries (R x 1), as the columns hold its values",
         site.name, d.describe(), shape_str(d.batch_rows(), d.batch_cols())));
   }
-  if (!site.markov_chain.empty()) {
+  if (!site.extras().markov_chain.empty()) {
     if (plate != nullptr) {
       throw ValueError(fmt::format(
           "sample '{}' is enumerated in markov chain '{}' inside plate '{}': a chain inside a "
           "plate is not supported (a chain's rows index the previous step's values, and 2-D "
           "tensors have no room for the plate as well); run the chain of each sequence "
           "separately",
-          site.name, site.markov_chain, plate->name));
+          site.name, site.extras().markov_chain, plate->name));
     }
     site.value = d.enumerate_support();
     site.log_prob = d.enumerate_log_prob();
@@ -154,18 +154,19 @@ EnumPlan plan_enumeration(const Trace& model_trace) {
   for (std::size_t i = 0; i < sites.size(); ++i) {
     const Site& s = sites[i];
     if (!s.is_sample() || !s.enumerated) continue;
-    if (!s.markov_chain.empty()) {
-      auto c = std::find_if(plan.chains.begin(), plan.chains.end(),
-                            [&](const EnumChain& ch) { return ch.name == s.markov_chain; });
+    if (!s.extras().markov_chain.empty()) {
+      auto c = std::find_if(plan.chains.begin(), plan.chains.end(), [&](const EnumChain& ch) {
+        return ch.name == s.extras().markov_chain;
+      });
       if (c == plan.chains.end()) {
-        plan.chains.push_back({s.markov_chain, {}, {}});
+        plan.chains.push_back({s.extras().markov_chain, {}, {}});
         c = plan.chains.end() - 1;
       }
-      if (!c->states.empty() && c->states.back()->markov_step == s.markov_step) {
+      if (!c->states.empty() && c->states.back()->extras().markov_step == s.extras().markov_step) {
         throw ValueError(fmt::format(
             "sites '{}' and '{}' are both enumerated at step {} of markov chain '{}'; a chain "
             "sums out one enumerated site per step (combine them into one Categorical)",
-            c->states.back()->name, s.name, s.markov_step, s.markov_chain));
+            c->states.back()->name, s.name, s.extras().markov_step, s.extras().markov_chain));
       }
       const Tensor& lp = s.log_prob;
       const Index prev = c->states.empty() ? 1 : c->states.back()->value.cols();
@@ -173,7 +174,7 @@ EnumPlan plan_enumeration(const Trace& model_trace) {
         throw ShapeError(fmt::format(
             "enumerated site '{}' (step {} of markov chain '{}') has a log_prob table {}: its rows "
             "must index the previous state's {} values (take_rows(probs, z_prev)), or be 1",
-            s.name, s.markov_step, s.markov_chain, lp.shape(), prev));
+            s.name, s.extras().markov_step, s.extras().markov_chain, lp.shape(), prev));
       }
       c->states.push_back(&s);
       c->factors.emplace_back();
@@ -206,13 +207,14 @@ EnumPlan plan_enumeration(const Trace& model_trace) {
     const Site& s = sites[i];
     if (!s.is_sample() || s.enumerated) continue;
     const Tensor& lp = model_trace.log_prob(s);
-    if (!s.markov_chain.empty()) {
-      auto c = std::find_if(plan.chains.begin(), plan.chains.end(),
-                            [&](const EnumChain& ch) { return ch.name == s.markov_chain; });
+    if (!s.extras().markov_chain.empty()) {
+      auto c = std::find_if(plan.chains.begin(), plan.chains.end(), [&](const EnumChain& ch) {
+        return ch.name == s.extras().markov_chain;
+      });
       if (c != plan.chains.end()) {
         // The step's state, looked for from the latest: a step's sites follow its state.
         std::size_t k = c->states.size();
-        while (k > 0 && c->states[k - 1]->markov_step != s.markov_step) --k;
+        while (k > 0 && c->states[k - 1]->extras().markov_step != s.extras().markov_step) --k;
         if (k > 0) {
           c->factors[k - 1].push_back(&s);
           continue;
@@ -221,7 +223,7 @@ EnumPlan plan_enumeration(const Trace& model_trace) {
           throw ShapeError(fmt::format(
               "site '{}' at step {} of markov chain '{}' has log_prob {}, but that step has no "
               "enumerated site for its columns to index",
-              s.name, s.markov_step, s.markov_chain, lp.shape()));
+              s.name, s.extras().markov_step, s.extras().markov_chain, lp.shape()));
         }
       }
     }
@@ -275,8 +277,8 @@ Tensor member_term(const Trace& t, const Site& s, const Site& first, Scalar scal
   if (s.enumerated) return t.log_prob(s);
   if (!s.keep) return Tensor();
   const Tensor& lp = t.log_prob(s);
-  if (s.mask.empty() || s.is_global_term()) return lp;
-  return where(s.mask, lp, 0);
+  if (s.extras().mask.empty() || s.is_global_term()) return lp;
+  return where(s.extras().mask, lp, 0);
 }
 
 }  // namespace
@@ -412,7 +414,7 @@ std::vector<Tensor> chain_log_factors(const Trace& model_trace, const EnumChain&
         throw ShapeError(fmt::format(
             "site '{}' at step {} of markov chain '{}' has log_prob {}: its columns must index "
             "the step's {} values (or be 1), its rows the previous step's {} (or be 1)",
-            f->name, f->markov_step, chain.name, term.shape(), K, prev));
+            f->name, f->extras().markov_step, chain.name, term.shape(), K, prev));
       }
       total = total + term;
     }

@@ -75,7 +75,7 @@ void InitMessenger::process(Site& site) {
       site.dist->log_prob_is_folded_term())
     return;
   names_.seen(site.name);
-  Matrix v = strategy_(site, site.rng ? *site.rng : thread_rng());
+  Matrix v = strategy_(site, site.rng());
   const Distribution& d = *site.dist;
   if (v.rows() != d.rows() || v.cols() != d.cols()) {
     throw ShapeError(fmt::format("init of site '{}': the value is {}, but a draw of {} is {}",

@@ -29,7 +29,8 @@ class MaskMessenger : public Messenger {
     if (switch_ >= 0) {
       site.keep = site.keep && switch_ == 1;
     } else {
-      site.mask = site.mask.empty() ? mask_ : where(site.mask, mask_, 0);
+      Tensor& mask = site.set_extras().mask;
+      mask = mask.empty() ? mask_ : where(mask, mask_, 0);
     }
   }
 

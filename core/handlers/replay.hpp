@@ -20,7 +20,7 @@ class ReplayMessenger : public Messenger {
     const Site* recorded = trace_->find(site.name);
     if (recorded == nullptr) return;
     if (site.kind == SiteKind::plate) {
-      if (recorded->kind == SiteKind::plate) site.indices = recorded->indices;
+      if (recorded->kind == SiteKind::plate) site.set_extras().indices = recorded->extras().indices;
     } else if (recorded->kind == SiteKind::sample) {
       site.value = recorded->value;
     }

@@ -22,9 +22,9 @@ class SeedMessenger : public Messenger {
 
   void process(Site& site) override {
     if (site.kind != SiteKind::sample && site.kind != SiteKind::plate) return;
-    if (site.rng) return;  // a seed handler inside this one has decided
+    if (site.extras().rng) return;  // a seed handler inside this one has decided
     std::uint64_t& count = seen_[site.name];
-    site.rng = base_.fork(stream_id(site.name) + 0x9E3779B97F4A7C15ULL * count++);
+    site.set_extras().rng = base_.fork(stream_id(site.name) + 0x9E3779B97F4A7C15ULL * count++);
   }
 
  private:

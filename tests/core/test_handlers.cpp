@@ -37,7 +37,7 @@ void require_same(const Trace& a, const Trace& b) {
     CHECK(sa.scale == sb.scale);
     if (!sa.value.empty() || !sb.value.empty()) CHECK(sa.value.matrix() == sb.value.matrix());
     if (sa.is_sample()) CHECK(a.scaled_log_prob_sum(sa).item() == b.scaled_log_prob_sum(sb).item());
-    if (sa.kind == SiteKind::plate) CHECK(sa.indices == sb.indices);
+    if (sa.kind == SiteKind::plate) CHECK(sa.extras().indices == sb.extras().indices);
   }
 }
 
@@ -431,7 +431,7 @@ TEST_CASE("a plate given its subsample uses those entries and scales by size ove
     sample("z", Normal(0, 1));
   }
   CHECK(term_scale(tr.get_trace()["z"]) == Approx(100.0 / 3));
-  CHECK(tr.get_trace()["data"].indices == std::vector<Index>{7, 3, 99});
+  CHECK(tr.get_trace()["data"].extras().indices == std::vector<Index>{7, 3, 99});
   CHECK_THROWS_WITH(plate("data", 10, std::vector<Index>{2, 10}),
                     Contains("'data'") && Contains("subsample[1] is 10"));
   CHECK_THROWS_WITH(plate("data", 10, std::vector<Index>{}), Contains("'data'"));
@@ -656,15 +656,17 @@ bool same_record(const Site& a, const Site& b) {
     same_frames = a.frames[i].name == b.frames[i].name && a.frames[i].size == b.frames[i].size &&
                   a.frames[i].subsample_size == b.frames[i].subsample_size;
   }
+  const SiteExtras &ax = a.extras(), &bx = b.extras();
   return a.kind == b.kind && a.name == b.name && a.fn == b.fn && a.dist == b.dist &&
          same_tensor(a.value, b.value) && a.observed == b.observed && a.auxiliary == b.auxiliary &&
-         a.rng.has_value() == b.rng.has_value() && a.scale == b.scale &&
-         same_tensor(a.mask, b.mask) && a.keep == b.keep && same_frames &&
-         a.constraint == b.constraint && a.plate_size == b.plate_size &&
-         a.subsample_size == b.subsample_size && a.indices == b.indices &&
+         a.has_extras() == b.has_extras() && ax.rng.has_value() == bx.rng.has_value() &&
+         (!ax.rng || ax.rng->state() == bx.rng->state()) && a.scale == b.scale &&
+         same_tensor(ax.mask, bx.mask) && a.keep == b.keep && same_frames && a.init == b.init &&
+         a.init_fn == b.init_fn && a.constraint == b.constraint && ax.plate_size == bx.plate_size &&
+         ax.subsample_size == bx.subsample_size && ax.indices == bx.indices &&
          a.enumerate == b.enumerate && a.enumerated == b.enumerated &&
-         a.markov_chain == b.markov_chain && a.markov_step == b.markov_step && a.stop == b.stop &&
-         a.log_prob.empty() == b.log_prob.empty();
+         ax.markov_chain == bx.markov_chain && ax.markov_step == bx.markov_step &&
+         a.stop == b.stop && a.log_prob.empty() == b.log_prob.empty();
 }
 }  // namespace
 

@@ -272,7 +272,7 @@ TEST_CASE("AutoNormal fits local latents of a subsampled plate", "[inference][au
   // The guide opens the model's plate, so both see the same minibatch.
   Trace_ELBO elbo;
   auto [model_trace, guide_trace] = elbo.traces(model, guide);
-  CHECK(guide_trace["data"].indices == model_trace["data"].indices);
+  CHECK(guide_trace["data"].extras().indices == model_trace["data"].extras().indices);
   CHECK(term_scale(guide_trace["z"]) == Approx(double(N) / batch));
   CHECK(guide_trace["z"].value.rows() == batch);
 }

@@ -192,7 +192,7 @@ TEST_CASE("the KL term is scaled and masked like the log_prob it replaces",
     // distributions/kl, then the mask and the weight N/n * 3 applied entry by entry.
     set_rng_seed(seed);
     auto [mt, gt] = elbo.traces(local_model, local_guide, x);
-    const std::vector<Index>& idx = gt["data"].indices;
+    const std::vector<Index>& idx = gt["data"].extras().indices;
     const double weight = double(N) / double(n) * factor;
     REQUIRE(term_scale(mt["z"]) == Approx(weight));
     const Matrix kl_mu = kl_divergence(*gt["mu"].dist, *mt["mu"].dist).matrix();
