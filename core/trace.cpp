@@ -83,8 +83,8 @@ Tensor mask_and_scale(const Site& site, const Tensor& term, const char* what) {
 
 // Copies `site` over `slot`, the earlier run's site in its place (usually of the same name): the
 // implicit copy assignment, member by member, except that members both leave empty are not
-// touched, nor a name both have. Most members are empty at most sites (plates, masks, seeds,
-// markov chains), and a step records every site: this copy is a visible part of a site's cost.
+// touched, nor a name both have. Most sites have no plates, no constraint (only params do) and no
+// extras, and a step records every site: this copy is a visible part of a site's cost.
 void record_over(Site& slot, const Site& site, bool same_name) {
 #if defined(__GLIBCXX__) && defined(__x86_64__)
   static_assert(sizeof(Site) == 232,
@@ -107,7 +107,7 @@ void record_over(Site& slot, const Site& site, bool same_name) {
   slot.init = site.init;
   slot.init_fn = site.init_fn;
   if (slot.constraint || site.constraint) slot.constraint = site.constraint;
-  if (slot.has_extras() || site.has_extras()) slot.copy_extras(site);
+  slot.copy_extras(site);  // nothing to do when neither has extras
 }
 
 // The name at a position of `sites`, as the name index asks for it.

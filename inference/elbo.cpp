@@ -173,21 +173,19 @@ const Site* TraceMeanField_ELBO::kl_partner(const Site& model_site,
         name(), model_site.name, gs, ms));
   }
   // The KL term takes the model site's mask; a guide that masks the site must mask it alike.
-  if (!g->extras().mask.empty() || !g->keep) {
+  const Tensor& gm = g->extras().mask;
+  if (!gm.empty() || !g->keep) {
     const Tensor& m = model_site.extras().mask;
     const bool same =
         g->keep == model_site.keep &&
-        (g->extras().mask.empty()
-             ? m.empty()
-             : !m.empty() && m.rows() == g->extras().mask.rows() &&
-                   m.cols() == g->extras().mask.cols() &&
-                   ((m.value().array() != 0) == (g->extras().mask.value().array() != 0)).all());
+        (gm.empty() ? m.empty()
+                    : !m.empty() && m.rows() == gm.rows() && m.cols() == gm.cols() &&
+                          ((m.value().array() != 0) == (gm.value().array() != 0)).all());
     if (!same) {
       throw ValueError(fmt::format(
           "{}: site '{}' is masked differently in the guide ({}) and the model ({}); its KL "
           "term takes the model's mask, so mask the site alike in both (or only in the model)",
-          name(), model_site.name,
-          g->extras().mask.empty() ? std::string("a 1x1 mask") : g->extras().mask.shape(),
+          name(), model_site.name, gm.empty() ? std::string("a 1x1 mask") : gm.shape(),
           m.empty() ? std::string("no per-entry mask") : m.shape()));
     }
   }

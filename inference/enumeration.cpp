@@ -58,14 +58,14 @@ void EnumMessenger::process(Site& site) {
         "enumerated site needs a column of batch entries (R x 1), as the columns hold its values",
         site.name, d.describe(), shape_str(d.batch_rows(), d.batch_cols())));
   }
-  if (!site.extras().markov_chain.empty()) {
+  if (const std::string& chain = site.extras().markov_chain; !chain.empty()) {
     if (plate != nullptr) {
       throw ValueError(fmt::format(
           "sample '{}' is enumerated in markov chain '{}' inside plate '{}': a chain inside a "
           "plate is not supported (a chain's rows index the previous step's values, and 2-D "
           "tensors have no room for the plate as well); run the chain of each sequence "
           "separately",
-          site.name, site.extras().markov_chain, plate->name));
+          site.name, chain, plate->name));
     }
     site.value = d.enumerate_support();
     site.log_prob = d.enumerate_log_prob();
@@ -154,19 +154,20 @@ EnumPlan plan_enumeration(const Trace& model_trace) {
   for (std::size_t i = 0; i < sites.size(); ++i) {
     const Site& s = sites[i];
     if (!s.is_sample() || !s.enumerated) continue;
-    if (!s.extras().markov_chain.empty()) {
-      auto c = std::find_if(plan.chains.begin(), plan.chains.end(), [&](const EnumChain& ch) {
-        return ch.name == s.extras().markov_chain;
-      });
+    const std::string& chain = s.extras().markov_chain;
+    const Index step = s.extras().markov_step;
+    if (!chain.empty()) {
+      auto c = std::find_if(plan.chains.begin(), plan.chains.end(),
+                            [&](const EnumChain& ch) { return ch.name == chain; });
       if (c == plan.chains.end()) {
-        plan.chains.push_back({s.extras().markov_chain, {}, {}});
+        plan.chains.push_back({chain, {}, {}});
         c = plan.chains.end() - 1;
       }
-      if (!c->states.empty() && c->states.back()->extras().markov_step == s.extras().markov_step) {
+      if (!c->states.empty() && c->states.back()->extras().markov_step == step) {
         throw ValueError(fmt::format(
             "sites '{}' and '{}' are both enumerated at step {} of markov chain '{}'; a chain "
             "sums out one enumerated site per step (combine them into one Categorical)",
-            c->states.back()->name, s.name, s.extras().markov_step, s.extras().markov_chain));
+            c->states.back()->name, s.name, step, chain));
       }
       const Tensor& lp = s.log_prob;
       const Index prev = c->states.empty() ? 1 : c->states.back()->value.cols();
@@ -174,7 +175,7 @@ EnumPlan plan_enumeration(const Trace& model_trace) {
         throw ShapeError(fmt::format(
             "enumerated site '{}' (step {} of markov chain '{}') has a log_prob table {}: its rows "
             "must index the previous state's {} values (take_rows(probs, z_prev)), or be 1",
-            s.name, s.extras().markov_step, s.extras().markov_chain, lp.shape(), prev));
+            s.name, step, chain, lp.shape(), prev));
       }
       c->states.push_back(&s);
       c->factors.emplace_back();
@@ -207,14 +208,15 @@ EnumPlan plan_enumeration(const Trace& model_trace) {
     const Site& s = sites[i];
     if (!s.is_sample() || s.enumerated) continue;
     const Tensor& lp = model_trace.log_prob(s);
-    if (!s.extras().markov_chain.empty()) {
-      auto c = std::find_if(plan.chains.begin(), plan.chains.end(), [&](const EnumChain& ch) {
-        return ch.name == s.extras().markov_chain;
-      });
+    const std::string& chain = s.extras().markov_chain;
+    const Index step = s.extras().markov_step;
+    if (!chain.empty()) {
+      auto c = std::find_if(plan.chains.begin(), plan.chains.end(),
+                            [&](const EnumChain& ch) { return ch.name == chain; });
       if (c != plan.chains.end()) {
         // The step's state, looked for from the latest: a step's sites follow its state.
         std::size_t k = c->states.size();
-        while (k > 0 && c->states[k - 1]->extras().markov_step != s.extras().markov_step) --k;
+        while (k > 0 && c->states[k - 1]->extras().markov_step != step) --k;
         if (k > 0) {
           c->factors[k - 1].push_back(&s);
           continue;
@@ -223,7 +225,7 @@ EnumPlan plan_enumeration(const Trace& model_trace) {
           throw ShapeError(fmt::format(
               "site '{}' at step {} of markov chain '{}' has log_prob {}, but that step has no "
               "enumerated site for its columns to index",
-              s.name, s.extras().markov_step, s.extras().markov_chain, lp.shape()));
+              s.name, step, chain, lp.shape()));
         }
       }
     }
@@ -277,8 +279,9 @@ Tensor member_term(const Trace& t, const Site& s, const Site& first, Scalar scal
   if (s.enumerated) return t.log_prob(s);
   if (!s.keep) return Tensor();
   const Tensor& lp = t.log_prob(s);
-  if (s.extras().mask.empty() || s.is_global_term()) return lp;
-  return where(s.extras().mask, lp, 0);
+  const Tensor& mask = s.extras().mask;
+  if (mask.empty() || s.is_global_term()) return lp;
+  return where(mask, lp, 0);
 }
 
 }  // namespace
