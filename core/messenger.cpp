@@ -5,10 +5,21 @@
 
 namespace vesta {
 
+std::vector<Messenger*>& detail::make_thread_handlers() {
+  // The pointer goes with the stack when the thread ends, so a late reader sees no handler.
+  struct Owner {
+    std::vector<Messenger*> s;
+    ~Owner() { thread_handlers = nullptr; }
+  };
+  thread_local Owner owner;
+  thread_handlers = &owner.s;
+  return owner.s;
+}
+
 namespace {
 std::vector<Messenger*>& stack() {
-  thread_local std::vector<Messenger*> s;
-  return s;
+  std::vector<Messenger*>* s = detail::thread_handlers;
+  return s != nullptr ? *s : detail::make_thread_handlers();
 }
 }  // namespace
 
@@ -23,7 +34,5 @@ Messenger::~Messenger() noexcept(false) {
     s.erase(std::remove(s.begin(), s.end(), this), s.end());
   }
 }
-
-std::span<Messenger* const> handler_stack() { return stack(); }
 
 }  // namespace vesta

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <span>
+#include <vector>
 
 #include <vesta/core/site.hpp>
 
@@ -31,8 +32,20 @@ class Messenger {
   virtual ~Messenger() noexcept(false);
 };
 
+namespace detail {
+// The thread's stack, made by the first handler on the thread. Every primitive reads it (a
+// sample with no handler active skips its Site altogether), so the read is a load and a test:
+// a thread_local pointer with a constant initial value needs no guard.
+inline thread_local std::vector<Messenger*>* thread_handlers = nullptr;
+std::vector<Messenger*>& make_thread_handlers();
+}  // namespace detail
+
 /// The handlers active on this thread, outermost first.
-std::span<Messenger* const> handler_stack();
+inline std::span<Messenger* const> handler_stack() {
+  const std::vector<Messenger*>* s = detail::thread_handlers;
+  if (s == nullptr) return {};
+  return *s;
+}
 
 /// Sends `site` through the handler stack: process() innermost outwards (until a handler
 /// stops it), the default behaviour (draw a sample, read a param...), then postprocess().

@@ -48,32 +48,16 @@ Tensor Tensor::from_node(Node* node) {
   return t;
 }
 
-Node* Tensor::live_node() const {
-  const std::uint64_t current = tape().generation();
-  if (generation_ != current) {
-    throw StaleTensorError(fmt::format(
-        "a {} Tensor was used after the tape that recorded it was reset (it belongs to tape "
-        "generation {}, the current one is {}); keep values beyond a step with detach() or "
-        "matrix()",
-        shape(), generation_, current));
-  }
-  return node_;
+void Tensor::throw_stale() const {
+  throw StaleTensorError(fmt::format(
+      "a {} Tensor was used after the tape that recorded it was reset (it belongs to tape "
+      "generation {}, the current one is {}); keep values beyond a step with detach() or "
+      "matrix()",
+      shape(), generation_, tape().generation()));
 }
 
-const Scalar* Tensor::data_ptr() const { return storage_ ? storage_->data : &scalar_; }
-
-bool Tensor::requires_grad() const { return node_ != nullptr || is_leaf(); }
-
-ConstMatrixMap Tensor::value() const {
-  const Scalar* p = node_ ? live_node()->value : data_ptr();
-  return {p, rows_, cols_};
-}
-
-Scalar Tensor::item() const {
-  if (rows_ != 1 || cols_ != 1) {
-    throw ShapeError(fmt::format("item: the Tensor is {}, not 1x1", shape()));
-  }
-  return value()(0, 0);
+void Tensor::throw_not_scalar() const {
+  throw ShapeError(fmt::format("item: the Tensor is {}, not 1x1", shape()));
 }
 
 void Tensor::backward() const {

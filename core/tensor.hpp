@@ -71,17 +71,24 @@ class Tensor {
   std::string shape() const { return shape_str(rows_, cols_); }
 
   /// True for leaves made by variable() and for values recorded from them.
-  bool requires_grad() const;
+  bool requires_grad() const { return node_ != nullptr || is_leaf(); }
   /// True for Tensors made by variable().
   bool is_leaf() const { return storage_ && storage_->requires_grad; }
 
   /// A read-only view of the values (no copy), valid while this Tensor (and, for a recorded
   /// value, its tape generation) lives.
-  ConstMatrixMap value() const;
+  ConstMatrixMap value() const {
+    return {node_ != nullptr ? live_node()->value : data_ptr(), rows_, cols_};
+  }
   /// The values as an Eigen matrix (a copy).
   Matrix matrix() const { return Matrix(value()); }
   /// The value of a 1x1 Tensor.
-  Scalar item() const;
+  Scalar item() const {
+    if (rows_ != 1 || cols_ != 1) [[unlikely]] {
+      throw_not_scalar();
+    }
+    return node_ != nullptr ? *live_node()->value : *data_ptr();
+  }
   /// Entry (i, j).
   Scalar operator()(Index i, Index j) const { return value()(i, j); }
 
@@ -124,8 +131,18 @@ class Tensor {
   friend struct Operand;
 
   detail::Storage& init_storage();  // pooled storage of shape rows_ x cols_
-  const Scalar* data_ptr() const;   // values of a non-recorded Tensor
-  Node* live_node() const;          // the recorded node, checked against the tape generation
+  // Values of a non-recorded Tensor.
+  const Scalar* data_ptr() const { return storage_ ? storage_->data : &scalar_; }
+  // The recorded node, checked against the tape generation (every read of a recorded value
+  // passes here, so the check is inline and the error out of line).
+  Node* live_node() const {
+    if (generation_ != tape().generation()) [[unlikely]] {
+      throw_stale();
+    }
+    return node_;
+  }
+  [[noreturn]] void throw_stale() const;
+  [[noreturn]] void throw_not_scalar() const;
   detail::Storage& leaf_storage(const char* what) const;
 
   Node* node_ = nullptr;                      // recorded value
