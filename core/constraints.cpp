@@ -19,6 +19,8 @@ Index Constraint::first_violation(const MatrixRef& value) const {
   return 0;
 }
 
+bool Constraint::check_one(Scalar value) const { return check(ConstMatrixMap(&value, 1, 1)); }
+
 namespace {
 
 // Tolerance of a row sum of a simplex, in the build's precision.
@@ -31,6 +33,7 @@ class Elementwise : public Constraint {
  public:
   virtual bool contains(Scalar v) const = 0;
   bool check(const MatrixRef& v) const override { return first_violation(v) < 0; }
+  bool check_one(Scalar v) const override { return contains(v); }
   Index first_violation(const MatrixRef& v) const override {
     for (Index k = 0; k < v.size(); ++k) {
       if (!contains(v.data()[k])) return k;
@@ -79,6 +82,8 @@ class OneHot final : public Discrete {
  public:
   std::string name() const override { return "one_hot"; }
   bool contains(Scalar v) const override { return v == 0 || v == 1; }
+  // A row of one entry is one-hot only as 1 (its entries must also sum to 1).
+  bool check_one(Scalar v) const override { return v == 1; }
   Index first_violation(const MatrixRef& v) const override {
     if (const Index k = Discrete::first_violation(v); k >= 0) return k;
     for (Index r = 0; r < v.rows(); ++r) {

@@ -20,6 +20,9 @@ class Constraint {
   virtual std::string name() const = 0;
   /// Whether every entry (or row, for simplex) of `value` lies in the set.
   virtual bool check(const MatrixRef& value) const = 0;
+  /// Whether one number (a 1x1 value) lies in the set: check() without the matrix, for the
+  /// value check of a scalar site.
+  virtual bool check_one(Scalar value) const;
   /// The flat (column-major) index of the first entry outside the set, or -1: for messages
   /// that name the offending entry. (Row-wise sets report the row's first entry.)
   virtual Index first_violation(const MatrixRef& value) const;

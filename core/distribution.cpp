@@ -10,13 +10,7 @@
 
 namespace vesta {
 
-namespace {
-std::atomic<bool> g_validation{true};
-
-}  // namespace
-
-bool validation_enabled() { return g_validation.load(std::memory_order_relaxed); }
-void set_validation(bool enabled) { g_validation.store(enabled, std::memory_order_relaxed); }
+void set_validation(bool enabled) { detail::validation.store(enabled, std::memory_order_relaxed); }
 
 Independent::Independent(DistributionPtr base, int n) : base_(std::move(base)), n_(n) {
   if (n < 0 || base_->event_dim() + n > 2) {
@@ -91,6 +85,7 @@ void Distribution::validate_sample(const Tensor& value) const {
   if (!validation_enabled()) return;
   const ConstraintPtr s = support();
   const ConstMatrixMap v = value.value();
+  if (v.size() == 1 && s->check_one(*v.data())) return;  // a scalar site's value
   const Index k = s->first_violation(v);
   if (k < 0) return;
   throw ValueError(fmt::format("{}: value{} is {}, but must be in the support {}", name(),

@@ -3,6 +3,7 @@
 // distributions/.
 #pragma once
 
+#include <atomic>
 #include <exception>
 #include <memory>
 #include <string>
@@ -13,9 +14,13 @@
 
 namespace vesta {
 
+namespace detail {
+inline std::atomic<bool> validation{true};  // see validation_enabled
+}  // namespace detail
 /// Whether distributions check their parameters and the values they score (default: on,
 /// as in Pyro). Turning it off saves the checks' time in tuned code.
-bool validation_enabled();
+inline bool validation_enabled() { return detail::validation.load(std::memory_order_relaxed); }
+/// Turns validation on or off for every thread.
 void set_validation(bool enabled);
 
 /// \class Distribution

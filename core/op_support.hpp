@@ -124,9 +124,35 @@ void accumulate_in_stretches(Node& node, int parts, const Stretch& stretch) {
 /// thread allowed (set_num_threads), a large x is cut into stretches of entries, and f and df
 /// run on several threads at once, each on a column of one stretch: they must act entry by
 /// entry and write nothing but their result.
+namespace detail {
+/// unary_op for one number (a scalar site's op): f and df evaluated on 1x1 fixed-size arrays,
+/// which is the arithmetic the general path does for a single entry, without its loops.
+template <class F, class DF>
+Tensor scalar_unary_op(const Operand& X, F& f, DF& df) {
+  using One = Eigen::Array<Scalar, 1, 1>;
+  const Scalar y = One(f(One::Constant(*X.value)))(0, 0);
+  if (!X.requires_grad()) return Tensor(y);
+  Node* node = tape().record(1, 1, [xn = X.node, df](Node& out) {
+    const Scalar d =
+        out.adj[0] * One(df(One::Constant(*xn->value), One::Constant(out.value[0])))(0, 0);
+    if (xn->touched) {
+      xn->adj[0] += d;
+    } else {
+      xn->adj[0] = d;
+      xn->touched = true;
+    }
+  });
+  node->value[0] = y;
+  return Tensor::from_node(node);
+}
+}  // namespace detail
+
 template <class F, class DF>
 Tensor unary_op(const Tensor& x, F f, DF df) {
   const Operand X = Operand::of(x);
+  if constexpr (!std::is_invocable_v<F, const ConstArrayMap&, ArrayMap&>) {
+    if (X.rows == 1 && X.cols == 1) return detail::scalar_unary_op(X, f, df);
+  }
   auto apply = [&f](const ConstArrayMap& in, ArrayMap& y) {
     if constexpr (std::is_invocable_v<F, const ConstArrayMap&, ArrayMap&>) {
       f(in, y);

@@ -89,7 +89,7 @@ Scalar max_entry(const ConstMatrixMap& v) { return v.size() == 1 ? v(0, 0) : v.m
 
 }  // namespace
 
-void check_positive(const char* dist, const char* arg, const Tensor& t) {
+void check_positive_entries(const char* dist, const char* arg, const Tensor& t) {
   const auto v = t.value();
   if (v.size() == 0 || (all_finite(v) && min_entry(v) > 0)) return;
   check_each(dist, arg, t, "positive", [](Scalar v) { return v > 0 && std::isfinite(v); });
@@ -101,7 +101,7 @@ void check_probability(const char* dist, const char* arg, const Tensor& t) {
   check_each(dist, arg, t, "in [0, 1]", [](Scalar v) { return v >= 0 && v <= 1; });
 }
 
-void check_finite(const char* dist, const char* arg, const Tensor& t) {
+void check_finite_entries(const char* dist, const char* arg, const Tensor& t) {
   if (all_finite(t.value())) return;
   check_each(dist, arg, t, "finite", [](Scalar v) { return std::isfinite(v); });
 }

@@ -3,6 +3,7 @@
 // positive"). The checks run while validation is on (the default; see set_validation).
 #pragma once
 
+#include <cmath>
 #include <initializer_list>
 #include <string>
 #include <utility>
@@ -43,8 +44,22 @@ Tensor standard_uniform(Rng& rng, Index rows, Index cols);
 template <class Ok>
 void check_each(const char* dist, const char* arg, const Tensor& t, const char* requirement, Ok ok);
 
-void check_positive(const char* dist, const char* arg, const Tensor& t);
-void check_finite(const char* dist, const char* arg, const Tensor& t);
+void check_positive_entries(const char* dist, const char* arg, const Tensor& t);
+void check_finite_entries(const char* dist, const char* arg, const Tensor& t);
+/// Every entry of `t` positive and finite. A scalar site's one number is tested inline: every
+/// site's distribution checks its parameters.
+inline void check_positive(const char* dist, const char* arg, const Tensor& t) {
+  if (t.size() == 1) {
+    const Scalar v = *t.value().data();
+    if (v > 0 && std::isfinite(v)) return;
+  }
+  check_positive_entries(dist, arg, t);
+}
+/// Every entry of `t` finite (one number tested inline, as check_positive's).
+inline void check_finite(const char* dist, const char* arg, const Tensor& t) {
+  if (t.size() == 1 && std::isfinite(*t.value().data())) return;
+  check_finite_entries(dist, arg, t);
+}
 /// 0 <= t <= 1.
 void check_probability(const char* dist, const char* arg, const Tensor& t);
 [[noreturn]] void throw_invalid(const char* dist, const char* arg, const Tensor& t, Index k,

@@ -1,5 +1,7 @@
 // Each constraint's bijection: it maps into the set, inverts, and its log-det-Jacobian
 // matches the log-determinant of a finite-difference Jacobian.
+#include <limits>
+
 #include <Eigen/LU>
 #include <catch2/catch.hpp>
 
@@ -52,6 +54,39 @@ TEST_CASE("constraint transforms map into the set and invert", "[core][constrain
   CHECK_FALSE(constraints::lower_cholesky()->check(Matrix::Identity(2, 2) * -1));
   CHECK_THROWS_AS(constraints::from_name("wobbly"), ValueError);
   CHECK_THROWS_AS(constraints::interval(1, 0), ValueError);
+}
+
+TEST_CASE("check_one says of one number what check says of it as a 1x1 matrix",
+          "[core][constraints]") {
+  // check_one is the value check of every scalar site; each set's own override must agree
+  // with its check(), at the boundaries and for NaN and the infinities too.
+  const Scalar inf = std::numeric_limits<Scalar>::infinity();
+  const Scalar nan = std::numeric_limits<Scalar>::quiet_NaN();
+  const std::vector<ConstraintPtr> sets = {constraints::real(),
+                                           constraints::positive(),
+                                           constraints::nonnegative(),
+                                           constraints::greater_than(-1.5),
+                                           constraints::interval(-2, 5),
+                                           constraints::unit_interval(),
+                                           constraints::boolean(),
+                                           constraints::nonnegative_integer(),
+                                           constraints::integer_interval(0, 3),
+                                           constraints::one_hot(),
+                                           constraints::simplex(),
+                                           constraints::lower_cholesky()};
+  const std::vector<Scalar> values = {nan, -inf, -3, -2, -1.5, -1, 0, 0.5, 1, 2, 3, 5, 7, inf};
+  int accepted = 0, rejected = 0;
+  for (const ConstraintPtr& c : sets) {
+    for (const Scalar v : values) {
+      INFO(c->name() << " at " << v);
+      const bool expected = c->check(Matrix::Constant(1, 1, v));
+      CHECK(c->check_one(v) == expected);
+      (expected ? accepted : rejected) += 1;
+    }
+  }
+  // Both answers occur, so the comparison above can fail either way.
+  CHECK(accepted > 20);
+  CHECK(rejected > 20);
 }
 
 #if !VESTA_SCALAR_IS_FLOAT

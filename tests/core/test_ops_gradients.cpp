@@ -310,6 +310,15 @@ TEST_CASE("an op on 1x1 Tensors gives the values and gradients it gives entry by
         compare("binary", [f](Xs x) { return f(x[0], x[1]); }, {{1, 1, 0.5, 2}, {1, 1, 0.5, 2}});
     CHECK(nodes == 3);  // two leaves and the op: one node
   }
+  // Elementwise functions of one number (scalar_unary_op) whose arithmetic is exact enough to
+  // compare so: each records one node, and a leaf used by two of them sums both adjoints.
+  Tensor (*const unary[])(const Tensor&) = {square, abs, relu};
+  for (auto* f : unary) {
+    const std::size_t nodes = compare("unary", [f](Xs x) { return f(x[0]); }, {{1, 1, 0.5, 2}});
+    CHECK(nodes == 2);  // the leaf and the op
+  }
+  compare("two unary ops of one leaf", [](Xs x) { return square(x[0]) + abs(x[0]) * x[1]; },
+          {{1, 1, -2, -0.5}, {1, 1}});
   compare("Normal log_prob", [](Xs x) { return Normal(x[1], x[2]).log_prob(x[0]); },
           {{1, 1}, {1, 1}, {1, 1, 0.3, 2}});
   // Constants on either side (numbers kept in the backward step), and leaves reached by
