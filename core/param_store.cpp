@@ -72,13 +72,15 @@ const ParamStore::Entry* ParamStore::find(const std::string& name) const {
   return at < 0 ? nullptr : &entries_[static_cast<std::size_t>(at)].second;
 }
 
-const ParamStore::Entry& ParamStore::get_or_create(const std::string& name, const Matrix& init,
+const ParamStore::Entry& ParamStore::get_or_create(const std::string& name,
+                                                   const ConstMatrixMap& init,
                                                    const ConstraintPtr& constraint) {
   if (claim_ != nullptr && !tape().hold(claim_)) require_not_held_elsewhere("param", name);
   return find_or_create(name, init, constraint);
 }
 
-const ParamStore::Entry& ParamStore::find_or_create(const std::string& name, const Matrix& init,
+const ParamStore::Entry& ParamStore::find_or_create(const std::string& name,
+                                                    const ConstMatrixMap& init,
                                                     const ConstraintPtr& constraint) {
   if (const Entry* found = find(name)) {
     const Entry& e = *found;
@@ -105,7 +107,7 @@ const ParamStore::Entry& ParamStore::find_or_create(const std::string& name, con
     throw ValueError(fmt::format("param '{}': the initial value ({}) is outside its constraint {}",
                                  name, shape_str(init.rows(), init.cols()), c->name()));
   }
-  Matrix u = c->inverse(init);
+  Matrix u = c->inverse(Matrix(init));
   if (!u.allFinite()) {
     throw ValueError(fmt::format(
         "param '{}': the initial value lies on the boundary of {} (its unconstrained value is "
@@ -156,7 +158,7 @@ void ParamStore::set(const std::string& name, const Matrix& value,
     e.unconstrained.set_value(u);
     return;
   }
-  find_or_create(name, value, constraint);
+  find_or_create(name, ConstMatrixMap(value.data(), value.rows(), value.cols()), constraint);
 }
 
 ParamStore ParamStore::clone() const {

@@ -30,8 +30,13 @@ class ParamStore {
   /// call with a different constraint, or with a non-empty `init` of another shape, is an
   /// error naming the parameter and both. The calling thread's tape holds the store until it is
   /// reset; throws ConcurrentUseError while another thread's tape holds it.
-  const Entry& get_or_create(const std::string& name, const Matrix& init,
+  const Entry& get_or_create(const std::string& name, const ConstMatrixMap& init,
                              const ConstraintPtr& constraint);
+  /// The same, with the initial value in a Matrix.
+  const Entry& get_or_create(const std::string& name, const Matrix& init,
+                             const ConstraintPtr& constraint) {
+    return get_or_create(name, ConstMatrixMap(init.data(), init.rows(), init.cols()), constraint);
+  }
 
   /// Whether a parameter named `name` exists.
   bool contains(const std::string& name) const { return find(name) != nullptr; }
@@ -73,7 +78,7 @@ class ParamStore {
   std::vector<std::pair<std::string, Entry>> entries_;
   std::ptrdiff_t position(const std::string& name) const;
   void rebuild_index();
-  const Entry& find_or_create(const std::string& name, const Matrix& init,
+  const Entry& find_or_create(const std::string& name, const ConstMatrixMap& init,
                               const ConstraintPtr& constraint);
   // Throws ConcurrentUseError if another thread's tape holds the store; `what` names the use.
   void require_not_held_elsewhere(const char* what, const std::string& name) const;

@@ -110,7 +110,7 @@ Tensor sample_site(const std::string& name, DistributionPtr dist, std::optional<
   return site.value;
 }
 
-Tensor param_site(const std::string& name, const Matrix* init, const ParamInit* init_fn,
+Tensor param_site(const std::string& name, const ConstMatrixMap* init, const ParamInit* init_fn,
                   ConstraintPtr constraint) {
   require_name("param", name);
   Site site;
@@ -167,7 +167,13 @@ Tensor sample_auxiliary(const std::string& name, DistributionPtr dist) {
 }
 
 Tensor param(const std::string& name, const Matrix& init, ConstraintPtr constraint) {
-  return param_site(name, &init, nullptr, std::move(constraint));
+  const ConstMatrixMap view(init.data(), init.rows(), init.cols());
+  return param_site(name, &view, nullptr, std::move(constraint));
+}
+
+Tensor param(const std::string& name, Scalar init, ConstraintPtr constraint) {
+  const ConstMatrixMap view(&init, 1, 1);
+  return param_site(name, &view, nullptr, std::move(constraint));
 }
 
 Tensor param(const std::string& name, const ParamInit& init, ConstraintPtr constraint) {

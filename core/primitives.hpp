@@ -67,6 +67,9 @@ Tensor sample_auxiliary(const std::string& name, DistributionPtr dist);
 /// naming the parameter and both (a checkpoint from another model, a typo in a name).
 Tensor param(const std::string& name, const Matrix& init,
              ConstraintPtr constraint = constraints::real());
+/// A 1x1 parameter, `param("loc", 0.0)`: the same as with a 1x1 Matrix, without making one
+/// at every read.
+Tensor param(const std::string& name, Scalar init, ConstraintPtr constraint = constraints::real());
 /// Makes the initial (constrained) value of a parameter.
 using ParamInit = std::function<Matrix()>;
 /// The same, with the initial value computed by `init` only when the parameter is created:

@@ -137,7 +137,7 @@ struct Site {
 
   // param: the initial (constrained) value and the constraint, used on first creation. The
   // pointers are valid while the site is being processed.
-  const Matrix* init =
+  const ConstMatrixMap* init =
       nullptr;  ///< param: the initial constrained value (valid while the site is processed).
   const ParamInit* init_fn =
       nullptr;  ///< param: the function making the initial value, if given instead.

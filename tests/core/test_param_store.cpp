@@ -60,6 +60,32 @@ TEST_CASE("param creates on first use, then reads, through its constraint", "[co
   CHECK_FALSE(param_store().contains("scale"));
 }
 
+TEST_CASE("a 1x1 param takes its initial value as a number", "[core][params]") {
+  Fresh fresh;
+  const Tensor s = param("s", 0.5, constraints::positive());
+  CHECK(s.rows() == 1);
+  CHECK(s.cols() == 1);
+  CHECK(s.item() == Approx(0.5));
+  CHECK(param_store().entry("s").unconstrained.item() == Approx(std::log(0.5)));
+  // Later reads ignore the number, as they ignore a Matrix init, and read the stored value.
+  param_store().set("s", Matrix::Constant(1, 1, 2));
+  CHECK(param("s", 0.5, constraints::positive()).item() == Approx(2));
+  CHECK(param("loc", 0).item() == 0);  // an integer literal reads as the number it is
+  // The same checks as with a Matrix: a value outside the constraint, another shape, another
+  // constraint.
+  CHECK_THROWS_WITH(param("bad", -1.0, constraints::positive()),
+                    Contains("'bad'") && Contains("positive"));
+  param("column", Matrix::Zero(3, 1));
+  CHECK_THROWS_WITH(param("column", 0.0),
+                    Contains("'column'") && Contains("3x1") && Contains("1x1"));
+  CHECK_THROWS_WITH(param("s", 1.0, constraints::real()), Contains("positive") && Contains("real"));
+  // A substitute handler checks a given value's shape against the number's 1x1.
+  {
+    SubstituteMessenger sub({{"fresh", Tensor(Matrix::Zero(2, 1))}});
+    CHECK_THROWS_WITH(param("fresh", 1.0), Contains("'fresh'") && Contains("1x1"));
+  }
+}
+
 TEST_CASE("params read in any order, or after an erase, are the ones asked for", "[core][params]") {
   // Lookups look first where the last name was found (reads in creation order); every other
   // order, and positions moved by erase(), must find the same entries.
