@@ -14,6 +14,7 @@
 #include <vesta/core/distribution.hpp>
 #include <vesta/core/messenger.hpp>
 #include <vesta/core/random.hpp>
+#include <vesta/core/small_blocks.hpp>
 
 namespace vesta {
 
@@ -42,7 +43,12 @@ sample(const std::string& name, D&& dist, std::optional<Tensor> obs = std::nullo
     }
     return dist.has_rsample() ? dist.rsample(thread_rng()) : dist.sample(thread_rng());
   }
-  return sample(name, std::make_shared<std::decay_t<D>>(std::forward<D>(dist)), std::move(obs));
+  // The distribution lives as long as the trace keeps the site, usually until the next step
+  // records over it: its block comes from the thread's small-block lists, not malloc.
+  return sample(name,
+                std::allocate_shared<std::decay_t<D>>(
+                    detail::SmallBlockAllocator<std::decay_t<D>>{}, std::forward<D>(dist)),
+                std::move(obs));
 }
 
 /// A latent random variable with instructions for inference:
@@ -52,7 +58,10 @@ Tensor sample(const std::string& name, DistributionPtr dist, Infer infer);
 template <class D>
 requires std::is_base_of_v<Distribution, std::decay_t<D>> Tensor sample(const std::string& name,
                                                                         D&& dist, Infer infer) {
-  return sample(name, std::make_shared<std::decay_t<D>>(std::forward<D>(dist)), infer);
+  return sample(name,
+                std::allocate_shared<std::decay_t<D>>(
+                    detail::SmallBlockAllocator<std::decay_t<D>>{}, std::forward<D>(dist)),
+                infer);
 }
 
 /// A guide-only latent from which the guide's other sites are computed (Pyro's

@@ -323,3 +323,26 @@ TEST_CASE("split ops: models with large products train on several threads at onc
     set_num_threads(2);
   }
 }
+
+TEST_CASE("a site's distribution may be freed on another thread than the one that made it",
+          "[threads]") {
+  // A trace recorded on one thread and dropped on another frees its distributions there: the
+  // blocks join that thread's lists (or go to the C library once its lists are gone).
+  auto recorded = std::make_unique<Trace>();
+  std::thread maker([&] {
+    auto tr = trace();
+    for (int k = 0; k < 100; ++k) sample("z_" + std::to_string(k), Normal(0, 1));
+    *recorded = tr.take_trace();
+    tape().reset();
+  });
+  maker.join();
+  REQUIRE(recorded->size() == 100);
+  std::thread dropper([&] {
+    recorded.reset();
+    // This thread's lists now hold those blocks and serve them again.
+    auto tr = trace();
+    for (int k = 0; k < 100; ++k) sample("w_" + std::to_string(k), Normal(0, 1));
+    CHECK(tr.get_trace().size() == 100);
+  });
+  dropper.join();
+}
