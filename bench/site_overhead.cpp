@@ -40,8 +40,8 @@ int main(int argc, char** argv) {
     auto guide = [&] {
       for (Index k = 0; k < K; ++k) {
         const auto i = static_cast<std::size_t>(k);
-        const Tensor l = param(loc[i], Matrix::Zero(1, 1));
-        const Tensor s = param(scale[i], Matrix::Ones(1, 1), constraints::positive());
+        const Tensor l = param(loc[i], 0.0);
+        const Tensor s = param(scale[i], 1.0, constraints::positive());
         sample(z[i], Normal(l, s));
       }
     };

@@ -117,7 +117,7 @@ void model(const Matrix& X, const std::optional<Matrix>& y) {
                                                           rowwise_sum(square(matmul(h2, L))),
                                                           -kl_divergence(posterior, prior)));
 
-  const Tensor sigma = param("sigma", Matrix::Constant(1, 1, 1), constraints::positive());
+  const Tensor sigma = param("sigma", 1.0, constraints::positive());
   auto data = plate("data", X.rows());
   sample("y", Normal(f, sigma), y ? std::optional<Tensor>(Tensor(*y)) : std::nullopt);
 }
