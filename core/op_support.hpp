@@ -116,15 +116,7 @@ void accumulate_in_stretches(Node& node, int parts, const Stretch& stretch) {
     }
   });
 }
-}  // namespace detail
 
-/// An elementwise function y = f(x) with dy/dx given by df(x, y) (an array expression).
-/// `f(x)` returns an array expression, or `f(x, out)` writes into `out` when one expression
-/// cannot say it. `df` may capture only numbers (it is stored on the tape). With more than one
-/// thread allowed (set_num_threads), a large x is cut into stretches of entries, and f and df
-/// run on several threads at once, each on a column of one stretch: they must act entry by
-/// entry and write nothing but their result.
-namespace detail {
 /// unary_op for one number (a scalar site's op): f and df evaluated on 1x1 fixed-size arrays,
 /// which is the arithmetic the general path does for a single entry, without its loops.
 template <class F, class DF>
@@ -133,20 +125,20 @@ Tensor scalar_unary_op(const Operand& X, F& f, DF& df) {
   const Scalar y = One(f(One::Constant(*X.value)))(0, 0);
   if (!X.requires_grad()) return Tensor(y);
   Node* node = tape().record(1, 1, [xn = X.node, df](Node& out) {
-    const Scalar d =
-        out.adj[0] * One(df(One::Constant(*xn->value), One::Constant(out.value[0])))(0, 0);
-    if (xn->touched) {
-      xn->adj[0] += d;
-    } else {
-      xn->adj[0] = d;
-      xn->touched = true;
-    }
+    xn->accumulate_one(out.adj[0] *
+                       One(df(One::Constant(*xn->value), One::Constant(out.value[0])))(0, 0));
   });
   node->value[0] = y;
   return Tensor::from_node(node);
 }
 }  // namespace detail
 
+/// An elementwise function y = f(x) with dy/dx given by df(x, y) (an array expression).
+/// `f(x)` returns an array expression, or `f(x, out)` writes into `out` when one expression
+/// cannot say it. `df` may capture only numbers (it is stored on the tape). With more than one
+/// thread allowed (set_num_threads), a large x is cut into stretches of entries, and f and df
+/// run on several threads at once, each on a column of one stretch: they must act entry by
+/// entry and write nothing but their result.
 template <class F, class DF>
 Tensor unary_op(const Tensor& x, F f, DF df) {
   const Operand X = Operand::of(x);

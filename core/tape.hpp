@@ -54,6 +54,15 @@ struct Node {
       touched = true;
     }
   }
+  /// accumulate() of one number into a 1x1 node.
+  void accumulate_one(Scalar d) {
+    if (touched) {
+      adj[0] += d;
+    } else {
+      adj[0] = d;
+      touched = true;
+    }
+  }
   /// Zero-fills adj unless it already holds a gradient (for ops that scatter into it).
   void touch() {
     if (!touched) {
