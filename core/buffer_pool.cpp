@@ -1,5 +1,7 @@
 #include <vesta/core/buffer_pool.hpp>
 
+#include <vesta/core/small_blocks.hpp>
+
 #include <bit>
 #include <cstdlib>
 #include <new>
@@ -98,11 +100,12 @@ namespace vesta {
 
 std::size_t pooled_bytes() {
   const detail::Pool* pool = detail::thread_pool();
-  return pool != nullptr ? pool->bytes : 0;
+  return (pool != nullptr ? pool->bytes : 0) + detail::small_block_bytes();
 }
 
 void release_pooled_memory() {
   if (detail::Pool* pool = detail::thread_pool()) pool->clear();
+  detail::release_small_blocks();
 }
 
 }  // namespace vesta

@@ -61,10 +61,11 @@ class PooledMatrix {
 
 namespace vesta {
 
-/// Bytes the calling thread's pool holds for reuse (freed buffers not yet taken again).
+/// Bytes the calling thread's pool holds for reuse (freed buffers not yet taken again), with
+/// the small blocks its sample sites' distributions came from (core/small_blocks.hpp).
 std::size_t pooled_bytes();
-/// Returns every buffer the calling thread's pool holds to the system (after a phase that
-/// used unusually large matrices, say).
+/// Returns every buffer and small block the calling thread's pool holds to the system (after a
+/// phase that used unusually large matrices, say).
 void release_pooled_memory();
 
 }  // namespace vesta

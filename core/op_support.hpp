@@ -125,8 +125,8 @@ Tensor scalar_unary_op(const Operand& X, F& f, DF& df) {
   const Scalar y = One(f(One::Constant(*X.value)))(0, 0);
   if (!X.requires_grad()) return Tensor(y);
   Node* node = tape().record(1, 1, [xn = X.node, df](Node& out) {
-    xn->accumulate_one(out.adj[0] *
-                       One(df(One::Constant(*xn->value), One::Constant(out.value[0])))(0, 0));
+    xn->accumulate_scalar(out.adj[0] *
+                          One(df(One::Constant(*xn->value), One::Constant(out.value[0])))(0, 0));
   });
   node->value[0] = y;
   return Tensor::from_node(node);

@@ -93,7 +93,8 @@ Tensor weighted_sum_of(std::span<const Tensor> terms, const Scalar* weights) {
       1, 1, [total](Scalar* out) { *out = total; },
       [nodes, w, n](Node& y) {
         const Scalar g = y.adj[0];
-        for (std::size_t k = 0; k < n; ++k) nodes[k]->accumulate_one(w != nullptr ? w[k] * g : g);
+        for (std::size_t k = 0; k < n; ++k)
+          nodes[k]->accumulate_scalar(w != nullptr ? w[k] * g : g);
       });
 }
 }  // namespace

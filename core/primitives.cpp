@@ -183,11 +183,11 @@ Tensor param(const std::string& name, const ParamInit& init, ConstraintPtr const
 Tensor param(const std::string& name) { return param_site(name, nullptr, nullptr, nullptr); }
 
 void factor(const std::string& name, const Tensor& log_factor) {
-  sample(name, std::make_shared<Factor>(log_factor, false), Tensor());
+  sample(name, detail::site_distribution(Factor(log_factor, false)), Tensor());
 }
 
 void global_factor(const std::string& name, const Tensor& log_factor) {
-  sample(name, std::make_shared<Factor>(log_factor, true), Tensor());
+  sample(name, detail::site_distribution(Factor(log_factor, true)), Tensor());
 }
 
 Tensor deterministic(const std::string& name, const Tensor& value) {

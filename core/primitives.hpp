@@ -26,6 +26,16 @@ struct Infer {
   bool enumerate = false;
 };
 
+namespace detail {
+/// A site's own copy of `dist`. It lives as long as the trace keeps the site, usually until the
+/// next step records over it: its block comes from the thread's small-block lists, not malloc.
+template <class D>
+DistributionPtr site_distribution(D&& dist) {
+  using T = std::decay_t<D>;
+  return std::allocate_shared<T>(SmallBlockAllocator<T>{}, std::forward<D>(dist));
+}
+}  // namespace detail
+
 /// A random variable named `name` distributed as `dist`: drawn (by rsample when the
 /// distribution is reparameterisable), or, when `obs` is given, observed to be `obs`.
 /// Handlers may replay, condition, block, scale, mask or seed it. The name must not be empty.
@@ -43,12 +53,7 @@ sample(const std::string& name, D&& dist, std::optional<Tensor> obs = std::nullo
     }
     return dist.has_rsample() ? dist.rsample(thread_rng()) : dist.sample(thread_rng());
   }
-  // The distribution lives as long as the trace keeps the site, usually until the next step
-  // records over it: its block comes from the thread's small-block lists, not malloc.
-  return sample(name,
-                std::allocate_shared<std::decay_t<D>>(
-                    detail::SmallBlockAllocator<std::decay_t<D>>{}, std::forward<D>(dist)),
-                std::move(obs));
+  return sample(name, detail::site_distribution(std::forward<D>(dist)), std::move(obs));
 }
 
 /// A latent random variable with instructions for inference:
@@ -58,10 +63,7 @@ Tensor sample(const std::string& name, DistributionPtr dist, Infer infer);
 template <class D>
 requires std::is_base_of_v<Distribution, std::decay_t<D>> Tensor sample(const std::string& name,
                                                                         D&& dist, Infer infer) {
-  return sample(name,
-                std::allocate_shared<std::decay_t<D>>(
-                    detail::SmallBlockAllocator<std::decay_t<D>>{}, std::forward<D>(dist)),
-                infer);
+  return sample(name, detail::site_distribution(std::forward<D>(dist)), infer);
 }
 
 /// A guide-only latent from which the guide's other sites are computed (Pyro's

@@ -1,7 +1,6 @@
 #include <vesta/core/small_blocks.hpp>
 
 #include <array>
-#include <cstdint>
 
 namespace vesta::detail {
 
@@ -9,9 +8,9 @@ namespace {
 
 constexpr std::size_t kStep = 16;
 constexpr std::size_t kClasses = kSmallBlockMax / kStep;
-// Enough for the churn of a step (a freed block is usually taken again by the next site), and
-// at most kClasses * kMaxKept * kSmallBlockMax bytes kept per thread.
-constexpr std::uint32_t kMaxKept = 4096;
+// Enough for the churn of a step (a freed block is usually taken again by the next site) and
+// for a dropped trace's distributions; beyond it, a freed block goes back to the C library.
+constexpr std::size_t kMaxKeptBytes = std::size_t{4} << 20;
 
 struct FreeBlock {
   FreeBlock* next;
@@ -19,7 +18,18 @@ struct FreeBlock {
 
 struct Lists {
   std::array<FreeBlock*, kClasses> head{};
-  std::array<std::uint32_t, kClasses> kept{};
+  std::size_t bytes = 0;  // held in the lists
+
+  void clear() {
+    for (FreeBlock*& b : head) {
+      while (b != nullptr) {
+        FreeBlock* next = b->next;
+        ::operator delete(b);
+        b = next;
+      }
+    }
+    bytes = 0;
+  }
   ~Lists();
 };
 
@@ -28,22 +38,16 @@ struct Lists {
 thread_local Lists* thread_lists = nullptr;
 thread_local bool lists_gone = false;
 
-Lists& lists() {
-  if (thread_lists == nullptr) [[unlikely]] {
+Lists* lists() {
+  if (thread_lists == nullptr && !lists_gone) [[unlikely]] {
     thread_local Lists owned;
     thread_lists = &owned;
   }
-  return *thread_lists;
+  return thread_lists;
 }
 
 Lists::~Lists() {
-  for (FreeBlock* b : head) {
-    while (b != nullptr) {
-      FreeBlock* next = b->next;
-      ::operator delete(b);
-      b = next;
-    }
-  }
+  clear();
   thread_lists = nullptr;
   lists_gone = true;
 }
@@ -54,11 +58,12 @@ std::size_t size_class(std::size_t bytes) { return bytes == 0 ? 0 : (bytes - 1) 
 
 void* acquire_small_block(std::size_t bytes) {
   const std::size_t c = size_class(bytes);
-  Lists& l = lists();
-  if (FreeBlock* b = l.head[c]) {
-    l.head[c] = b->next;
-    --l.kept[c];
-    return b;
+  if (Lists* l = lists(); l != nullptr) {
+    if (FreeBlock* b = l->head[c]) {
+      l->head[c] = b->next;
+      l->bytes -= (c + 1) * kStep;
+      return b;
+    }
   }
   return ::operator new((c + 1) * kStep);
 }
@@ -66,16 +71,25 @@ void* acquire_small_block(std::size_t bytes) {
 void release_small_block(void* p, std::size_t bytes) noexcept {
   if (p == nullptr) return;
   const std::size_t c = size_class(bytes);
-  Lists* l = thread_lists;
-  if (l == nullptr && !lists_gone) l = &lists();
-  if (l == nullptr || l->kept[c] >= kMaxKept) {
+  const std::size_t block = (c + 1) * kStep;
+  Lists* l = lists();
+  if (l == nullptr || l->bytes + block > kMaxKeptBytes) {
     ::operator delete(p);
     return;
   }
   auto* b = static_cast<FreeBlock*>(p);
   b->next = l->head[c];
   l->head[c] = b;
-  ++l->kept[c];
+  l->bytes += block;
+}
+
+std::size_t small_block_bytes() {
+  const Lists* l = thread_lists;
+  return l != nullptr ? l->bytes : 0;
+}
+
+void release_small_blocks() {
+  if (Lists* l = thread_lists) l->clear();
 }
 
 }  // namespace vesta::detail

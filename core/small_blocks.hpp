@@ -3,7 +3,8 @@
 // its size on the thread that freed it, for the next request of that size: a pop and a push
 // where the C library's malloc and free cost several times more, and blocks of the objects'
 // own size (16-byte steps), so that a model of many sites keeps no more memory than with
-// malloc. A list keeps at most kMaxKept blocks; the rest go back to the C library.
+// malloc. A thread's lists keep at most 4 MiB; the rest goes back to the C library, as does
+// everything they hold on release_pooled_memory() (see buffer_pool.hpp).
 #pragma once
 
 #include <cstddef>
@@ -19,6 +20,11 @@ inline constexpr std::size_t kSmallBlockMax = 512;
 void* acquire_small_block(std::size_t bytes);
 /// Returns a block from acquire_small_block (of the same `bytes`) to the calling thread's list.
 void release_small_block(void* p, std::size_t bytes) noexcept;
+
+/// Bytes the calling thread's lists hold (counted by pooled_bytes()).
+std::size_t small_block_bytes();
+/// Returns the calling thread's listed blocks to the C library (release_pooled_memory() does).
+void release_small_blocks();
 
 /// An allocator over those blocks, for std::allocate_shared: objects too large or too aligned
 /// for them take operator new.

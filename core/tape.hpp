@@ -55,7 +55,7 @@ struct Node {
     }
   }
   /// accumulate() of one number into a 1x1 node.
-  void accumulate_one(Scalar d) {
+  void accumulate_scalar(Scalar d) {
     if (touched) {
       adj[0] += d;
     } else {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include <vesta/vesta.hpp>
@@ -21,8 +22,9 @@ bool aligned(const void* p, std::size_t a) { return reinterpret_cast<std::uintpt
 TEST_CASE("a freed small block is the next one given of its size", "[core][small_blocks]") {
   for (std::size_t bytes : {1, 16, 17, 160, 500, 512}) {
     INFO(bytes << " bytes");
+    const std::size_t other_bytes = bytes + 64 <= 512 ? bytes + 64 : 8;  // another size
     void* a = acquire_small_block(bytes);
-    void* other = acquire_small_block(bytes + 64 <= 512 ? bytes + 64 : 8);  // another size
+    void* other = acquire_small_block(other_bytes);
     REQUIRE(a != nullptr);
     CHECK(aligned(a, 16));
     std::memset(a, 0xab, bytes);  // the whole request is writable (ASan checks it)
@@ -30,7 +32,7 @@ TEST_CASE("a freed small block is the next one given of its size", "[core][small
     void* b = acquire_small_block(bytes);
     CHECK(b == a);
     release_small_block(b, bytes);
-    release_small_block(other, bytes + 64 <= 512 ? bytes + 64 : 8);
+    release_small_block(other, other_bytes);
   }
 }
 
@@ -55,4 +57,16 @@ TEST_CASE("the small-block allocator serves large and over-aligned objects elsew
   auto p = std::allocate_shared<std::vector<int>>(SmallBlockAllocator<std::vector<int>>{}, 5, 7);
   CHECK(p->size() == 5);
   CHECK((*p)[4] == 7);
+}
+
+TEST_CASE("release_pooled_memory also returns the thread's small blocks", "[core][small_blocks]") {
+  release_pooled_memory();
+  const std::size_t before = pooled_bytes();
+  {
+    auto tr = trace();
+    for (int k = 0; k < 10; ++k) sample("z_" + std::to_string(k), Normal(0, 1));
+  }  // the trace goes, and its ten distributions' blocks join the lists
+  CHECK(pooled_bytes() >= before + 10 * sizeof(Normal));
+  release_pooled_memory();
+  CHECK(pooled_bytes() == 0);
 }
