@@ -90,7 +90,7 @@ bool Tape::hold(const std::shared_ptr<detail::Claim>& claim) {
   return true;
 }
 
-Node* Tape::leaf_node(const std::shared_ptr<detail::Storage>& storage) {
+Node* Tape::leaf_node(const detail::StorageRef& storage) {
   detail::Storage& s = *storage;
   // Held by this tape: the leaf entered this generation's graph already. Otherwise it must be
   // free: a leaf on two threads' tapes at once would have both backward passes write its
@@ -116,7 +116,7 @@ Node* Tape::leaf_node(const std::shared_ptr<detail::Storage>& storage) {
   return node;
 }
 
-const Scalar* Tape::retain(const std::shared_ptr<detail::Storage>& storage) {
+const Scalar* Tape::retain(const detail::StorageRef& storage) {
   retained_.push_back(storage);
   return storage->data;
 }

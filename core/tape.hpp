@@ -12,6 +12,10 @@
 #include <utility>
 #include <vector>
 
+#if defined(__GLIBCXX__)
+#include <ext/atomicity.h>
+#endif
+
 #include <vesta/core/arena.hpp>
 #include <vesta/core/scalar.hpp>
 
@@ -95,6 +99,13 @@ struct Claim {
 /// leaf the tape also keeps its bookkeeping here: the gradient that backward passes accumulate
 /// into until zeroed, and the leaf's node on the current tape.
 struct Storage {
+ private:
+  // The StorageRefs to it (a new Storage has the one its maker holds), counted as libstdc++'s
+  // std::shared_ptr counts: atomically once the program has a second thread, with plain adds
+  // before. First, in the cache line that `data` is in: a copy of a Tensor touches no other.
+  int refs_ = 1;
+
+ public:
   Scalar* data = nullptr;
   Index rows = 0;
   Index cols = 0;
@@ -112,6 +123,24 @@ struct Storage {
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
 
+  /// Counts one more StorageRef to this Storage.
+  void add_ref() noexcept {
+#if defined(__GLIBCXX__)
+    __gnu_cxx::__atomic_add_dispatch(&refs_, 1);
+#else
+    __atomic_fetch_add(&refs_, 1, __ATOMIC_RELAXED);
+#endif
+  }
+  /// Counts one StorageRef fewer, and deletes the Storage when it was the last.
+  void release() noexcept {
+#if defined(__GLIBCXX__)
+    const bool last = __gnu_cxx::__exchange_and_add_dispatch(&refs_, -1) == 1;
+#else
+    const bool last = __atomic_fetch_sub(&refs_, 1, __ATOMIC_ACQ_REL) == 1;
+#endif
+    if (last) delete this;
+  }
+
   MatrixMap values() { return {data, rows, cols}; }
   ConstMatrixMap values() const { return {data, rows, cols}; }
   /// Exchanges the values with `other` (rows x cols): an optimizer commits a step's new values
@@ -122,6 +151,41 @@ struct Storage {
  private:
   std::size_t pooled_ = 0;  // the pool's size class of `data`; 0 when it lives in owned_
   Matrix owned_;
+};
+
+/// A counted reference to a Storage: what a Tensor holds for a constant or a leaf, and what the
+/// tape keeps of the leaves and constants a step reads. One pointer, where a std::shared_ptr is
+/// two: a Tensor is 32 bytes, and every trace record, distribution and ELBO row holds some.
+class StorageRef {
+ public:
+  StorageRef() noexcept = default;
+  /// Takes over the one reference of a Storage just made with `new`.
+  explicit StorageRef(Storage* fresh) noexcept : p_(fresh) {}
+  StorageRef(const StorageRef& other) noexcept : p_(other.p_) {
+    if (p_ != nullptr) p_->add_ref();
+  }
+  StorageRef(StorageRef&& other) noexcept : p_(std::exchange(other.p_, nullptr)) {}
+  StorageRef& operator=(const StorageRef& other) noexcept {
+    StorageRef(other).swap(*this);
+    return *this;
+  }
+  StorageRef& operator=(StorageRef&& other) noexcept {
+    StorageRef(std::move(other)).swap(*this);
+    return *this;
+  }
+  ~StorageRef() {
+    if (p_ != nullptr) p_->release();
+  }
+  void swap(StorageRef& other) noexcept { std::swap(p_, other.p_); }
+
+  Storage* get() const noexcept { return p_; }
+  Storage& operator*() const noexcept { return *p_; }
+  Storage* operator->() const noexcept { return p_; }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+  friend bool operator==(const StorageRef& a, const StorageRef& b) noexcept { return a.p_ == b.p_; }
+
+ private:
+  Storage* p_ = nullptr;
 };
 
 template <class F>
@@ -185,7 +249,7 @@ class Tape {
   /// The leaf node of a parameter in this generation, created on first use. Throws
   /// ConcurrentUseError if another thread's tape holds the parameter (it read it in a step
   /// that has not ended).
-  Node* leaf_node(const std::shared_ptr<detail::Storage>& storage);
+  Node* leaf_node(const detail::StorageRef& storage);
 
   /// Holds `claim` for this tape until reset(): true if it is held now (also when it was
   /// already), false if another thread's tape holds it.
@@ -193,7 +257,7 @@ class Tape {
 
   /// Keeps a constant's values alive and unchanged until reset(), for a backward step that
   /// reads them; returns where they are.
-  const Scalar* retain(const std::shared_ptr<detail::Storage>& storage);
+  const Scalar* retain(const detail::StorageRef& storage);
   /// Keeps a scalar alive until the next reset and returns its address.
   const Scalar* retain(Scalar inline_value);
 
@@ -224,9 +288,9 @@ class Tape {
 
   detail::Arena arena_;
   std::vector<Node*> nodes_;
-  std::vector<std::shared_ptr<detail::Storage>> leaves_;    // parameters seen this generation
-  std::vector<std::shared_ptr<detail::Storage>> retained_;  // constants read by backward steps
-  std::vector<std::shared_ptr<detail::Claim>> held_;        // stores held this generation
+  std::vector<detail::StorageRef> leaves_;            // parameters seen this generation
+  std::vector<detail::StorageRef> retained_;          // constants read by backward steps
+  std::vector<std::shared_ptr<detail::Claim>> held_;  // stores held this generation
   void let_go();
   std::uint64_t generation_;
 };

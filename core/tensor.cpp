@@ -4,21 +4,32 @@
 
 namespace vesta {
 
-Tensor::Tensor(const Matrix& m) : rows_(m.rows()), cols_(m.cols()) { init_storage().values() = m; }
+#if defined(__GLIBCXX__) && defined(__x86_64__)
+static_assert(sizeof(Tensor) == 32, "a Tensor is in every trace record, distribution and ELBO row");
+#endif
 
-Tensor::Tensor(Matrix&& m) : rows_(m.rows()), cols_(m.cols()) {
-  storage_ = std::make_shared<detail::Storage>(std::move(m));
+Tensor::Tensor(const Matrix& m) : rows_(dim(m.rows())), cols_(dim(m.cols())) {
+  init_storage().values() = m;
+}
+
+Tensor::Tensor(Matrix&& m) : rows_(dim(m.rows())), cols_(dim(m.cols())) {
+  storage_ = detail::StorageRef(new detail::Storage(std::move(m)));
 }
 
 detail::Storage& Tensor::init_storage() {
-  storage_ = std::make_shared<detail::Storage>(rows_, cols_);
+  storage_ = detail::StorageRef(new detail::Storage(rows_, cols_));
   return *storage_;
+}
+
+void Tensor::throw_too_large(Index n) {
+  throw ShapeError(fmt::format(
+      "a Tensor dimension of {} exceeds the largest vesta keeps, {} (2^31 - 1)", n, kMaxDim));
 }
 
 Tensor Tensor::uninitialized(Index rows, Index cols, Scalar** values) {
   Tensor t;
-  t.rows_ = rows;
-  t.cols_ = cols;
+  t.rows_ = dim(rows);
+  t.cols_ = dim(cols);
   *values = t.init_storage().data;
   return t;
 }
@@ -43,8 +54,8 @@ Tensor Tensor::from_node(Node* node) {
   Tensor t;
   t.node_ = node;
   t.generation_ = tape().generation();
-  t.rows_ = node->rows;
-  t.cols_ = node->cols;
+  t.rows_ = dim(node->rows);
+  t.cols_ = dim(node->cols);
   return t;
 }
 

@@ -40,7 +40,7 @@ class Tensor {
   /// a Map), evaluated once into a pooled buffer.
   template <class Derived>
   Tensor(const Eigen::MatrixBase<Derived>& m)  // NOLINT(google-explicit-constructor)
-      : rows_(m.rows()), cols_(m.cols()) {
+      : rows_(dim(m.rows())), cols_(dim(m.cols())) {
     init_storage().values() = m;
   }
 
@@ -64,7 +64,7 @@ class Tensor {
   /// Number of columns.
   Index cols() const { return cols_; }
   /// Number of entries.
-  Index size() const { return rows_ * cols_; }
+  Index size() const { return Index(rows_) * cols_; }
   /// Whether it has no entries.
   bool empty() const { return size() == 0; }
   /// "3x4".
@@ -120,7 +120,7 @@ class Tensor {
   /// generation, or the same constant or leaf storage (inline 1x1 constants are never the same).
   bool same_as(const Tensor& other) const {
     if (node_ != nullptr) return node_ == other.node_ && generation_ == other.generation_;
-    return storage_ != nullptr && storage_ == other.storage_;
+    return storage_ && storage_ == other.storage_;
   }
 
   // Building blocks for ops (see <vesta/core/op_support.hpp>): a Tensor for a recorded node.
@@ -145,16 +145,27 @@ class Tensor {
   [[noreturn]] void throw_not_scalar() const;
   detail::Storage& leaf_storage(const char* what) const;
 
-  Node* node_ = nullptr;                      // recorded value
-  std::shared_ptr<detail::Storage> storage_;  // constant or leaf
+  // A dimension as the Tensor keeps it (32 bits; a larger one throws ShapeError).
+  static std::int32_t dim(Index n) {
+    if (n > kMaxDim) [[unlikely]] {
+      throw_too_large(n);
+    }
+    return static_cast<std::int32_t>(n);
+  }
+  static constexpr Index kMaxDim = 0x7fffffff;
+  [[noreturn]] static void throw_too_large(Index n);
+
+  // 32 bytes in all: a Tensor is in every trace record, distribution and ELBO row.
+  Node* node_ = nullptr;        // recorded value
+  detail::StorageRef storage_;  // constant or leaf
   // A recorded value needs its tape generation, an inline 1x1 constant its value, and no
   // Tensor is both (node_ tells which): one word holds either.
   union {
     std::uint64_t generation_ = 0;  // tape generation of node_ (when node_ is set)
     Scalar scalar_;                 // a 1x1 constant, held inline (when neither pointer is)
   };
-  Index rows_ = 0;
-  Index cols_ = 0;
+  std::int32_t rows_ = 0;
+  std::int32_t cols_ = 0;
 };
 
 }  // namespace vesta

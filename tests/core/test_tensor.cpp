@@ -86,6 +86,41 @@ TEST_CASE("constants are not differentiated", "[core][tensor]") {
   tape().reset();
 }
 
+TEST_CASE("a Tensor's dimensions are checked against the largest it keeps", "[core][tensor]") {
+  // No entries, so nothing is allocated: only the shape is out of range.
+  const Index too_many = Index(1) << 31;
+  CHECK_THROWS_AS(Tensor(Matrix(too_many, 0)), ShapeError);
+  CHECK_THROWS_WITH(Tensor(Matrix(0, too_many)), Contains("2147483648") && Contains("2^31 - 1"));
+  Scalar* values = nullptr;
+  CHECK_THROWS_AS(Tensor::uninitialized(too_many, 0, &values), ShapeError);
+  const Tensor largest(Matrix(too_many - 1, 0));
+  CHECK(largest.rows() == too_many - 1);
+  CHECK(largest.size() == 0);
+}
+
+TEST_CASE("copies of a constant or a leaf share its values until the last goes", "[core][tensor]") {
+  Matrix m = Matrix::Constant(4, 1, 1.5);
+  const Scalar* buffer = m.data();
+  std::vector<Tensor> copies;
+  {
+    const Tensor c(std::move(m));
+    for (int i = 0; i < 100; ++i) copies.push_back(c);
+    Tensor moved = copies.back();
+    copies.back() = std::move(moved);
+    copies.front() = copies[1];  // self-family assignment keeps the count right
+  }
+  for (const Tensor& t : copies) CHECK(t.value().data() == buffer);
+  copies.resize(1);
+  CHECK(copies[0].matrix() == Matrix::Constant(4, 1, 1.5));
+  const Tensor leaf = Tensor::variable(Matrix::Constant(2, 1, 3));
+  {
+    const Tensor other = leaf;
+    sum(other * other).backward();
+  }
+  tape().reset();
+  CHECK(leaf.grad() == Matrix::Constant(2, 1, 6));
+}
+
 TEST_CASE("a constant operand is kept alive until backward", "[core][tensor]") {
   const Tensor x = Tensor::variable(Matrix::Constant(3, 1, 2));
   Tensor loss;
