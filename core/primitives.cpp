@@ -78,13 +78,14 @@ void sample_default(Site& site) {
 void param_default(Site& site) {
   if (!site.value.empty()) return;
   ParamStore& store = param_store();
+  const ParamRequest& asked = *site.param;
   const ParamStore::Entry* e = nullptr;
-  if (site.init != nullptr) {
-    e = &store.get_or_create(site.name, *site.init, site.constraint);
+  if (asked.init != nullptr) {
+    e = &store.get_or_create(site.name, *asked.init, asked.constraint);
   } else if (store.contains(site.name)) {
-    e = &store.get_or_create(site.name, Matrix(), site.constraint);
-  } else if (site.init_fn != nullptr) {
-    e = &store.get_or_create(site.name, (*site.init_fn)(), site.constraint);
+    e = &store.get_or_create(site.name, Matrix(), asked.constraint);
+  } else if (asked.init_fn != nullptr) {
+    e = &store.get_or_create(site.name, (*asked.init_fn)(), asked.constraint);
   } else {
     e = &store.entry(site.name);
   }
@@ -113,13 +114,12 @@ Tensor sample_site(const std::string& name, DistributionPtr dist, std::optional<
 Tensor param_site(const std::string& name, const ConstMatrixMap* init, const ParamInit* init_fn,
                   ConstraintPtr constraint) {
   require_name("param", name);
+  const ParamRequest asked{init, init_fn, std::move(constraint)};
   Site site;
   site.kind = SiteKind::param;
   site.name = name;
   site.fn = &param_default;
-  site.init = init;
-  site.init_fn = init_fn;
-  site.constraint = std::move(constraint);
+  site.param = &asked;
   apply_stack(site);
   return site.value;
 }

@@ -40,6 +40,15 @@ struct PlateFrame {
 
 using ParamInit = std::function<Matrix()>;
 
+/// What a param site asks for, should the parameter not exist yet: its initial (constrained)
+/// value, given as a value or as a function making one, and its constraint. The param
+/// primitive keeps it while the site is processed (see Site::param).
+struct ParamRequest {
+  const ConstMatrixMap* init = nullptr;  ///< The initial constrained value, if given as one.
+  const ParamInit* init_fn = nullptr;    ///< The function making it, if given instead.
+  std::shared_ptr<const Constraint> constraint;  ///< The constraint (null: real).
+};
+
 /// What few sites carry: a per-entry mask, a plate's sizes and indices, a markov chain's step,
 /// a seed handler's generator. Kept out of a Site's record (see Site::extras) so that the record
 /// of an ordinary site stays small: a step records every site, and a model of many sites walks
@@ -135,13 +144,10 @@ struct Site {
   mutable Tensor log_prob;
   std::vector<PlateFrame> frames;  ///< The enclosing plates, innermost first.
 
-  // param: the initial (constrained) value and the constraint, used on first creation. The
-  // pointers are valid while the site is being processed.
-  const ConstMatrixMap* init =
-      nullptr;  ///< param: the initial constrained value (valid while the site is processed).
-  const ParamInit* init_fn =
-      nullptr;  ///< param: the function making the initial value, if given instead.
-  std::shared_ptr<const Constraint> constraint;  ///< param: the constraint.
+  /// param: the initial value and constraint the primitive was given, used if the parameter
+  /// does not exist yet; set while the site is processed, null in a Trace's record. One pointer
+  /// rather than the three members: every record of every site has room for it.
+  const ParamRequest* param = nullptr;
 
   /// What few sites carry (a mask, a plate's indices, a markov step, a seed's generator); all
   /// empty when the site has none.

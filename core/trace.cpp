@@ -83,11 +83,12 @@ Tensor mask_and_scale(const Site& site, const Tensor& term, const char* what) {
 
 // Copies `site` over `slot`, the earlier run's site in its place (usually of the same name): the
 // implicit copy assignment, member by member, except that members both leave empty are not
-// touched, nor a name both have. Most sites have no plates, no constraint (only params do) and no
-// extras, and a step records every site: this copy is a visible part of a site's cost.
+// touched, nor a name both have, nor the param request, which a record does not keep (add()).
+// Most sites have no plates and no extras, and a step records every site: this copy is a visible
+// part of a site's cost.
 void record_over(Site& slot, const Site& site, bool same_name) {
 #if defined(__GLIBCXX__) && defined(__x86_64__)
-  static_assert(sizeof(Site) == 200,
+  static_assert(sizeof(Site) == 176,
                 "Site has a new member: copy it here too, then update the size checked here");
 #endif
   slot.kind = site.kind;
@@ -104,9 +105,6 @@ void record_over(Site& slot, const Site& site, bool same_name) {
   slot.scale = site.scale;
   slot.log_prob = site.log_prob;
   if (!slot.frames.empty() || !site.frames.empty()) slot.frames = site.frames;
-  slot.init = site.init;
-  slot.init_fn = site.init_fn;
-  if (slot.constraint || site.constraint) slot.constraint = site.constraint;
   slot.copy_extras(site);  // nothing to do when neither has extras
 }
 
@@ -195,6 +193,7 @@ void Trace::add(const Site& site) {
     sites_.push_back(site);
   }
   sites_[at].stop = false;
+  sites_[at].param = nullptr;  // it points into the param primitive's frame
   size_ = at + 1;
   held_ = std::max(held_, size_);
 }

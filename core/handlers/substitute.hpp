@@ -36,9 +36,9 @@ class SubstituteMessenger : public Messenger {
       const ParamStore::Entry& e = param_store().entry(site.name);
       rows = e.unconstrained.rows();
       cols = e.constraint->constrained_cols(e.unconstrained.cols());
-    } else if (site.init != nullptr) {
-      rows = site.init->rows();
-      cols = site.init->cols();
+    } else if (site.param != nullptr && site.param->init != nullptr) {
+      rows = site.param->init->rows();
+      cols = site.param->init->cols();
     }
     if (rows >= 0 && (v.rows() != rows || v.cols() != cols)) {
       throw ShapeError(fmt::format("substitute: param '{}' is {}, but is given a {} value",

@@ -661,10 +661,9 @@ bool same_record(const Site& a, const Site& b) {
          same_tensor(a.value, b.value) && a.observed == b.observed && a.auxiliary == b.auxiliary &&
          a.has_extras() == b.has_extras() && ax.rng.has_value() == bx.rng.has_value() &&
          (!ax.rng || ax.rng->state() == bx.rng->state()) && a.scale == b.scale &&
-         same_tensor(ax.mask, bx.mask) && a.keep == b.keep && same_frames && a.init == b.init &&
-         a.init_fn == b.init_fn && a.constraint == b.constraint && ax.plate_size == bx.plate_size &&
-         ax.subsample_size == bx.subsample_size && ax.indices == bx.indices &&
-         a.enumerate == b.enumerate && a.enumerated == b.enumerated &&
+         same_tensor(ax.mask, bx.mask) && a.keep == b.keep && same_frames && a.param == b.param &&
+         ax.plate_size == bx.plate_size && ax.subsample_size == bx.subsample_size &&
+         ax.indices == bx.indices && a.enumerate == b.enumerate && a.enumerated == b.enumerated &&
          ax.markov_chain == bx.markov_chain && ax.markov_step == bx.markov_step &&
          a.stop == b.stop && a.log_prob.empty() == b.log_prob.empty();
 }
