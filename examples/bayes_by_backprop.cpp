@@ -54,9 +54,7 @@ class BayesianNet : public Module {
 
   /// One draw of the network's output for x.
   Tensor operator()(const Tensor& x) { return fc2(fc1(x)); }
-  Tensor noise_sd() const {
-    return param("noise_sd", Matrix::Constant(1, 1, 1), constraints::positive());
-  }
+  Tensor noise_sd() const { return param("noise_sd", 1.0, constraints::positive()); }
   /// Every layer's losses from the last forward pass, as TFP's model.losses.
   std::vector<Tensor> losses() const {
     std::vector<Tensor> all = fc1.losses();

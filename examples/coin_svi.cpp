@@ -27,8 +27,8 @@ void model(const Matrix& tosses) {
 }
 
 void guide(const Matrix&) {
-  const Tensor alpha_q = param("alpha_q", Matrix::Constant(1, 1, 15), constraints::positive());
-  const Tensor beta_q = param("beta_q", Matrix::Constant(1, 1, 15), constraints::positive());
+  const Tensor alpha_q = param("alpha_q", 15.0, constraints::positive());
+  const Tensor beta_q = param("beta_q", 15.0, constraints::positive());
   sample("latent_fairness", Beta(alpha_q, beta_q));
 }
 

@@ -31,7 +31,7 @@ void model(const Matrix& x) {
   const Matrix trans0 = Matrix::Constant(K, K, 0.1) + 0.7 * Matrix::Identity(K, K);
   const Tensor trans = param("trans", trans0, constraints::simplex());
   const Tensor locs = param("locs", Matrix{{-1.0}, {0.5}, {2.0}});
-  const Tensor scale = param("scale", Matrix::Constant(1, 1, 1.0), constraints::positive());
+  const Tensor scale = param("scale", 1.0, constraints::positive());
   Tensor z;
   for (Index t : markov(x.rows(), "hmm")) {
     const Tensor probs = t == 0 ? init : take_rows(trans, z);

@@ -47,6 +47,11 @@ Tensor Module::param(const std::string& name, const Matrix& init, ConstraintPtr 
       name, init.rows(), init.cols(), [&init] { return init; }, std::move(constraint));
 }
 
+Tensor Module::param(const std::string& name, Scalar init, ConstraintPtr constraint) const {
+  return param(
+      name, 1, 1, [init] { return Matrix::Constant(1, 1, init); }, std::move(constraint));
+}
+
 std::vector<std::string> Module::parameter_names() const {
   const std::string start = prefix_ + ".";
   std::vector<std::string> out;

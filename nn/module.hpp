@@ -59,6 +59,9 @@ class Module {
   /// The same with the initial value given (its shape is the parameter's).
   Tensor param(const std::string& name, const Matrix& init,
                ConstraintPtr constraint = constraints::real()) const;
+  /// The same for a 1x1 parameter, its initial value given as a number.
+  Tensor param(const std::string& name, Scalar init,
+               ConstraintPtr constraint = constraints::real()) const;
 
   /// The names of the parameters in the ParamStore that belong to this module and its
   /// children (those under "<prefix>."), in creation order. Parameters are created on a

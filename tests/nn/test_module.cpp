@@ -70,6 +70,23 @@ TEST_CASE("a Module names its parameters under its prefix and reuses them", "[nn
   tape().reset();
 }
 
+TEST_CASE("a Module's 1x1 parameter takes its initial value as a number", "[nn][module]") {
+  Fresh fresh;
+  const Module head("head");
+  const Tensor sd = head.param("noise_sd", 0.5, constraints::positive());
+  CHECK(sd.rows() == 1);
+  CHECK(sd.cols() == 1);
+  CHECK(sd.item() == Approx(0.5).epsilon(1e-12));
+  CHECK(param_store().contains("head.noise_sd"));
+  // Later reads return the stored value, as with a Matrix; a stored value of another shape is
+  // an error naming the parameter.
+  CHECK(head.param("noise_sd", 3.0, constraints::positive()).item() == Approx(0.5).epsilon(1e-12));
+  CHECK(head.param("bias", Matrix::Zero(1, 2)).cols() == 2);
+  CHECK_THROWS_WITH(head.param("bias", 1.0), Contains("head.bias"));
+  CHECK_THROWS_AS(head.param("offset", -1.0, constraints::positive()), ValueError);
+  tape().reset();
+}
+
 TEST_CASE("Linear computes x W + b, and without bias x W", "[nn][module]") {
   Fresh fresh;
   const Linear fc("fc", 3, 2);

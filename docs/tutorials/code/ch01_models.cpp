@@ -88,9 +88,9 @@ int main() {
   // [snippet param]
   // A param is a named, learnable value kept in the ParamStore. The first call creates it
   // from its initial value; later calls return the stored one.
-  const Tensor guess = param("guess", Matrix::Constant(1, 1, 9.0));
-  const Tensor spread = param("spread", Matrix::Constant(1, 1, 0.5), constraints::positive());
-  const Tensor again = param("guess", Matrix::Constant(1, 1, 123.0));  // init ignored: exists
+  const Tensor guess = param("guess", 9.0);
+  const Tensor spread = param("spread", 0.5, constraints::positive());
+  const Tensor again = param("guess", 123.0);  // init ignored: exists
   fmt::print("guess {:.2f} (again {:.2f}), spread {:.2f}; the store holds {} params\n",
              guess.item(), again.item(), spread.item(), param_store().names().size());
   // [end]

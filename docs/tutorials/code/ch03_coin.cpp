@@ -29,8 +29,8 @@ void model(const Matrix& tosses) {
 // The guide: a Beta whose two parameters are learned. Same arguments as the model, same
 // name for the latent site; no observations.
 void guide(const Matrix&) {
-  const Tensor alpha_q = param("alpha_q", Matrix::Constant(1, 1, 3.0), constraints::positive());
-  const Tensor beta_q = param("beta_q", Matrix::Constant(1, 1, 3.0), constraints::positive());
+  const Tensor alpha_q = param("alpha_q", 3.0, constraints::positive());
+  const Tensor beta_q = param("beta_q", 3.0, constraints::positive());
   sample("latent_fairness", Beta(alpha_q, beta_q));
 }
 // [end]

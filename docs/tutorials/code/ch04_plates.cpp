@@ -26,8 +26,8 @@ void model(const Matrix& x, Index batch) {
 }
 
 void guide(const Matrix&, Index) {
-  const Tensor loc = param("loc", Matrix::Zero(1, 1));
-  const Tensor scale = param("scale", Matrix::Constant(1, 1, 0.5), constraints::positive());
+  const Tensor loc = param("loc", 0.0);
+  const Tensor scale = param("scale", 0.5, constraints::positive());
   sample("mu", Normal(loc, scale));
 }
 // [end]

@@ -46,7 +46,7 @@ void model(const Matrix& x, bool) {
 }
 
 void guide(const Matrix&, bool pathwise) {
-  const Tensor loc = param("loc", Matrix::Zero(1, 1));
+  const Tensor loc = param("loc", 0.0);
   if (pathwise) {
     sample("z", Normal(loc, 1));
   } else {

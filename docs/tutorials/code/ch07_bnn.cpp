@@ -42,7 +42,7 @@ void model(const Matrix& X, const std::optional<Matrix>& y, const std::vector<In
       "f", HiddenLayer(
                h, a2_mean, a2_scale,
                {.KL_factor = kl_factor, .include_hidden_bias = false, .non_linearity = identity}));
-  const Tensor sigma = param("sigma", Matrix::Constant(1, 1, 0.5), constraints::positive());
+  const Tensor sigma = param("sigma", 0.5, constraints::positive());
   sample("y", Normal(f, sigma),
          y ? std::optional<Tensor>(gather_rows(Tensor(*y), data.indices())) : std::nullopt);
 }

@@ -31,7 +31,7 @@ constexpr Index K = 3;
 void mixture(const Matrix& x) {
   const Tensor weights = param("weights", Matrix::Constant(1, K, 1.0 / K), constraints::simplex());
   const Tensor locs = param("locs", Matrix{{-1.0}, {0.0}, {1.0}});
-  const Tensor scale = param("scale", Matrix::Ones(1, 1), constraints::positive());
+  const Tensor scale = param("scale", 1.0, constraints::positive());
   auto data = plate("data", x.rows());
   const Tensor z = sample("assignment", Categorical::from_probs(weights));
   sample("obs", Normal(take(locs, z), scale), Tensor(x));
@@ -56,7 +56,7 @@ void hmm(const Matrix& x) {
   const Matrix trans0 = Matrix::Constant(K, K, 0.1) + 0.7 * Matrix::Identity(K, K);
   const Tensor trans = param("trans", trans0, constraints::simplex());
   const Tensor locs = param("locs", Matrix{{-1.0}, {0.5}, {2.0}});
-  const Tensor scale = param("scale", Matrix::Ones(1, 1), constraints::positive());
+  const Tensor scale = param("scale", 1.0, constraints::positive());
   Tensor z;
   for (Index t : markov(x.rows(), "hmm")) {
     const Tensor probs = t == 0 ? init : take_rows(trans, z);
