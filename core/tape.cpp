@@ -19,14 +19,36 @@ std::uint64_t next_generation() {
 namespace detail {
 
 Storage::Storage(Index r, Index c) : rows(r), cols(c) {
-  data = acquire_buffer(static_cast<std::size_t>(r * c), pooled_);
+  data = r * c == 1 ? &one_[0] : acquire_buffer(static_cast<std::size_t>(r * c), pooled_);
 }
 
-Storage::Storage(Matrix&& m) : rows(m.rows()), cols(m.cols()), owned_(std::move(m)) {
-  data = owned_.data();
+Storage::Storage(Matrix&& m) : rows(m.rows()), cols(m.cols()) {
+  if (m.size() == 1) {
+    one_[0] = m(0, 0);
+    data = &one_[0];
+  } else {
+    owned_ = std::move(m);
+    data = owned_.data();
+  }
+}
+
+void Storage::make_grad() {
+  if (rows * cols == 1) {
+    grad_ = &grad_one_;
+  } else {
+    grad_owned_.resize(rows, cols);
+    grad_ = grad_owned_.data();
+  }
 }
 
 void Storage::swap_values(Matrix& other) {
+  if (holds_one()) {  // the other slot takes the new value; `other` gets the old one
+    Scalar* next = data == &one_[0] ? &one_[1] : &one_[0];
+    *next = other(0, 0);
+    other(0, 0) = *data;
+    data = next;
+    return;
+  }
   if (pooled_ != 0) {  // the first exchange: the values move to a Matrix of their own
     owned_ = values();
     release_buffer(data, pooled_);
@@ -104,12 +126,8 @@ Node* Tape::leaf_node(const detail::StorageRef& storage) {
         "own ParamStore, bound with ParamStoreScope), or end the other thread's step "
         "(tape().reset()) before using them here");
   }
-  if (s.grad.rows() != s.rows || s.grad.cols() != s.cols) {
-    s.grad.resize(s.rows, s.cols);
-    s.grad_live = false;
-  }
   void* mem = arena_.allocate(sizeof(detail::LeafNode), alignof(detail::LeafNode));
-  auto* node = new (mem) detail::LeafNode(s.data, s.grad.data(), s.rows, s.cols, nodes_.size());
+  auto* node = new (mem) detail::LeafNode(s.data, s.grad_data(), s.rows, s.cols, nodes_.size());
   nodes_.push_back(node);
   leaves_.push_back(storage);
   s.node = node;

@@ -95,9 +95,10 @@ struct Claim {
 /// The values a Tensor owns on the heap: a constant's, or a leaf's (a parameter that
 /// requires a gradient). They live in a buffer from the thread's pool (buffer_pool.hpp), so
 /// that the constants a training step makes and drops (copies of data, results computed from
-/// constants, draws) reuse the same memory every step, or in a Matrix a caller moved in. For a
-/// leaf the tape also keeps its bookkeeping here: the gradient that backward passes accumulate
-/// into until zeroed, and the leaf's node on the current tape.
+/// constants, draws) reuse the same memory every step, or in a Matrix a caller moved in; one
+/// number lives in the Storage itself. For a leaf the tape also keeps its bookkeeping here: the
+/// gradient that backward passes accumulate into until zeroed, and the leaf's node on the
+/// current tape.
 struct Storage {
  private:
   // The StorageRefs to it (a new Storage has the one its maker holds), counted as libstdc++'s
@@ -110,14 +111,13 @@ struct Storage {
   Index rows = 0;
   Index cols = 0;
   bool requires_grad = false;
-  Matrix grad;             // leaves: sized on first use in a graph
-  bool grad_live = false;  // false: grad holds nothing yet (reads as zeros)
+  bool grad_live = false;  // false: the gradient holds nothing yet (reads as zeros)
   Node* node = nullptr;    // leaves: this leaf's node on the tape that holds `claim`
   Claim claim;             // leaves: the tape that holds the leaf in its current step
 
-  /// Uninitialised values of shape rows x cols, from the pool.
+  /// Uninitialised values of shape rows x cols, from the pool (one number: held here).
   Storage(Index r, Index c);
-  /// Takes over the buffer of `m`.
+  /// Takes over the buffer of `m` (one number: copies it here).
   explicit Storage(Matrix&& m);
   ~Storage();
   Storage(const Storage&) = delete;
@@ -148,9 +148,30 @@ struct Storage {
   /// which the graph was recorded with.
   void swap_values(Matrix& other);
 
+  /// The gradient's rows x cols entries (a leaf's), made on first use; their values mean
+  /// something only while grad_live is set.
+  Scalar* grad_data() {
+    if (grad_ == nullptr) [[unlikely]] {
+      make_grad();
+    }
+    return grad_;
+  }
+  /// The gradient as a matrix (see grad_data()).
+  MatrixMap grad_values() { return {grad_data(), rows, cols}; }
+
  private:
-  std::size_t pooled_ = 0;  // the pool's size class of `data`; 0 when it lives in owned_
+  std::size_t pooled_ = 0;  // the pool's size class of `data`; 0 when it lives in owned_ or one_
   Matrix owned_;
+  Scalar* grad_ = nullptr;  // grad_one_ or grad_owned_'s entries
+  Matrix grad_owned_;
+  // One number's values and gradient, here rather than in buffers of their own: a model of
+  // many scalar params reads each one's Storage, values and gradient every step. The values
+  // take turns in two slots, so that swap_values leaves the old ones readable, as an exchange
+  // of buffers does.
+  Scalar one_[2] = {0, 0};
+  Scalar grad_one_ = 0;
+  bool holds_one() const { return data == &one_[0] || data == &one_[1]; }
+  void make_grad();
 };
 
 /// A counted reference to a Storage: what a Tensor holds for a constant or a leaf, and what the

@@ -80,8 +80,8 @@ void Tensor::backward() const {
     tape().backward(live_node());
   } else if (is_leaf()) {
     detail::Storage& s = *storage_;
-    if (!s.grad_live) s.grad = Matrix::Zero(1, 1);
-    s.grad(0, 0) += 1;
+    Scalar& g = *s.grad_data();
+    g = s.grad_live ? g + 1 : Scalar(1);
     s.grad_live = true;
   } else {
     throw ValueError(
@@ -101,9 +101,9 @@ detail::Storage& Tensor::leaf_storage(const char* what) const {
 }
 
 Matrix Tensor::grad() const {
-  const detail::Storage& s = leaf_storage("grad");
+  detail::Storage& s = leaf_storage("grad");
   if (!s.grad_live) return Matrix::Zero(rows_, cols_);
-  return s.grad;
+  return s.grad_values();
 }
 
 void Tensor::zero_grad() const { leaf_storage("zero_grad").grad_live = false; }
@@ -133,10 +133,10 @@ void Tensor::swap_leaf_values(Matrix& next) const {
 
 MatrixMap Tensor::leaf_grad() const {
   detail::Storage& s = leaf_storage("leaf_grad");
-  if (s.grad.rows() != rows_ || s.grad.cols() != cols_) s.grad.resize(rows_, cols_);
-  if (!s.grad_live) s.grad.setZero();
+  MatrixMap g = s.grad_values();
+  if (!s.grad_live) g.setZero();
   s.grad_live = true;
-  return {s.grad.data(), rows_, cols_};
+  return g;
 }
 
 Tensor Tensor::detach() const {

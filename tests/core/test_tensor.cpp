@@ -121,6 +121,37 @@ TEST_CASE("copies of a constant or a leaf share its values until the last goes",
   CHECK(leaf.grad() == Matrix::Constant(2, 1, 6));
 }
 
+TEST_CASE("swap_leaf_values exchanges a leaf's values; the graph keeps the old ones",
+          "[core][tensor]") {
+  // An optimizer commits new values so, between a step's backward pass and the tape's reset.
+  // One number lives in the leaf's own storage, more in a buffer: both must behave alike.
+  for (const Index n : {Index(1), Index(3)}) {
+    CAPTURE(n);
+    const Tensor x = Tensor::variable(Matrix::Constant(n, 1, 2));
+    const Tensor y = sum(x * x);  // its backward step reads x's values as recorded: 2
+    Matrix next = Matrix::Constant(n, 1, 5);
+    x.swap_leaf_values(next);
+    CHECK(next == Matrix::Constant(n, 1, 2));
+    CHECK(x.matrix() == Matrix::Constant(n, 1, 5));
+    CHECK(x.leaf_values() == Matrix::Constant(n, 1, 5));
+    y.backward();
+    CHECK(x.grad() == Matrix::Constant(n, 1, 4));  // 2 x at x = 2, not at 5
+    tape().reset();
+    // And again: the values taken by the first exchange go back.
+    Matrix again = Matrix::Constant(n, 1, 7);
+    x.swap_leaf_values(again);
+    CHECK(again == Matrix::Constant(n, 1, 5));
+    CHECK(x.matrix() == Matrix::Constant(n, 1, 7));
+    sum(x * x).backward();
+    CHECK(x.grad() == Matrix::Constant(n, 1, 4 + 14));  // accumulated until zeroed
+    tape().reset();
+    x.zero_grad();
+    CHECK(x.grad() == Matrix::Zero(n, 1));
+    Matrix wrong = Matrix::Zero(n + 1, 1);
+    CHECK_THROWS_AS(x.swap_leaf_values(wrong), ShapeError);
+  }
+}
+
 TEST_CASE("a constant operand is kept alive until backward", "[core][tensor]") {
   const Tensor x = Tensor::variable(Matrix::Constant(3, 1, 2));
   Tensor loss;
