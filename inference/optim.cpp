@@ -134,7 +134,13 @@ void Optimizer::step(ParamStore& store) {
 void Optimizer::State::keep_moments(bool with_m, bool with_v, Index size) {
   m_size_ = with_m ? size : 0;
   v_size_ = with_v ? size : 0;
-  block_ = Column::Zero(2 * (m_size_ + v_size_));
+  const Index total = 2 * (m_size_ + v_size_);
+  small_.fill(0);
+  if (total <= kSmall) {
+    block_.resize(0);
+  } else {
+    block_ = Column::Zero(total);
+  }
   current_ = 0;
 }
 

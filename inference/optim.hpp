@@ -4,6 +4,7 @@
 // first seen mid-training simply join.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -97,16 +98,23 @@ class Optimizer {
 
    private:
     // [m | v] for the current moments, then the same for the ones being computed, or the
-    // other way round (current_); a moment not kept takes no room.
+    // other way round (current_); a moment not kept takes no room. A scalar param's four
+    // numbers are held in the state itself (small_), not in a block of their own.
+    static constexpr Index kSmall = 4;
     Column block_;
+    std::array<Scalar, kSmall> small_{};
     Index m_size_ = 0, v_size_ = 0;
     int current_ = 0;
+    Scalar* base() { return 2 * (m_size_ + v_size_) <= kSmall ? small_.data() : block_.data(); }
+    const Scalar* base() const {
+      return 2 * (m_size_ + v_size_) <= kSmall ? small_.data() : block_.data();
+    }
     Eigen::Map<Column> moment(int half, int which) {
-      return {block_.data() + half * (m_size_ + v_size_) + which * m_size_,
+      return {base() + half * (m_size_ + v_size_) + which * m_size_,
               which == 0 ? m_size_ : v_size_};
     }
     Eigen::Map<const Column> moment(int half, int which) const {
-      return {block_.data() + half * (m_size_ + v_size_) + which * m_size_,
+      return {base() + half * (m_size_ + v_size_) + which * m_size_,
               which == 0 ? m_size_ : v_size_};
     }
   };
