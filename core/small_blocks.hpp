@@ -1,5 +1,6 @@
 // Blocks for the small objects a model makes at every site of every step: the distribution of
-// a `sample` (with its shared_ptr's count, one allocation). Each freed block goes to a list of
+// a `sample` (with its shared_ptr's count, one allocation) and the Storage of a constant Tensor
+// (Storage::operator new). Each freed block goes to a list of
 // its size on the thread that freed it, for the next request of that size: a pop and a push
 // where the C library's malloc and free cost several times more, and blocks of the objects'
 // own size (16-byte steps), so that a model of many sites keeps no more memory than with

@@ -18,6 +18,7 @@
 
 #include <vesta/core/arena.hpp>
 #include <vesta/core/scalar.hpp>
+#include <vesta/core/small_blocks.hpp>
 
 namespace vesta {
 
@@ -122,6 +123,12 @@ struct Storage {
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
+  // A step makes and drops Storages of constants at every op on constants and every draw: they
+  // come from the thread's small-block lists, as sample's distributions do, not from malloc.
+  static void* operator new(std::size_t bytes) { return acquire_small_block(bytes); }
+  static void operator delete(void* p, std::size_t bytes) noexcept {
+    release_small_block(p, bytes);
+  }
 
   /// Counts one more StorageRef to this Storage.
   void add_ref() noexcept {
@@ -173,6 +180,9 @@ struct Storage {
   bool holds_one() const { return data == &one_[0] || data == &one_[1]; }
   void make_grad();
 };
+
+static_assert(sizeof(Storage) <= kSmallBlockMax && alignof(Storage) <= 16,
+              "a Storage comes from the small-block lists (Storage::operator new)");
 
 /// A counted reference to a Storage: what a Tensor holds for a constant or a leaf, and what the
 /// tape keeps of the leaves and constants a step reads. One pointer, where a std::shared_ptr is

@@ -1,6 +1,6 @@
-// The small-block lists that distributions of sample sites are allocated from: reuse on the
-// thread that freed a block, and the sizes and alignments they serve (blocks that cross threads:
-// tests/threads).
+// The small-block lists that distributions of sample sites and Tensors' storages are allocated
+// from: reuse on the thread that freed a block, and the sizes and alignments they serve (blocks
+// that cross threads: tests/threads).
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -69,4 +69,22 @@ TEST_CASE("release_pooled_memory also returns the thread's small blocks", "[core
   CHECK(pooled_bytes() >= before + 10 * sizeof(Normal));
   release_pooled_memory();
   CHECK(pooled_bytes() == 0);
+}
+
+TEST_CASE("a dropped constant's storage joins the thread's small-block lists",
+          "[core][small_blocks]") {
+  release_pooled_memory();
+  { const Tensor c(Matrix::Constant(3, 2, 1.5)); }
+  CHECK(detail::small_block_bytes() >= sizeof(detail::Storage));
+  // The next constant takes it back.
+  const Tensor again(Matrix::Constant(3, 2, 2.5));
+  CHECK(detail::small_block_bytes() == 0);
+  CHECK(again.matrix() == Matrix::Constant(3, 2, 2.5));
+  {
+    std::vector<Tensor> many;
+    for (int k = 0; k < 10; ++k) many.emplace_back(Matrix::Constant(2, 2, k));
+  }
+  CHECK(detail::small_block_bytes() >= 10 * sizeof(detail::Storage));
+  release_pooled_memory();
+  CHECK(detail::small_block_bytes() == 0);
 }
