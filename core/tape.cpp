@@ -43,10 +43,7 @@ void Storage::make_grad() {
 
 void Storage::swap_values(Matrix& other) {
   if (holds_one()) {  // the other slot takes the new value; `other` gets the old one
-    Scalar* next = data == &one_[0] ? &one_[1] : &one_[0];
-    *next = other(0, 0);
-    other(0, 0) = *data;
-    data = next;
+    swap_value(other(0, 0));
     return;
   }
   if (pooled_ != 0) {  // the first exchange: the values move to a Matrix of their own

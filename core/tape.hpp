@@ -154,6 +154,14 @@ struct Storage {
   /// this way, without copying them. A node of the current tape keeps reading the old values,
   /// which the graph was recorded with.
   void swap_values(Matrix& other);
+  /// The same for one number (holds_one()): the other slot takes `other`, which gets the old
+  /// value back.
+  void swap_value(Scalar& other) {
+    Scalar* next = data == &one_[0] ? &one_[1] : &one_[0];
+    *next = other;
+    other = *data;
+    data = next;
+  }
 
   /// The gradient's rows x cols entries (a leaf's), made on first use; their values mean
   /// something only while grad_live is set.

@@ -131,6 +131,17 @@ void Tensor::swap_leaf_values(Matrix& next) const {
   s.swap_values(next);
 }
 
+void Tensor::swap_leaf_value(Scalar& next) const {
+  detail::Storage& s = leaf_storage("swap_leaf_value");
+  if (rows_ != 1 || cols_ != 1) {
+    throw ShapeError(
+        fmt::format("swap_leaf_value: the leaf is {}, not one number; exchange its values with "
+                    "swap_leaf_values",
+                    shape()));
+  }
+  s.swap_value(next);
+}
+
 MatrixMap Tensor::leaf_grad() const {
   detail::Storage& s = leaf_storage("leaf_grad");
   MatrixMap g = s.grad_values();

@@ -109,6 +109,9 @@ class Tensor {
   /// that computed a step's new values aside commits them so. The leaf's node on the current
   /// tape keeps the values the graph was recorded with.
   void swap_leaf_values(Matrix& next) const;
+  /// The same for a leaf of one entry (a scalar param), whose new value an optimizer keeps as
+  /// a number rather than in a Matrix of its own.
+  void swap_leaf_value(Scalar& next) const;
   /// Mutable view of a leaf's gradient; the gradient is marked as holding values.
   MatrixMap leaf_grad() const;
 

@@ -108,7 +108,7 @@ void Optimizer::step(ParamStore& store) {
         init_state(s, n);
         s.size = n;
       }
-      if (s.x_next.rows() != x.rows() || s.x_next.cols() != x.cols()) {
+      if (n != 1 && (s.x_next.rows() != x.rows() || s.x_next.cols() != x.cols())) {
         s.x_next.resize(x.rows(), x.cols());
       }
       ++s.t;
@@ -124,7 +124,11 @@ void Optimizer::step(ParamStore& store) {
   // Commit: new values into the store, new moments into the state.
   for (Item& it : items) {
     State& s = *it.state;
-    it.leaf->swap_leaf_values(s.x_next);
+    if (s.size == 1) {
+      it.leaf->swap_leaf_value(s.x_one);
+    } else {
+      it.leaf->swap_leaf_values(s.x_next);
+    }
     s.commit_moments();
     it.leaf->zero_grad();
   }
@@ -179,7 +183,7 @@ void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Sca
     const Index len = std::min(kChunk, n - first);
     Chunk c{first, Eigen::Map<const Column>(x.data() + first, len),
             Eigen::Map<const Column>(it.grad + first, len),
-            Eigen::Map<Column>(s.x_next.data() + first, len)};
+            Eigen::Map<Column>(s.next_values(n) + first, len)};
     update(s, c, lr);
     if (c.checked) return c.probe;
     Scalar probe = zero_products(c.g) + zero_products(c.out);
@@ -223,7 +227,7 @@ void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Sca
         *it.name, it.leaf->shape(), v_next[k], entry_str(x.rows(), x.cols(), k), it.grad[k]));
   }
   for (Index k = 0; k < n; ++k) {
-    const Scalar value = s.x_next.data()[k];
+    const Scalar value = s.next_values(n)[k];
     if (std::isfinite(value)) continue;
     throw ValueError(fmt::format(
         "optimizer: the update of param '{}' ({}) would make entry {} {} (its gradient there is "

@@ -92,7 +92,12 @@ class Optimizer {
     /// The moments computed become the moments (the step commits).
     void commit_moments() { current_ = 1 - current_; }
 
+    /// Where the new values are computed before they are exchanged with the param's: a
+    /// param of one entry (a scalar site's) keeps its new value here, not in a Matrix of its
+    /// own (x_next then stays empty).
+    Scalar* next_values(Index size) { return size == 1 ? &x_one : x_next.data(); }
     Matrix x_next;       ///< The new values being computed (exchanged with the param's).
+    Scalar x_one = 0;    ///< The new value of a param of one entry.
     std::int64_t t = 0;  ///< Number of updates made.
     Index size = 0;      ///< of the parameter it was made for
 

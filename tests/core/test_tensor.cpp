@@ -152,6 +152,32 @@ TEST_CASE("swap_leaf_values exchanges a leaf's values; the graph keeps the old o
   }
 }
 
+TEST_CASE("swap_leaf_value exchanges one number the same way", "[core][tensor]") {
+  // An optimizer keeps a scalar param's new value as a number and commits it so.
+  const Tensor x = Tensor::variable(Matrix::Constant(1, 1, 2));
+  const Tensor y = x * x;
+  Scalar next = 5;
+  x.swap_leaf_value(next);
+  CHECK(next == 2);
+  CHECK(x.item() == 5);
+  y.backward();
+  CHECK(x.grad()(0, 0) == 4);  // at the recorded 2
+  tape().reset();
+  // It takes turns with swap_leaf_values: both use the leaf's two slots.
+  Matrix again = Matrix::Constant(1, 1, 7);
+  x.swap_leaf_values(again);
+  CHECK(again(0, 0) == 5);
+  next = 9;
+  x.swap_leaf_value(next);
+  CHECK(next == 7);
+  CHECK(x.item() == 9);
+  // A leaf of more entries, or a Tensor that is not a leaf, has no one number to exchange.
+  const Tensor wide = Tensor::variable(Matrix::Constant(2, 1, 1));
+  CHECK_THROWS_AS(wide.swap_leaf_value(next), ShapeError);
+  CHECK_THROWS_AS(Tensor(Scalar(1)).swap_leaf_value(next), ValueError);
+  CHECK(next == 7);
+}
+
 TEST_CASE("a constant operand is kept alive until backward", "[core][tensor]") {
   const Tensor x = Tensor::variable(Matrix::Constant(3, 1, 2));
   Tensor loss;
