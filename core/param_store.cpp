@@ -1,5 +1,6 @@
 #include <vesta/core/param_store.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -21,6 +22,11 @@ ParamStore& process_store() {
 // The store a ParamStoreScope bound to this thread, if any.
 thread_local ParamStore* bound_store = nullptr;
 }  // namespace
+
+std::uint64_t ParamStore::new_layout() {
+  static std::atomic<std::uint64_t> last{0};
+  return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
 
 ParamStore& param_store() { return bound_store != nullptr ? *bound_store : process_store(); }
 
@@ -115,6 +121,7 @@ const ParamStore::Entry& ParamStore::find_or_create(const std::string& name,
         name, c->name()));
   }
   entries_.emplace_back(name, Entry{Tensor::variable(std::move(u)), c});
+  layout_ = new_layout();
   index_.insert(name, detail::NameIndex::hash(name), entries_.size() - 1, entries_.size(),
                 [this](std::size_t i) -> const std::string& { return entries_[i].first; });
   return entries_.back().second;
@@ -169,6 +176,7 @@ ParamStore ParamStore::clone() const {
         name, Entry{Tensor::variable(Matrix(e.unconstrained.value())), e.constraint});
   }
   out.rebuild_index();
+  out.layout_ = new_layout();
   return out;
 }
 
@@ -183,6 +191,7 @@ void ParamStore::clear() {
   require_not_held_elsewhere("ParamStore::clear", "");
   entries_.clear();
   index_.clear();
+  layout_ = new_layout();
 }
 
 void ParamStore::erase(const std::string& name) {
@@ -190,6 +199,7 @@ void ParamStore::erase(const std::string& name) {
   const std::ptrdiff_t at = position(name);
   if (at < 0) return;
   entries_.erase(entries_.begin() + at);
+  layout_ = new_layout();
   rebuild_index();
 }
 
@@ -390,6 +400,7 @@ void ParamStore::load(const std::string& path) {
     } else {
       entries_.emplace_back(p.name,
                             Entry{Tensor::variable(std::move(p.unconstrained)), p.constraint});
+      layout_ = new_layout();
       index_.insert(p.name, detail::NameIndex::hash(p.name), entries_.size() - 1, entries_.size(),
                     [this](std::size_t i) -> const std::string& { return entries_[i].first; });
     }

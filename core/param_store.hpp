@@ -4,6 +4,7 @@
 // one thread at a time; ParamStoreScope gives a thread a store of its own.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -55,6 +56,11 @@ class ParamStore {
   std::vector<std::string> names() const;
   /// Every (name, entry), in creation order: what an optimizer walks each step.
   const std::vector<std::pair<std::string, Entry>>& entries() const { return entries_; }
+  /// A number that changes whenever a param is added or removed (and is never reused): two
+  /// stores, or one store at two times, with the same layout() and size() have the same names
+  /// in the same order (a copy keeps its original's). An optimizer so knows that the params
+  /// are where they were at its last step without comparing their names.
+  std::uint64_t layout() const { return layout_; }
   /// Number of parameters.
   std::size_t size() const { return entries_.size(); }
   /// A store of its own with the same names, constraints and values in new leaves: a copy to
@@ -76,6 +82,8 @@ class ParamStore {
 
  private:
   std::vector<std::pair<std::string, Entry>> entries_;
+  std::uint64_t layout_ = new_layout();  // see layout(); renewed by every add and removal
+  static std::uint64_t new_layout();
   std::ptrdiff_t position(const std::string& name) const;
   void rebuild_index();
   const Entry& find_or_create(const std::string& name, const ConstMatrixMap& init,

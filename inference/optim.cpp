@@ -32,6 +32,9 @@ Optimizer::Optimizer(Scalar lr) {
 
 Optimizer::State& Optimizer::state_for(const ParamStore& store, std::size_t position) {
   const auto& entries = store.entries();
+  if (store.layout() == layout_ && states_.size() == entries.size()) {
+    return states_[position].state;  // the params are where they were: no name to compare
+  }
   if (position < states_.size() &&
       detail::same_name(states_[position].name, entries[position].first)) {
     return states_[position].state;
@@ -99,6 +102,10 @@ void Optimizer::step(ParamStore& store) {
     // moves them: each item keeps a pointer to its state only once all are in place.
     for (const Item& it : items) state_for(store, it.position);
     for (Item& it : items) it.state = &states_[it.position].state;
+    // Each of these params' states is now at its position. When every state is (the usual
+    // case: all params have a gradient), the next step with the store's layout unchanged finds
+    // them without comparing names.
+    if (items.size() == entries.size()) layout_ = store.layout();
     for (Item& it : items) {
       State& s = *it.state;
       MatrixMap x = it.leaf->leaf_values();
@@ -303,6 +310,7 @@ void Optimizer::load_state(const ParamStore& in, const std::string& prefix) {
   }
   steps_ = static_cast<std::int64_t>(steps->unconstrained.matrix()(0, 0));
   states_ = std::move(states);
+  layout_ = 0;  // the states are in the file's order: match them by name at the next step
 }
 
 Adam::Adam(Scalar lr, Scalar beta1, Scalar beta2, Scalar eps)

@@ -163,6 +163,9 @@ class Optimizer {
     State state;
   };
   std::vector<NamedState> states_;
+  // The store layout (ParamStore::layout) with which states_ was last known to be in the
+  // store's order, entry for entry (0: none).
+  std::uint64_t layout_ = 0;
   State& state_for(const ParamStore& store, std::size_t position);
   // The params that have a gradient in this step (a member, so a step allocates nothing).
   struct Item {

@@ -115,6 +115,36 @@ TEST_CASE("params read in any order, or after an erase, are the ones asked for",
   CHECK_THROWS_WITH(param(name(10)), Contains("'p10'"));
 }
 
+TEST_CASE("a store's layout changes with every param added or removed, and only then",
+          "[core][params]") {
+  ParamStore store;
+  const auto none = store.layout();
+  store.get_or_create("a", Matrix::Constant(1, 1, 1), nullptr);
+  const auto with_a = store.layout();
+  CHECK(with_a != none);
+  // Reading, setting a value and taking a step's gradient leave it.
+  store.get_or_create("a", Matrix(), nullptr);
+  store.set("a", Matrix::Constant(1, 1, 2));
+  CHECK(store.entry("a").unconstrained.matrix()(0, 0) == 2);
+  CHECK(store.layout() == with_a);
+  // A copy has the same names in the same order: the same layout, until either changes.
+  ParamStore copy = store;
+  CHECK(copy.layout() == with_a);
+  store.get_or_create("b", Matrix::Constant(1, 1, 1), nullptr);
+  const auto with_b = store.layout();
+  CHECK(with_b != with_a);
+  CHECK(copy.layout() == with_a);
+  copy.get_or_create("c", Matrix::Constant(1, 1, 1), nullptr);
+  CHECK(copy.layout() != with_b);  // never reused, though the copy also has two params now
+  CHECK(copy.layout() != with_a);
+  store.erase("a");
+  CHECK(store.layout() != with_b);
+  const auto before_clear = store.layout();
+  store.clear();
+  CHECK(store.layout() != before_clear);
+  CHECK(store.clone().layout() != copy.clone().layout());
+}
+
 TEST_CASE("names are equal only when every character is, at every length", "[core][params]") {
   // Lookups of traces and the store compare names a word at a time (whole words, then the last
   // word, overlapping; or two overlapping halves; or byte by byte below four characters): a

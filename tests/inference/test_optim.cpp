@@ -5,6 +5,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -283,6 +284,43 @@ TEST_CASE("a param's optimizer state follows it when a param before it is erased
   const Matrix with_a = run(true);
   CHECK(with_a == run(false));
   CHECK((with_a.array() < 3).all());  // it moved
+}
+
+TEST_CASE("a param's optimizer state follows it when params change places, their count unchanged",
+          "[inference][optim]") {
+  // After three steps on a and b, a is erased and c made: b moves to a's position and c to
+  // b's, two params as before. b must keep its own moments (the path of a run with b alone)
+  // and c start afresh (the path a took in its first three steps), though every position still
+  // has a state.
+  auto run = [](bool with_others) {
+    ParamStore store;
+    Adam adam(0.1);
+    Matrix a_after_three, c_after_three;
+    for (int step = 0; step < 6; ++step) {
+      if (with_others && step == 3) store.erase("a");
+      TapeStep scope;
+      Tensor loss(Scalar(0));
+      const char* other = step < 3 ? "a" : "c";
+      if (with_others) {
+        loss = sum(
+            square(store.get_or_create(other, Matrix::Constant(2, 1, 1), nullptr).unconstrained));
+      }
+      const Tensor& b = store.get_or_create("b", Matrix::Constant(2, 1, 3), nullptr).unconstrained;
+      loss = loss + sum(square(b - 1));
+      loss.backward();
+      adam.step(store);
+      if (with_others && step == 2) a_after_three = store.entry("a").unconstrained.matrix();
+      if (with_others && step == 5) c_after_three = store.entry("c").unconstrained.matrix();
+    }
+    if (with_others) {
+      CHECK(store.names() == std::vector<std::string>{"b", "c"});
+      CHECK(c_after_three == a_after_three);
+    }
+    return store.entry("b").unconstrained.matrix();
+  };
+  const Matrix b = run(true);
+  CHECK(b == run(false));
+  CHECK((b.array() < 3).all());
 }
 
 TEST_CASE("a param of one entry takes the step each entry of a larger param takes",
