@@ -17,6 +17,8 @@ const char* dim_name(PlateDim d) { return d == PlateDim::rows ? "rows" : "column
 // A per-datum term that does not have the size its plates expect would be summed with the
 // wrong weight: say which site, and what shapes.
 void check_plate_sizes(const Site& site, const Tensor& term, const char* what) {
+  // One number outside every plate (a scalar site's term) fits whatever the site is.
+  if (site.frames.empty() && term.rows() == 1 && term.cols() == 1) return;
   if (site.is_global_term()) {
     if (term.rows() != 1 || term.cols() != 1) {
       throw ShapeError(
@@ -192,8 +194,9 @@ void Trace::add(const Site& site) {
   } else {
     sites_.push_back(site);
   }
-  sites_[at].stop = false;
-  sites_[at].param = nullptr;  // it points into the param primitive's frame
+  Site& slot = sites_[at];
+  slot.stop = false;
+  slot.param = nullptr;  // it points into the param primitive's frame
   size_ = at + 1;
   held_ = std::max(held_, size_);
 }
@@ -276,7 +279,13 @@ void Trace::compute_log_prob() const {
 
 Tensor Trace::scaled_log_prob_sum(const Site& site) const {
   // log_prob checked the plate sizes once, when it computed the log_prob.
-  return mask_and_scale(site, log_prob(site), "log_prob");
+  const Tensor& lp = log_prob(site);
+  // A scalar site outside plates, masks and scale handlers: its term is its log_prob.
+  if (site.keep && site.scale == 1 && site.frames.empty() && !site.has_extras() && lp.rows() == 1 &&
+      lp.cols() == 1) {
+    return lp;
+  }
+  return mask_and_scale(site, lp, "log_prob");
 }
 
 Tensor masked_scaled_sum(const Site& site, const Tensor& term, const char* what) {
