@@ -16,9 +16,8 @@ const char* dim_name(PlateDim d) { return d == PlateDim::rows ? "rows" : "column
 
 // A per-datum term that does not have the size its plates expect would be summed with the
 // wrong weight: say which site, and what shapes.
-void check_plate_sizes(const Site& site, const Tensor& term, const char* what) {
-  // One number outside every plate (a scalar site's term) fits whatever the site is.
-  if (site.frames.empty() && term.rows() == 1 && term.cols() == 1) return;
+[[gnu::noinline]] void check_plate_sizes_of(const Site& site, const Tensor& term,
+                                            const char* what) {
   if (site.is_global_term()) {
     if (term.rows() != 1 || term.cols() != 1) {
       throw ShapeError(
@@ -35,6 +34,12 @@ void check_plate_sizes(const Site& site, const Tensor& term, const char* what) {
                       site.name, what, term.shape(), f.name, f.subsample_size, dim_name(f.dim)));
     }
   }
+}
+
+inline void check_plate_sizes(const Site& site, const Tensor& term, const char* what) {
+  // One number outside every plate (a scalar site's term) fits whatever the site is.
+  if (site.frames.empty() && term.rows() == 1 && term.cols() == 1) return;
+  check_plate_sizes_of(site, term, what);
 }
 
 // A value of 1 x C scored by a distribution of batch R x 1 (or the transpose) broadcasts to
@@ -164,31 +169,34 @@ Trace& Trace::operator=(Trace&& other) noexcept {
   return *this;
 }
 
+[[gnu::noinline]] bool Trace::index_new_name(const Site& site, std::size_t at) {
+  const auto name_at = names_of(sites_);
+  const std::size_t hash = detail::NameIndex::hash(site.name);
+  const std::ptrdiff_t found = index_.find(site.name, hash, name_at);
+  if (found >= 0 && std::size_t(found) < at) {
+    const Site& existing = sites_[static_cast<std::size_t>(found)];
+    if (site.kind == SiteKind::plate && existing.kind == SiteKind::plate) return false;
+    if (site.kind == SiteKind::param && existing.kind == SiteKind::param) return false;
+    throw ValueError(fmt::format(
+        "{} site '{}' has the name of an earlier {} site in the same run; site names must be "
+        "unique (in a loop, add the index to the name)",
+        to_string(site.kind), site.name, to_string(existing.kind)));
+  }
+  // This run differs from the earlier one from here on: the index forgets the earlier run's
+  // names after this slot, and learns this one.
+  if (indexed_ > at) reindex(at);
+  index_.insert(site.name, hash, at, at + 1, name_at);
+  indexed_ = at + 1;
+  return true;
+}
+
 void Trace::add(const Site& site) {
   const std::size_t at = size_;
   // A program usually makes the same sites in the same order at every run: the slot this site
   // goes to then holds the earlier run's site of the same name, whose name the index already
   // knows and no earlier slot has (the index's names are unique). No lookup is needed.
   const bool same_slot = at < indexed_ && detail::same_name(sites_[at].name, site.name);
-  if (!same_slot) {
-    const auto name_at = names_of(sites_);
-    const std::size_t hash = detail::NameIndex::hash(site.name);
-    const std::ptrdiff_t found = index_.find(site.name, hash, name_at);
-    if (found >= 0 && std::size_t(found) < at) {
-      const Site& existing = sites_[static_cast<std::size_t>(found)];
-      if (site.kind == SiteKind::plate && existing.kind == SiteKind::plate) return;
-      if (site.kind == SiteKind::param && existing.kind == SiteKind::param) return;
-      throw ValueError(fmt::format(
-          "{} site '{}' has the name of an earlier {} site in the same run; site names must be "
-          "unique (in a loop, add the index to the name)",
-          to_string(site.kind), site.name, to_string(existing.kind)));
-    }
-    // This run differs from the earlier one from here on: the index forgets the earlier run's
-    // names after this slot, and learns this one.
-    if (indexed_ > at) reindex(at);
-    index_.insert(site.name, hash, at, at + 1, name_at);
-    indexed_ = at + 1;
-  }
+  if (!same_slot && !index_new_name(site, at)) return;
   if (at < sites_.size()) {
     record_over(sites_[at], site, same_slot);
   } else {

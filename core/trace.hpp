@@ -98,6 +98,10 @@ class Trace {
 
   // Indexes the names of the first n slots, and only those.
   void reindex(std::size_t n);
+  // add() for a site whose slot held another name at the earlier run (or none): checks the
+  // name against this run's earlier sites and indexes it; false when the site is a repeat
+  // that is not recorded again (a plate or param site of a name already recorded).
+  bool index_new_name(const Site& site, std::size_t at);
 };
 
 /// The factor a site's term is multiplied by: the product of the scale handlers around it,

@@ -101,7 +101,10 @@ Tensor scalar_normal_log_prob(const Operand& X, const Operand& L, const Operand&
   return Tensor::from_node(node);
 }
 
-Tensor normal_log_prob(const Tensor& value, const Tensor& loc, const Tensor& scale) {
+// The density for operands that are not all one number (kept out of line: a scalar site's call
+// then sets up none of its frame).
+[[gnu::noinline]] Tensor batch_normal_log_prob(const Tensor& value, const Tensor& loc,
+                                               const Tensor& scale) {
   const auto [rows, cols] = detail::broadcast_shape("Normal", {&value, &loc, &scale});
   const Operand X = Operand::of(value), L = Operand::of(loc), S = Operand::of(scale);
   if (rows == 1 && cols == 1) return scalar_normal_log_prob(X, L, S);
@@ -166,6 +169,14 @@ Tensor normal_log_prob(const Tensor& value, const Tensor& loc, const Tensor& sca
           if (!VS && as != nullptr) *as += sum_s;
         });
       });
+}
+
+Tensor normal_log_prob(const Tensor& value, const Tensor& loc, const Tensor& scale) {
+  if (value.size() == 1 && loc.size() == 1 && scale.size() == 1) {
+    const Operand X = Operand::of(value), L = Operand::of(loc), S = Operand::of(scale);
+    return scalar_normal_log_prob(X, L, S);
+  }
+  return batch_normal_log_prob(value, loc, scale);
 }
 
 }  // namespace
