@@ -179,6 +179,14 @@ Scalar zero_products(const V& v) {
 // The new values of one parameter into its state's x_next, chunk by chunk; a large parameter's
 // chunks are shared among the threads set_num_threads allows. A gradient entry or a new value
 // that is not finite is an error naming the param and its first such entry.
+Scalar Optimizer::update_one(State& s, Scalar x, Scalar g, Scalar lr) {
+  Scalar out = 0;
+  Chunk c{0, Eigen::Map<const Column>(&x, 1), Eigen::Map<const Column>(&g, 1),
+          Eigen::Map<Column>(&out, 1)};
+  update(s, c, lr);
+  return out;  // update_entries checks the gradient, the value and the moment
+}
+
 void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Scalar lr) {
   const Index n = x.size();
   const Index chunks = (n + kChunk - 1) / kChunk;
@@ -200,7 +208,14 @@ void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Sca
     return probe;
   };
   bool all_finite = true;
-  if (chunks == 1) {
+  if (n == 1) {
+    // A scalar site's param: no chunk, and the probe of the three numbers as each chunk has.
+    Scalar& out = *s.next_values(1);
+    out = update_one(s, *x.data(), *it.grad, lr);
+    Scalar probe = *it.grad * 0 + out * 0;
+    if (s.v_next().size() > 0) probe += s.v_next()[0] * 0;
+    all_finite = probe == 0;
+  } else if (chunks == 1) {
     // Most params: no split, and no call through the pool's type-erased function.
     all_finite = chunk_probe(0) == 0;
   } else if (chunks > 1) {
@@ -380,6 +395,16 @@ void Adam::update(State& s, Chunk& c, Scalar lr) {
   c.checked = true;
 }
 
+Scalar Adam::update_one(State& s, Scalar x, Scalar g, Scalar lr) {
+  // update()'s arithmetic for one entry (its loop past the last whole packet).
+  const Scalar step = lr / c1_;
+  const Scalar m = beta1_ * s.m()[0] + (1 - beta1_) * g;
+  const Scalar v = beta2_ * s.v()[0] + (1 - beta2_) * (g * g);
+  s.m_next()[0] = m;
+  s.v_next()[0] = v;
+  return x - step * m / (std::sqrt(v) * inv_sqrt_c2_ + eps_);
+}
+
 ClippedAdam::ClippedAdam(Scalar lr, Scalar clip_norm, Scalar lrd, Scalar beta1, Scalar beta2,
                          Scalar eps)
     : Adam(lr, beta1, beta2, eps), clip_norm_(clip_norm) {
@@ -395,6 +420,11 @@ void ClippedAdam::update(State& s, Chunk& c, Scalar lr) {
   // Adam's probe saw the clipped gradient, in which a NaN of the gradient need not survive.
   c.probe = d.probe + zero_products(c.g);
   c.checked = true;
+}
+
+Scalar ClippedAdam::update_one(State& s, Scalar x, Scalar g, Scalar lr) {
+  // update()'s clipping of one entry (a NaN gradient fails update_entries' probe).
+  return Adam::update_one(s, x, std::min(std::max(g, -clip_norm_), clip_norm_), lr);
 }
 
 SGD::SGD(Scalar lr, Scalar momentum) : Optimizer(lr), momentum_(momentum) {}

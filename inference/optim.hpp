@@ -146,6 +146,10 @@ class Optimizer {
   virtual void init_state(State& s, Index size) { (void)s, (void)size; }
   /// Computes one chunk of an update with learning rate `lr`.
   virtual void update(State& s, Chunk& c, Scalar lr) = 0;
+  /// The new value of a param of one entry (a scalar site's): x with gradient g, its moments
+  /// at entry 0 of s. A rule may give update()'s arithmetic for one entry without a chunk's
+  /// set-up (it must be the same arithmetic); the default runs update() on a chunk of one.
+  virtual Scalar update_one(State& s, Scalar x, Scalar g, Scalar lr);
   /// Called once per parameter and step, before its chunks' update() calls, which may then run
   /// on several threads at once (see set_num_threads): work that depends only on the state's
   /// step count (a bias correction) belongs here, not in update().
@@ -199,6 +203,7 @@ class Adam : public Optimizer {
  protected:
   void init_state(State& s, Index size) override;
   void update(State& s, Chunk& c, Scalar lr) override;
+  Scalar update_one(State& s, Scalar x, Scalar g, Scalar lr) override;
   void begin_update(const State& s) override;
   /// Adam's hyperparameters.
   /// @{
@@ -222,6 +227,7 @@ class ClippedAdam : public Adam {
 
  protected:
   void update(State& s, Chunk& c, Scalar lr) override;
+  Scalar update_one(State& s, Scalar x, Scalar g, Scalar lr) override;
 
  private:
   Scalar clip_norm_;
