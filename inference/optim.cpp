@@ -32,9 +32,6 @@ Optimizer::Optimizer(Scalar lr) {
 
 Optimizer::State& Optimizer::state_for(const ParamStore& store, std::size_t position) {
   const auto& entries = store.entries();
-  if (store.layout() == layout_ && states_.size() == entries.size()) {
-    return states_[position].state;  // the params are where they were: no name to compare
-  }
   if (position < states_.size() &&
       detail::same_name(states_[position].name, entries[position].first)) {
     return states_[position].state;
@@ -100,12 +97,16 @@ void Optimizer::step(ParamStore& store) {
     // finite. Committing then exchanges buffers and copies nothing.
     // state_for may rebuild the states (a param made or erased since the last step), which
     // moves them: each item keeps a pointer to its state only once all are in place.
-    for (const Item& it : items) state_for(store, it.position);
+    // While the store keeps the layout with which every state was last found in place, the
+    // params are where they were: no name to compare.
+    if (store.layout() != layout_ || states_.size() != entries.size()) {
+      for (const Item& it : items) state_for(store, it.position);
+      // Each of these params' states is now at its position. When every state is (the usual
+      // case: all params have a gradient), the next steps with the store's layout unchanged
+      // find them without comparing names.
+      if (items.size() == entries.size()) layout_ = store.layout();
+    }
     for (Item& it : items) it.state = &states_[it.position].state;
-    // Each of these params' states is now at its position. When every state is (the usual
-    // case: all params have a gradient), the next step with the store's layout unchanged finds
-    // them without comparing names.
-    if (items.size() == entries.size()) layout_ = store.layout();
     for (Item& it : items) {
       State& s = *it.state;
       MatrixMap x = it.leaf->leaf_values();
@@ -121,7 +122,11 @@ void Optimizer::step(ParamStore& store) {
       ++s.t;
       ++prepared;
       begin_update(s);
-      update_entries(s, it, x, lr);
+      if (n == 1) {
+        update_entry(s, it, *x.data(), lr);
+      } else {
+        update_entries(s, it, x, lr);
+      }
     }
   } catch (...) {
     for (std::size_t i = 0; i < prepared; ++i) --items[i].state->t;
@@ -176,17 +181,17 @@ Scalar zero_products(const V& v) {
 }
 }  // namespace
 
-// The new values of one parameter into its state's x_next, chunk by chunk; a large parameter's
-// chunks are shared among the threads set_num_threads allows. A gradient entry or a new value
-// that is not finite is an error naming the param and its first such entry.
 Scalar Optimizer::update_one(State& s, Scalar x, Scalar g, Scalar lr) {
   Scalar out = 0;
   Chunk c{0, Eigen::Map<const Column>(&x, 1), Eigen::Map<const Column>(&g, 1),
           Eigen::Map<Column>(&out, 1)};
   update(s, c, lr);
-  return out;  // update_entries checks the gradient, the value and the moment
+  return out;  // update_entry checks the gradient, the value and the moment
 }
 
+// The new values of one parameter into its state's x_next, chunk by chunk; a large parameter's
+// chunks are shared among the threads set_num_threads allows. A gradient entry or a new value
+// that is not finite is an error naming the param and its first such entry.
 void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Scalar lr) {
   const Index n = x.size();
   const Index chunks = (n + kChunk - 1) / kChunk;
@@ -208,14 +213,7 @@ void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Sca
     return probe;
   };
   bool all_finite = true;
-  if (n == 1) {
-    // A scalar site's param: no chunk, and the probe of the three numbers as each chunk has.
-    Scalar& out = *s.next_values(1);
-    out = update_one(s, *x.data(), *it.grad, lr);
-    Scalar probe = *it.grad * 0 + out * 0;
-    if (s.v_next().size() > 0) probe += s.v_next()[0] * 0;
-    all_finite = probe == 0;
-  } else if (chunks == 1) {
+  if (chunks == 1) {
     // Most params: no split, and no call through the pool's type-erased function.
     all_finite = chunk_probe(0) == 0;
   } else if (chunks > 1) {
@@ -235,7 +233,20 @@ void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Sca
     }
     all_finite = std::all_of(finite.begin(), finite.begin() + parts, [](bool ok) { return ok; });
   }
-  if (all_finite) return;
+  if (!all_finite) report_non_finite(s, it, x, lr);
+}
+
+void Optimizer::update_entry(State& s, const Item& it, Scalar x, Scalar lr) {
+  // A scalar site's param: no chunk, and the probe of the three numbers as each chunk has.
+  Scalar& out = s.x_one;
+  out = update_one(s, x, *it.grad, lr);
+  Scalar probe = *it.grad * 0 + out * 0;
+  if (s.v_next().size() > 0) probe += s.v_next()[0] * 0;
+  if (probe != 0) report_non_finite(s, it, MatrixMap(&x, 1, 1), lr);
+}
+
+void Optimizer::report_non_finite(State& s, const Item& it, const MatrixMap& x, Scalar lr) {
+  const Index n = x.size();
   check_gradient(it, n);
   // An overflowed accumulator names its cause (with Eigen's vectorised square root it also makes
   // the new value NaN, which would read as a divergence).
@@ -257,6 +268,8 @@ void Optimizer::update_entries(State& s, const Item& it, const MatrixMap& x, Sca
         "gradients. No parameter was updated",
         *it.name, it.leaf->shape(), entry_str(x.rows(), x.cols(), k), value, it.grad[k], lr));
   }
+  // A probe is not finite only when one of the numbers above is not.
+  throw ValueError(fmt::format("optimizer: the update of param '{}' is not finite", *it.name));
 }
 
 namespace {

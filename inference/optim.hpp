@@ -181,6 +181,11 @@ class Optimizer {
   };
   std::vector<Item> items_;
   void update_entries(State& s, const Item& it, const MatrixMap& x, Scalar lr);
+  // The same for a param of one entry, whose value is x (update_one, then the probe).
+  void update_entry(State& s, const Item& it, Scalar x, Scalar lr);
+  // Throws naming the param, the entry and the cause of a non-finite gradient, moment or new
+  // value among those update_entries computed.
+  [[noreturn]] void report_non_finite(State& s, const Item& it, const MatrixMap& x, Scalar lr);
   // Throws naming the param and its first non-finite gradient entry, if it has one.
   static void check_gradient(const Item& it, Index size);
   // Set while a step runs: a step from a second thread at the same time is an error.
