@@ -92,7 +92,9 @@ void param_default(Site& site) {
   site.value = e->constraint->transform(e->unconstrained);
 }
 
-Tensor sample_site(const std::string& name, DistributionPtr dist, std::optional<Tensor> obs,
+// The primitives' arguments are taken by reference and moved into the Site once: a step makes
+// every site anew.
+Tensor sample_site(const std::string& name, DistributionPtr& dist, std::optional<Tensor>& obs,
                    bool auxiliary, Infer infer = {}) {
   require_name("sample", name);
   if (!dist) throw ValueError(fmt::format("sample '{}': the distribution is null", name));
@@ -108,7 +110,7 @@ Tensor sample_site(const std::string& name, DistributionPtr dist, std::optional<
     site.observed = true;
   }
   apply_stack(site);
-  return site.value;
+  return std::move(site.value);  // the records have their copies
 }
 
 Tensor param_site(const std::string& name, const ConstMatrixMap* init, const ParamInit* init_fn,
@@ -121,7 +123,7 @@ Tensor param_site(const std::string& name, const ConstMatrixMap* init, const Par
   site.fn = &param_default;
   site.param = &asked;
   apply_stack(site);
-  return site.value;
+  return std::move(site.value);
 }
 
 // A factor site's "distribution": its log_prob is the given term, whatever the value. A
@@ -155,15 +157,17 @@ class Factor final : public Family<Factor> {
 }  // namespace
 
 Tensor sample(const std::string& name, DistributionPtr dist, std::optional<Tensor> obs) {
-  return sample_site(name, std::move(dist), std::move(obs), false);
+  return sample_site(name, dist, obs, false);
 }
 
 Tensor sample(const std::string& name, DistributionPtr dist, Infer infer) {
-  return sample_site(name, std::move(dist), std::nullopt, false, infer);
+  std::optional<Tensor> none;
+  return sample_site(name, dist, none, false, infer);
 }
 
 Tensor sample_auxiliary(const std::string& name, DistributionPtr dist) {
-  return sample_site(name, std::move(dist), std::nullopt, true);
+  std::optional<Tensor> none;
+  return sample_site(name, dist, none, true);
 }
 
 Tensor param(const std::string& name, const Matrix& init, ConstraintPtr constraint) {
@@ -197,7 +201,7 @@ Tensor deterministic(const std::string& name, const Tensor& value) {
   site.name = name;
   site.value = value;
   apply_stack(site);
-  return site.value;
+  return std::move(site.value);
 }
 
 const char* to_string(SiteKind kind) {

@@ -90,7 +90,8 @@ Tensor mask_and_scale(const Site& site, const Tensor& term, const char* what) {
 
 // Copies `site` over `slot`, the earlier run's site in its place (usually of the same name): the
 // implicit copy assignment, member by member, except that members both leave empty are not
-// touched, nor a name both have, nor the param request, which a record does not keep (add()).
+// touched, nor a name both have, nor the param request, which a record does not keep (add()):
+// a record's is null.
 // Most sites have no plates and no extras, and a step records every site: this copy is a visible
 // part of a site's cost.
 void record_over(Site& slot, const Site& site, bool same_name) {
@@ -102,7 +103,7 @@ void record_over(Site& slot, const Site& site, bool same_name) {
   slot.observed = site.observed;
   slot.auxiliary = site.auxiliary;
   slot.keep = site.keep;
-  slot.stop = site.stop;
+  slot.stop = false;  // a record is not stopped: block stops the message, not the record
   slot.enumerate = site.enumerate;
   slot.enumerated = site.enumerated;
   slot.fn = site.fn;
@@ -200,13 +201,12 @@ void Trace::add(const Site& site) {
   if (at < sites_.size()) {
     record_over(sites_[at], site, same_slot);
   } else {
-    sites_.push_back(site);
+    Site& slot = sites_.emplace_back(site);
+    slot.stop = false;
+    slot.param = nullptr;  // it points into the param primitive's frame
   }
-  Site& slot = sites_[at];
-  slot.stop = false;
-  slot.param = nullptr;  // it points into the param primitive's frame
   size_ = at + 1;
-  held_ = std::max(held_, size_);
+  if (size_ > held_) held_ = size_;
 }
 
 void Trace::clear(std::string program) {
