@@ -68,27 +68,24 @@ Tensor sum(const Tensor& x) {
 namespace {
 // sum_of with weights (null: all 1).
 Tensor weighted_sum_of(std::span<const Tensor> terms, const Scalar* weights) {
+  // One pass for the total and the nodes of the terms that carry a gradient, with their
+  // weights, for the backward step (room for every term: an ELBO sums one per site).
+  Node** nodes = tape().allocate<Node*>(terms.size());
+  Scalar* w = weights != nullptr ? tape().allocate(terms.size()) : nullptr;
   Scalar total = 0;
-  std::size_t recorded = 0;
-  for (std::size_t k = 0; k < terms.size(); ++k) {
-    const Tensor& t = terms[k];
-    if (t.rows() != 1 || t.cols() != 1) {
-      throw ShapeError(
-          fmt::format("sum_of: term {} is {}, but every term must be 1x1", k, t.shape()));
-    }
-    total += weights != nullptr ? weights[k] * t.item() : t.item();
-    if (t.requires_grad()) ++recorded;
-  }
-  if (recorded == 0) return Tensor(total);
-  // The nodes of the terms that carry a gradient, and their weights, for the backward step.
-  Node** nodes = tape().allocate<Node*>(recorded);
-  Scalar* w = weights != nullptr ? tape().allocate(recorded) : nullptr;
   std::size_t n = 0;
   for (std::size_t k = 0; k < terms.size(); ++k) {
-    if (!terms[k].requires_grad()) continue;
+    if (terms[k].rows() != 1 || terms[k].cols() != 1) {
+      throw ShapeError(
+          fmt::format("sum_of: term {} is {}, but every term must be 1x1", k, terms[k].shape()));
+    }
+    const Operand t = Operand::of(terms[k]);
+    total += weights != nullptr ? weights[k] * *t.value : *t.value;
+    if (t.node == nullptr) continue;
     if (w != nullptr) w[n] = weights[k];
-    nodes[n++] = Operand::of(terms[k]).node;
+    nodes[n++] = t.node;
   }
+  if (n == 0) return Tensor(total);
   return recorded_result(
       1, 1, [total](Scalar* out) { *out = total; },
       [nodes, w, n](Node& y) {
