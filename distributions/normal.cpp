@@ -91,11 +91,18 @@ Tensor scalar_normal_log_prob(const Operand& X, const Operand& L, const Operand&
     sum_x -= dl;
     sum_l += dl;
     sum_s += ds;
-    for (auto [n, sum] : {std::pair{xn, sum_x}, std::pair{ln, sum_l}, std::pair{sn, sum_s}}) {
-      if (n == nullptr) continue;
-      n->touch();
+    // Into each operand's one entry as the general step adds into a touched adjoint.
+    auto add = [](Node* n, Scalar sum) {
+      if (n == nullptr) return;
+      if (!n->touched) {
+        n->adj[0] = 0;
+        n->touched = true;
+      }
       n->adj[0] += sum;
-    }
+    };
+    add(xn, sum_x);
+    add(ln, sum_l);
+    add(sn, sum_s);
   });
   node->value[0] = y;
   return Tensor::from_node(node);
