@@ -53,7 +53,8 @@ void ParamStore::require_not_held_elsewhere(const char* what, const std::string&
 
 std::ptrdiff_t ParamStore::position(const std::string& name) const {
   const std::size_t last = last_found_.at.load(std::memory_order_relaxed);
-  for (const std::size_t guess : {last, last + 1}) {
+  // The one after the last found first: a model reads its params in order.
+  for (const std::size_t guess : {last + 1, last}) {
     if (guess < entries_.size() && detail::same_name(entries_[guess].first, name)) {
       last_found_.at.store(guess, std::memory_order_relaxed);
       return static_cast<std::ptrdiff_t>(guess);
@@ -95,13 +96,15 @@ const ParamStore::Entry& ParamStore::find_or_create(const std::string& name,
           fmt::format("param '{}' exists with constraint {} but was asked for with constraint {}",
                       name, e.constraint->name(), constraint->name()));
     }
-    const Index rows = e.unconstrained.rows();
-    const Index cols = e.constraint->constrained_cols(e.unconstrained.cols());
-    if (init.size() != 0 && (init.rows() != rows || init.cols() != cols)) {
-      throw ShapeError(fmt::format(
-          "param '{}' exists with shape {} but was asked for with an initial value of shape {} "
-          "(a store loaded from another model, or two params sharing a name?)",
-          name, shape_str(rows, cols), shape_str(init.rows(), init.cols())));
+    if (init.size() != 0) {
+      const Index rows = e.unconstrained.rows();
+      const Index cols = e.constraint->constrained_cols(e.unconstrained.cols());
+      if (init.rows() != rows || init.cols() != cols) {
+        throw ShapeError(fmt::format(
+            "param '{}' exists with shape {} but was asked for with an initial value of shape {} "
+            "(a store loaded from another model, or two params sharing a name?)",
+            name, shape_str(rows, cols), shape_str(init.rows(), init.cols())));
+      }
     }
     return e;
   }

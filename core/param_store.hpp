@@ -96,8 +96,8 @@ class ParamStore {
   detail::NameIndex index_;  // name -> position in entries_
 
   // A model reads its params in the same order every step, so the next name asked for is
-  // nearly always at the last position found or the one after: position() compares those
-  // two names before it hashes.
+  // nearly always at the position after the last found (or the last found itself, read
+  // again): position() compares those two names, in that order, before it hashes.
   detail::LastFound last_found_;
 };
 
