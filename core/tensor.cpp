@@ -50,15 +50,6 @@ Tensor Tensor::full(Index rows, Index cols, Scalar value) {
   return Tensor(Matrix::Constant(rows, cols, value));
 }
 
-Tensor Tensor::from_node(Node* node) {
-  Tensor t;
-  t.node_ = node;
-  t.generation_ = tape().generation();
-  t.rows_ = dim(node->rows);
-  t.cols_ = dim(node->cols);
-  return t;
-}
-
 void Tensor::throw_stale() const {
   throw StaleTensorError(fmt::format(
       "a {} Tensor was used after the tape that recorded it was reset (it belongs to tape "

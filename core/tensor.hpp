@@ -128,7 +128,14 @@ class Tensor {
 
   // Building blocks for ops (see <vesta/core/op_support.hpp>): a Tensor for a recorded node.
   /// The Tensor of a node on the current tape (for ops written with op_support.hpp).
-  static Tensor from_node(Node* node);
+  static Tensor from_node(Node* node) {  // inline: every op's result passes here
+    Tensor t;
+    t.node_ = node;
+    t.generation_ = tape().generation();
+    t.rows_ = dim(node->rows);
+    t.cols_ = dim(node->cols);
+    return t;
+  }
 
  private:
   friend struct Operand;
