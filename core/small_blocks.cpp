@@ -6,61 +6,54 @@ namespace vesta::detail {
 
 namespace {
 
-constexpr std::size_t kStep = 16;
-constexpr std::size_t kClasses = kSmallBlockMax / kStep;
-// Enough for the churn of a step (a freed block is usually taken again by the next site) and
-// for a dropped trace's distributions; beyond it, a freed block goes back to the C library.
-constexpr std::size_t kMaxKeptBytes = std::size_t{4} << 20;
+constexpr std::size_t kStep = kSmallBlockStep;
 
-struct FreeBlock {
-  FreeBlock* next;
-};
+std::size_t size_class(std::size_t bytes) { return bytes == 0 ? 0 : (bytes - 1) / kStep; }
 
-struct Lists {
-  std::array<FreeBlock*, kClasses> head{};
-  std::size_t bytes = 0;  // held in the lists
+void*& next_of(void* block) { return *static_cast<void**>(block); }
 
+thread_local bool lists_gone = false;
+
+// The thread's lists, made on first use; the pointer goes with them when the thread ends, so a
+// block freed later (by another thread-local object's destructor) goes to the C library.
+struct OwnedLists : SmallBlockLists {
   void clear() {
-    for (FreeBlock*& b : head) {
+    for (void*& b : head) {
       while (b != nullptr) {
-        FreeBlock* next = b->next;
+        void* next = next_of(b);
         ::operator delete(b);
         b = next;
       }
     }
     bytes = 0;
   }
-  ~Lists();
+  OwnedLists() = default;
+  OwnedLists(const OwnedLists&) = delete;
+  OwnedLists& operator=(const OwnedLists&) = delete;
+  ~OwnedLists() {
+    clear();
+    thread_small_blocks = nullptr;
+    lists_gone = true;
+  }
 };
 
-// The thread's lists, made on first use; the pointer goes with them when the thread ends, so a
-// block freed later (by another thread-local object's destructor) goes to the C library.
-thread_local Lists* thread_lists = nullptr;
-thread_local bool lists_gone = false;
-
-Lists* lists() {
-  if (thread_lists == nullptr && !lists_gone) [[unlikely]] {
-    thread_local Lists owned;
-    thread_lists = &owned;
+SmallBlockLists* lists() {
+  if (thread_small_blocks == nullptr && !lists_gone) [[unlikely]] {
+    thread_local OwnedLists owned;
+    thread_small_blocks = &owned;
   }
-  return thread_lists;
+  return thread_small_blocks;
 }
-
-Lists::~Lists() {
-  clear();
-  thread_lists = nullptr;
-  lists_gone = true;
-}
-
-std::size_t size_class(std::size_t bytes) { return bytes == 0 ? 0 : (bytes - 1) / kStep; }
 
 }  // namespace
 
-void* acquire_small_block(std::size_t bytes) {
+// The inline functions in the header serve a thread whose lists exist; these make them, and
+// serve a request of 0 bytes, a thread that has ended and lists that are full.
+void* acquire_small_block_slow(std::size_t bytes) {
   const std::size_t c = size_class(bytes);
-  if (Lists* l = lists(); l != nullptr) {
-    if (FreeBlock* b = l->head[c]) {
-      l->head[c] = b->next;
+  if (SmallBlockLists* l = lists(); l != nullptr) {
+    if (void* b = l->head[c]) {
+      l->head[c] = next_of(b);
       l->bytes -= (c + 1) * kStep;
       return b;
     }
@@ -68,28 +61,27 @@ void* acquire_small_block(std::size_t bytes) {
   return ::operator new((c + 1) * kStep);
 }
 
-void release_small_block(void* p, std::size_t bytes) noexcept {
+void release_small_block_slow(void* p, std::size_t bytes) noexcept {
   if (p == nullptr) return;
   const std::size_t c = size_class(bytes);
   const std::size_t block = (c + 1) * kStep;
-  Lists* l = lists();
-  if (l == nullptr || l->bytes + block > kMaxKeptBytes) {
+  SmallBlockLists* l = lists();
+  if (l == nullptr || l->bytes + block > SmallBlockLists::kMaxKeptBytes) {
     ::operator delete(p);
     return;
   }
-  auto* b = static_cast<FreeBlock*>(p);
-  b->next = l->head[c];
-  l->head[c] = b;
+  next_of(p) = l->head[c];
+  l->head[c] = p;
   l->bytes += block;
 }
 
 std::size_t small_block_bytes() {
-  const Lists* l = thread_lists;
+  const SmallBlockLists* l = thread_small_blocks;
   return l != nullptr ? l->bytes : 0;
 }
 
 void release_small_blocks() {
-  if (Lists* l = thread_lists) l->clear();
+  if (SmallBlockLists* l = thread_small_blocks) static_cast<OwnedLists*>(l)->clear();
 }
 
 }  // namespace vesta::detail
