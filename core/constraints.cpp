@@ -270,16 +270,11 @@ ConstraintPtr immortal(Args... args) {
 
 }  // namespace
 
+ConstraintPtr detail::make_real_constraint() { return immortal<Real>(); }
+ConstraintPtr detail::make_positive_constraint() { return immortal<GreaterThan>(0, true); }
+
 namespace constraints {
 
-ConstraintPtr real() {
-  static const ConstraintPtr c = immortal<Real>();
-  return c;
-}
-ConstraintPtr positive() {
-  static const ConstraintPtr c = immortal<GreaterThan>(0, true);
-  return c;
-}
 ConstraintPtr nonnegative() {
   static const ConstraintPtr c = immortal<GreaterThan>(0, true, true);
   return c;

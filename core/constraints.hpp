@@ -47,11 +47,24 @@ class Constraint {
 
 using ConstraintPtr = std::shared_ptr<const Constraint>;
 
+namespace detail {
+// The singletons behind constraints::real() and positive(), which are inline: every scalar
+// site asks for one or the other (a support check, a param's constraint).
+ConstraintPtr make_real_constraint();
+ConstraintPtr make_positive_constraint();
+}  // namespace detail
+
 namespace constraints {
 /// All reals; T is the identity.
-ConstraintPtr real();
+inline ConstraintPtr real() {
+  static const ConstraintPtr c = vesta::detail::make_real_constraint();
+  return c;
+}
 /// x > 0; T(x) = exp(x), as Pyro's biject_to(positive).
-ConstraintPtr positive();
+inline ConstraintPtr positive() {
+  static const ConstraintPtr c = vesta::detail::make_positive_constraint();
+  return c;
+}
 /// x >= 0 (a support: an Exponential can draw 0); T(x) = exp(x).
 ConstraintPtr nonnegative();
 /// x > c; T(x) = c + exp(x).
