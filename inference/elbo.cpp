@@ -86,32 +86,46 @@ Tensor Trace_ELBO::particle_loss(const Trace& model_trace, const Trace& guide_tr
   // small sites pays for every pass over its sites.
   any_param_ = false;
   bool any_score_site = false;  // a guide site drawn without a pathwise gradient
+  std::size_t to_pair = 0;      // guide sample sites that the model must have
   for (const Site& s : guide_trace.sites()) {
     if (s.kind == SiteKind::param) any_param_ = true;
     if (!s.is_sample() || s.observed) continue;
-    if (!s.auxiliary && !model_trace.contains(s.name)) {
+    if (!s.auxiliary) ++to_pair;
+    any_score_site = any_score_site || (!s.dist->has_rsample() && scores_draw(s));
+  }
+  // Model latents the guide does not sample were drawn from the model, and their log_prob
+  // stays in the log-joint (as in Pyro). The same pass pairs the model's latents with the
+  // guide's sample sites: names are unique in a trace, so when every guide site that needs one
+  // has a partner, no guide site is missing from the model and none needs a look-up of its own.
+  unguided_.clear();
+  std::size_t paired = 0;
+  for (const Site& s : model_trace.sites()) {
+    any_param_ = any_param_ || s.kind == SiteKind::param;
+    if (!s.is_sample() || s.observed || s.enumerated) continue;
+    const Site* g = guide_trace.find(s.name);
+    if (g == nullptr) {
+      if (scores_draw(s)) unguided_.push_back(s.name);
+    } else if (g->is_sample() && !g->observed && !g->auxiliary) {
+      ++paired;
+    }
+  }
+  if (paired != to_pair) {
+    for (const Site& s : guide_trace.sites()) {
+      if (!s.is_sample() || s.observed || s.auxiliary || model_trace.contains(s.name)) continue;
       throw ValueError(fmt::format(
           "{}: the guide samples '{}', which the model does not have; every guide site must be "
           "a model site of the same name",
           name_, s.name));
     }
-    any_score_site = any_score_site || (!s.dist->has_rsample() && scores_draw(s));
   }
-  // Model latents the guide does not sample were drawn from the model, and their log_prob
-  // stays in the log-joint (as in Pyro). Say so once per site, except for distributions
-  // whose log_prob is a folded-in term (HiddenLayer's KL) rather than a density.
-  unguided_.clear();
-  for (const Site& s : model_trace.sites()) {
-    any_param_ = any_param_ || s.kind == SiteKind::param;
-    if (s.is_sample() && !s.observed && !s.enumerated && !guide_trace.contains(s.name) &&
-        scores_draw(s)) {
-      unguided_.push_back(s.name);
-      if (warned_.insert(s.name).second) {
-        warn(fmt::format(
-            "model site '{}' is not in the guide; it is sampled from the model and its log_prob "
-            "is part of the ELBO",
-            s.name));
-      }
+  // Said once per site, except for distributions whose log_prob is a folded-in term
+  // (HiddenLayer's KL) rather than a density.
+  for (const std::string& name : unguided_) {
+    if (warned_.insert(name).second) {
+      warn(fmt::format(
+          "model site '{}' is not in the guide; it is sampled from the model and its log_prob is "
+          "part of the ELBO",
+          name));
     }
   }
 

@@ -270,6 +270,32 @@ TEST_CASE("warnings go through one hook that a program can redirect or silence",
   set_warning_handler(previous);
 }
 
+TEST_CASE("a guide site the model lacks is an error naming it; an auxiliary one is not",
+          "[core][guards]") {
+  FreshParams fresh;
+  auto model = [] {
+    sample("z", Normal(0, 1));
+    sample("x", Normal(0, 1), Tensor(Scalar(0.5)));
+  };
+  auto guide_with = [](const char* extra, bool auxiliary) {
+    return [extra, auxiliary] {
+      sample("z", Normal(param("loc", Matrix::Zero(1, 1)), 1));
+      if (auxiliary) {
+        sample_auxiliary(extra, detail::site_distribution(Normal(0, 1)));
+      } else {
+        sample(extra, Normal(0, 1));
+      }
+    };
+  };
+  Trace_ELBO elbo;
+  CHECK_THROWS_WITH(elbo.loss(model, guide_with("q", false)),
+                    Contains("guide samples 'q'") && Contains("model does not have"));
+  // A guide-only auxiliary latent is scored with the guide and never looked for in the model.
+  CHECK(std::isfinite(elbo.loss(model, guide_with("q", true))));
+  // A model site of the name, though observed there, is the model having it.
+  CHECK(std::isfinite(elbo.loss(model, guide_with("x", false))));
+}
+
 TEST_CASE("a plate over columns takes its dimension by name, and losses need no optimizer",
           "[core][guards]") {
   FreshParams fresh;
