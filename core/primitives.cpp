@@ -14,14 +14,17 @@ namespace vesta {
 
 void apply_stack(Site& site) {
   const auto stack = handler_stack();
-  std::size_t seen = 0;  // handlers, from the innermost, that processed the site
-  for (auto it = stack.rbegin(); it != stack.rend(); ++it) {
-    ++seen;
-    (*it)->process(site);
+  Messenger* const* const end = stack.data() + stack.size();
+  // From the innermost handler outwards; `outermost` ends at the last one that processed the
+  // site (the outermost, unless one stopped it).
+  Messenger* const* outermost = end;
+  while (outermost != stack.data()) {
+    --outermost;
+    (*outermost)->process(site);
     if (site.stop) break;
   }
   if (site.fn != nullptr) site.fn(site);
-  for (std::size_t i = stack.size() - seen; i < stack.size(); ++i) stack[i]->postprocess(site);
+  for (Messenger* const* h = outermost; h != end; ++h) (*h)->postprocess(site);
 }
 
 namespace {
