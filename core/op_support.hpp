@@ -181,6 +181,43 @@ Tensor unary_op(const Tensor& x, F f, DF df) {
   });
 }
 
+/// sum_k weight(k) * term(k) over k < n, as one node: term(k) gives the k-th 1x1 Tensor and
+/// weight(k) its weight (or pass nullptr for weights of 1). Terms kept in a larger structure
+/// (an ELBO's rows) are summed where they are, without copying them out; sum_of is this over
+/// spans.
+template <class Term, class Weight>
+Tensor weighted_sum(std::size_t n, const Term& term, const Weight& weight) {
+  constexpr bool weighted = !std::is_null_pointer_v<Weight>;
+  // One pass for the total and the nodes of the terms that carry a gradient, with their
+  // weights, for the backward step (room for every term).
+  Node** nodes = tape().allocate<Node*>(n);
+  Scalar* w = weighted ? tape().allocate(n) : nullptr;
+  Scalar total = 0;
+  std::size_t recorded = 0;
+  for (std::size_t k = 0; k < n; ++k) {
+    const Tensor& t = term(k);
+    if (t.rows() != 1 || t.cols() != 1) {
+      throw ShapeError(
+          fmt::format("sum_of: term {} is {}, but every term must be 1x1", k, t.shape()));
+    }
+    const Operand x = Operand::of(t);
+    Scalar wk = 1;
+    if constexpr (weighted) wk = weight(k);
+    total += weighted ? wk * *x.value : *x.value;
+    if (x.node == nullptr) continue;
+    if constexpr (weighted) w[recorded] = wk;
+    nodes[recorded++] = x.node;
+  }
+  if (recorded == 0) return Tensor(total);
+  return recorded_result(
+      1, 1, [total](Scalar* out) { *out = total; },
+      [nodes, w, recorded](Node& y) {
+        const Scalar g = y.adj[0];
+        for (std::size_t k = 0; k < recorded; ++k)
+          nodes[k]->accumulate_scalar(w != nullptr ? w[k] * g : g);
+      });
+}
+
 [[noreturn]] inline void throw_shape_mismatch(const char* op, const Operand& a, const Operand& b,
                                               const char* requirement) {
   throw ShapeError(fmt::format("{}: shapes {} and {} {}", op, shape_str(a.rows, a.cols),

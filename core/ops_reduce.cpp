@@ -65,44 +65,18 @@ Tensor sum(const Tensor& x) {
       });
 }
 
-namespace {
-// sum_of with weights (null: all 1).
-Tensor weighted_sum_of(std::span<const Tensor> terms, const Scalar* weights) {
-  // One pass for the total and the nodes of the terms that carry a gradient, with their
-  // weights, for the backward step (room for every term: an ELBO sums one per site).
-  Node** nodes = tape().allocate<Node*>(terms.size());
-  Scalar* w = weights != nullptr ? tape().allocate(terms.size()) : nullptr;
-  Scalar total = 0;
-  std::size_t n = 0;
-  for (std::size_t k = 0; k < terms.size(); ++k) {
-    if (terms[k].rows() != 1 || terms[k].cols() != 1) {
-      throw ShapeError(
-          fmt::format("sum_of: term {} is {}, but every term must be 1x1", k, terms[k].shape()));
-    }
-    const Operand t = Operand::of(terms[k]);
-    total += weights != nullptr ? weights[k] * *t.value : *t.value;
-    if (t.node == nullptr) continue;
-    if (w != nullptr) w[n] = weights[k];
-    nodes[n++] = t.node;
-  }
-  if (n == 0) return Tensor(total);
-  return recorded_result(
-      1, 1, [total](Scalar* out) { *out = total; },
-      [nodes, w, n](Node& y) {
-        const Scalar g = y.adj[0];
-        for (std::size_t k = 0; k < n; ++k)
-          nodes[k]->accumulate_scalar(w != nullptr ? w[k] * g : g);
-      });
+Tensor sum_of(std::span<const Tensor> terms) {
+  return weighted_sum(
+      terms.size(), [&](std::size_t k) -> const Tensor& { return terms[k]; }, nullptr);
 }
-}  // namespace
-
-Tensor sum_of(std::span<const Tensor> terms) { return weighted_sum_of(terms, nullptr); }
 
 Tensor sum_of(std::span<const Tensor> terms, std::span<const Scalar> weights) {
   if (weights.size() != terms.size()) {
     throw ShapeError(fmt::format("sum_of: {} terms but {} weights", terms.size(), weights.size()));
   }
-  return weighted_sum_of(terms, weights.data());
+  return weighted_sum(
+      terms.size(), [&](std::size_t k) -> const Tensor& { return terms[k]; },
+      [&](std::size_t k) { return weights[k]; });
 }
 
 Tensor mean(const Tensor& x) {

@@ -10,6 +10,7 @@
 
 #include <vesta/core/handlers/replay.hpp>
 #include <vesta/core/handlers/trace.hpp>
+#include <vesta/core/op_support.hpp>
 #include <vesta/core/warn.hpp>
 #include <vesta/distributions/kl.hpp>
 
@@ -131,13 +132,10 @@ Tensor Trace_ELBO::particle_loss(const Trace& model_trace, const Trace& guide_tr
 
   rows_.clear();
   terms(model_trace, guide_trace, rows_);
-  row_values_.clear();
-  row_signs_.clear();
-  for (const ElboTerm& row : rows_) {
-    row_values_.push_back(row.value);
-    row_signs_.push_back(row.sign);
-  }
-  const Tensor elbo = sum_of(row_values_, row_signs_);
+  // The rows summed where they are, as one node.
+  const Tensor elbo = weighted_sum(
+      rows_.size(), [this](std::size_t k) -> const Tensor& { return rows_[k].value; },
+      [this](std::size_t k) { return rows_[k].sign; });
   if (!std::isfinite(elbo.item())) {
     for (const ElboTerm& row : rows_) {
       if (!std::isfinite(row.value.item())) {

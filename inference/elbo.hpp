@@ -139,8 +139,6 @@ class Trace_ELBO {
   std::vector<std::string> unguided_;                  // the last particle's model-only latents
   bool any_param_ = false;                             // whether the last particle read a param
   std::vector<ElboTerm> rows_;                         // reused across particles and steps
-  std::vector<Tensor> row_values_;                     // the same
-  std::vector<Scalar> row_signs_;                      // the same
   Trace model_trace_, guide_trace_;                    // the same
 };
 
