@@ -95,10 +95,12 @@ void param_default(Site& site) {
   site.value = e->constraint->transform(e->unconstrained);
 }
 
+}  // namespace
+
 // The primitives' arguments are taken by reference and moved into the Site once: a step makes
 // every site anew.
-Tensor sample_site(const std::string& name, DistributionPtr& dist, std::optional<Tensor>& obs,
-                   bool auxiliary, Infer infer = {}) {
+Tensor detail::sample_site(const std::string& name, DistributionPtr& dist,
+                           std::optional<Tensor>& obs, bool auxiliary, Infer infer) {
   require_name("sample", name);
   if (!dist) throw ValueError(fmt::format("sample '{}': the distribution is null", name));
   Site site;
@@ -115,6 +117,8 @@ Tensor sample_site(const std::string& name, DistributionPtr& dist, std::optional
   apply_stack(site);
   return std::move(site.value);  // the records have their copies
 }
+
+namespace {
 
 Tensor param_site(const std::string& name, const ConstMatrixMap* init, const ParamInit* init_fn,
                   ConstraintPtr constraint) {
@@ -160,17 +164,17 @@ class Factor final : public Family<Factor> {
 }  // namespace
 
 Tensor sample(const std::string& name, DistributionPtr dist, std::optional<Tensor> obs) {
-  return sample_site(name, dist, obs, false);
+  return detail::sample_site(name, dist, obs, false, {});
 }
 
 Tensor sample(const std::string& name, DistributionPtr dist, Infer infer) {
   std::optional<Tensor> none;
-  return sample_site(name, dist, none, false, infer);
+  return detail::sample_site(name, dist, none, false, infer);
 }
 
 Tensor sample_auxiliary(const std::string& name, DistributionPtr dist) {
   std::optional<Tensor> none;
-  return sample_site(name, dist, none, true);
+  return detail::sample_site(name, dist, none, true, {});
 }
 
 Tensor param(const std::string& name, const Matrix& init, ConstraintPtr constraint) {

@@ -42,6 +42,13 @@ DistributionPtr site_distribution(D&& dist) {
 Tensor sample(const std::string& name, DistributionPtr dist,
               std::optional<Tensor> obs = std::nullopt);
 
+namespace detail {
+/// The sample primitive's message, for the functions above and below: `dist` and `obs` are
+/// moved into the Site.
+Tensor sample_site(const std::string& name, DistributionPtr& dist, std::optional<Tensor>& obs,
+                   bool auxiliary, Infer infer);
+}  // namespace detail
+
 template <class D>
 requires std::is_base_of_v<Distribution, std::decay_t<D>> Tensor
 sample(const std::string& name, D&& dist, std::optional<Tensor> obs = std::nullopt) {
@@ -53,7 +60,8 @@ sample(const std::string& name, D&& dist, std::optional<Tensor> obs = std::nullo
     }
     return dist.has_rsample() ? dist.rsample(thread_rng()) : dist.sample(thread_rng());
   }
-  return sample(name, detail::site_distribution(std::forward<D>(dist)), std::move(obs));
+  DistributionPtr site_dist = detail::site_distribution(std::forward<D>(dist));
+  return detail::sample_site(name, site_dist, obs, false, {});
 }
 
 /// A latent random variable with instructions for inference:
