@@ -86,6 +86,7 @@ void Tape::reset() {
   leaves_.clear();
   retained_.clear();
   arena_.reset();
+  backward_ran_ = false;
   generation_ = next_generation();
 }
 
@@ -144,7 +145,12 @@ const Scalar* Tape::retain(Scalar inline_value) {
 
 void Tape::backward(Node* root) {
   const std::size_t end = root->index + 1;
-  for (std::size_t i = 0; i < end; ++i) nodes_[i]->touched = false;
+  // A node is made untouched; only a backward pass touches it. The first pass of a generation
+  // (a step's only one, usually) finds every node as made, and skips a pass over them all.
+  if (backward_ran_) {
+    for (std::size_t i = 0; i < end; ++i) nodes_[i]->touched = false;
+  }
+  backward_ran_ = true;
   // A parameter's adjoint is its gradient buffer: it keeps what earlier passes accumulated.
   for (const auto& leaf : leaves_) leaf->node->touched = leaf->grad_live;
   root->accumulate(Array::Ones(1, 1));

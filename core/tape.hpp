@@ -332,6 +332,7 @@ class Tape {
   std::vector<std::shared_ptr<detail::Claim>> held_;  // stores held this generation
   void let_go();
   std::uint64_t generation_;
+  bool backward_ran_ = false;  // whether backward() ran in this generation
 };
 
 namespace detail {

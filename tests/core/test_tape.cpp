@@ -120,3 +120,24 @@ TEST_CASE("a constant's memory goes back to the thread's pool and serves the nex
   tape().release_memory();  // empties the pool too
   CHECK(pooled_bytes() == 0);
 }
+
+TEST_CASE("a second backward pass on one tape runs only the nodes that reach its root",
+          "[core][tape]") {
+  // The first pass of a generation finds the nodes as made; a later one must clear what an
+  // earlier pass touched, or the earlier graph would pass its adjoints back again.
+  const Tensor x = Tensor::variable(Matrix::Constant(1, 1, 2));
+  const Tensor y = x * x;
+  y.backward();
+  CHECK(x.grad()(0, 0) == 4);
+  const Tensor z = x * Scalar(3) + y * Scalar(0);  // y's node is on this graph, with adjoint 0
+  z.backward();
+  CHECK(x.grad()(0, 0) == 4 + 3);
+  const Tensor w = x * Scalar(5);  // a graph apart from y's
+  w.backward();
+  CHECK(x.grad()(0, 0) == 4 + 3 + 5);
+  tape().reset();
+  // A new generation's first pass again.
+  (x * x).backward();
+  CHECK(x.grad()(0, 0) == 4 + 3 + 5 + 4);
+  tape().reset();
+}
