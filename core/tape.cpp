@@ -2,6 +2,8 @@
 
 #include <atomic>
 
+#include <fmt/format.h>
+
 #include <vesta/core/buffer_pool.hpp>
 #include <vesta/core/error.hpp>
 
@@ -125,7 +127,7 @@ Node* Tape::leaf_node(const detail::StorageRef& storage) {
         "(tape().reset()) before using them here");
   }
   void* mem = arena_.allocate(sizeof(detail::LeafNode), alignof(detail::LeafNode));
-  auto* node = new (mem) detail::LeafNode(s.data, s.grad_data(), s.rows, s.cols, nodes_.size());
+  auto* node = new (mem) detail::LeafNode(s.data, s.grad_data(), s.rows, s.cols, next_index());
   nodes_.push_back(node);
   leaves_.push_back(storage);
   s.node = node;
@@ -141,6 +143,19 @@ const Scalar* Tape::retain(Scalar inline_value) {
   Scalar* p = arena_.allocate_array<Scalar>(1);
   *p = inline_value;
   return p;
+}
+
+void Tape::throw_too_large(Index rows, Index cols) {
+  throw ShapeError(fmt::format(
+      "an op's result of {} has a dimension past the largest vesta keeps, {} (2^31 - 1)",
+      shape_str(rows, cols), kMaxDim));
+}
+
+void Tape::throw_too_many_nodes() {
+  throw ValueError(
+      fmt::format("the tape holds {} nodes, the most one step may record; reset it (TapeStep, or "
+                  "tape().reset()) between steps",
+                  kMaxNodes));
 }
 
 void Tape::backward(Node* root) {

@@ -29,18 +29,25 @@ class Tape;
 /// holds a gradient yet; the first contribution assigns instead of adding, so adjoints never need
 /// zero-filling.
 struct Node {
-  Scalar* value;         ///< The forward values, column-major.
-  Scalar* adj;           ///< The adjoints (d output / d this), column-major.
-  Index rows;            ///< Number of rows.
-  Index cols;            ///< Number of columns.
-  std::size_t index;     ///< position on the tape
+  Scalar* value;  ///< The forward values, column-major.
+  Scalar* adj;    ///< The adjoints (d output / d this), column-major.
+  // 40 bytes in all with the vtable pointer: a step of a model of many small sites makes
+  // several nodes per site. The tape refuses a dimension past 2^31 - 1, as a Tensor does, and
+  // a 2^32-th node (Tape::check_dims, Tape::next_index).
+  std::int32_t rows;     ///< Number of rows.
+  std::int32_t cols;     ///< Number of columns.
+  std::uint32_t index;   ///< position on the tape
   bool touched = false;  ///< Whether the backward pass has reached it.
 
   /// A node of shape r x c with its value and adjoint storage, at tape position i.
   Node(Scalar* v, Scalar* a, Index r, Index c, std::size_t i)
-      : value(v), adj(a), rows(r), cols(c), index(i) {}
+      : value(v),
+        adj(a),
+        rows(static_cast<std::int32_t>(r)),
+        cols(static_cast<std::int32_t>(c)),
+        index(static_cast<std::uint32_t>(i)) {}
   /// Number of entries.
-  Index size() const { return rows * cols; }
+  Index size() const { return Index(rows) * cols; }
 
   /// The values as an Eigen array map.
   ConstArrayMap value_array() const { return {value, rows, cols}; }
@@ -235,6 +242,10 @@ struct FnNode final : Node {
   void backward() override { fn(*this); }
 };
 
+#if defined(__x86_64__) || defined(__aarch64__)
+static_assert(sizeof(Node) == 40, "a Node is 40 bytes on 64-bit targets (see its members)");
+#endif
+
 /// A parameter's node: its adjoint is the parameter's own gradient buffer.
 struct LeafNode final : Node {
   using Node::Node;
@@ -273,6 +284,7 @@ class Tape {
   /// so it may only capture trivially destructible things (pointers, numbers).
   template <class F>
   Node* record(Index rows, Index cols, F&& fn) {
+    check_dims(rows, cols);
     Scalar* value = arena_.allocate_array<Scalar>(static_cast<std::size_t>(rows * cols));
     return make_node(value, rows, cols, std::forward<F>(fn));
   }
@@ -282,6 +294,7 @@ class Tape {
   template <class F>
   Node* record_alias(const Scalar* value, Index rows, Index cols, F&& fn) {
     // A recorded value is never written after its op computed it.
+    check_dims(rows, cols);
     return make_node(const_cast<Scalar*>(value), rows, cols, std::forward<F>(fn));
   }
 
@@ -320,10 +333,29 @@ class Tape {
     Scalar* adj = arena_.allocate_array<Scalar>(static_cast<std::size_t>(rows * cols));
     void* mem = arena_.allocate(sizeof(detail::FnNode<Fn>), alignof(detail::FnNode<Fn>));
     auto* node =
-        new (mem) detail::FnNode<Fn>(value, adj, rows, cols, nodes_.size(), std::forward<F>(fn));
+        new (mem) detail::FnNode<Fn>(value, adj, rows, cols, next_index(), std::forward<F>(fn));
     nodes_.push_back(node);
     return node;
   }
+
+  // A Node keeps its dimensions and its position in 32 bits: a larger one is an error here
+  // (before any allocation), never a truncation.
+  static void check_dims(Index rows, Index cols) {
+    if (rows > kMaxDim || cols > kMaxDim) [[unlikely]] {
+      throw_too_large(rows, cols);
+    }
+  }
+  // The position of the next node.
+  std::size_t next_index() const {
+    if (nodes_.size() >= kMaxNodes) [[unlikely]] {
+      throw_too_many_nodes();
+    }
+    return nodes_.size();
+  }
+  static constexpr Index kMaxDim = 0x7fffffff;
+  static constexpr std::size_t kMaxNodes = 0xffffffff;
+  [[noreturn]] static void throw_too_large(Index rows, Index cols);
+  [[noreturn]] static void throw_too_many_nodes();
 
   detail::Arena arena_;
   std::vector<Node*> nodes_;

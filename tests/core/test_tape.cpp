@@ -141,3 +141,18 @@ TEST_CASE("a second backward pass on one tape runs only the nodes that reach its
   CHECK(x.grad()(0, 0) == 4 + 3 + 5 + 4);
   tape().reset();
 }
+
+TEST_CASE("a node past the dimensions a Node keeps is refused before anything is allocated",
+          "[core][tape]") {
+  // A Node keeps its dimensions in 32 bits: a result of 2^31 rows (a reshape of a Tensor of
+  // more entries than that, say) must be an error, not a node of another shape.
+  const Index too_many = Index(1) << 31;
+  const std::size_t nodes = tape().num_nodes();
+  CHECK_THROWS_AS(tape().record(too_many, 1, [](Node&) {}), ShapeError);
+  CHECK_THROWS_WITH(tape().record(1, too_many, [](Node&) {}),
+                    Contains("2147483648") && Contains("2^31 - 1"));
+  CHECK(tape().num_nodes() == nodes);
+  Node* largest = tape().record(1, 1, [](Node&) {});
+  CHECK(largest->rows == 1);
+  tape().reset();
+}
