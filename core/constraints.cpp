@@ -42,6 +42,27 @@ class Elementwise : public Constraint {
   }
 };
 
+// A set tested one entry at a time by Self::contains, called directly rather than through the
+// vtable: the test of every entry of a large value (a plate's data against its support, at
+// every step) is then one pass that the compiler vectorises, and the entry to name is looked
+// for only when there is one.
+template <class Self, class Base = Elementwise>
+class Entrywise : public Base {
+ public:
+  Index first_violation(const MatrixRef& v) const override {
+    const Self& self = static_cast<const Self&>(*this);
+    const Scalar* p = v.data();
+    const Index n = v.size();
+    bool all_in = true;
+    for (Index k = 0; k < n; ++k) all_in &= self.Self::contains(p[k]);
+    if (all_in) return -1;
+    for (Index k = 0; k < n; ++k) {
+      if (!self.Self::contains(p[k])) return k;
+    }
+    return -1;
+  }
+};
+
 // A discrete set: membership only.
 class Discrete : public Elementwise {
  public:
@@ -57,13 +78,13 @@ class Discrete : public Elementwise {
   }
 };
 
-class Boolean final : public Discrete {
+class Boolean final : public Entrywise<Boolean, Discrete> {
  public:
   std::string name() const override { return "boolean"; }
   bool contains(Scalar v) const override { return v == 0 || v == 1; }
 };
 
-class IntegerInterval final : public Discrete {
+class IntegerInterval final : public Entrywise<IntegerInterval, Discrete> {
  public:
   IntegerInterval(Scalar lo, Scalar hi) : lo_(lo), hi_(hi) {}
   std::string name() const override {
@@ -78,14 +99,14 @@ class IntegerInterval final : public Discrete {
   Scalar hi_;
 };
 
-class OneHot final : public Discrete {
+class OneHot final : public Entrywise<OneHot, Discrete> {
  public:
   std::string name() const override { return "one_hot"; }
   bool contains(Scalar v) const override { return v == 0 || v == 1; }
   // A row of one entry is one-hot only as 1 (its entries must also sum to 1).
   bool check_one(Scalar v) const override { return v == 1; }
   Index first_violation(const MatrixRef& v) const override {
-    if (const Index k = Discrete::first_violation(v); k >= 0) return k;
+    if (const Index k = Entrywise::first_violation(v); k >= 0) return k;
     for (Index r = 0; r < v.rows(); ++r) {
       if (v.row(r).sum() != 1) return r;
     }
@@ -93,7 +114,7 @@ class OneHot final : public Discrete {
   }
 };
 
-class Real final : public Elementwise {
+class Real final : public Entrywise<Real> {
  public:
   std::string name() const override { return "real"; }
   bool contains(Scalar v) const override { return !std::isnan(v); }
@@ -104,7 +125,7 @@ class Real final : public Elementwise {
   }
 };
 
-class GreaterThan final : public Elementwise {
+class GreaterThan final : public Entrywise<GreaterThan> {
  public:
   GreaterThan(Scalar c, bool positive, bool inclusive = false)
       : c_(c), positive_(positive), inclusive_(inclusive) {}
@@ -123,7 +144,7 @@ class GreaterThan final : public Elementwise {
   bool inclusive_;
 };
 
-class Interval final : public Elementwise {
+class Interval final : public Entrywise<Interval> {
  public:
   Interval(Scalar a, Scalar b, bool unit) : a_(a), b_(b), unit_(unit) {
     if (!(a < b) || !std::isfinite(a) || !std::isfinite(b)) {

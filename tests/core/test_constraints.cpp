@@ -90,6 +90,39 @@ TEST_CASE("check_one says of one number what check says of it as a 1x1 matrix",
 }
 
 #if !VESTA_SCALAR_IS_FLOAT
+TEST_CASE("first_violation names the first entry outside the set, in a value of any size",
+          "[core][constraints]") {
+  // Every entry of a large value is tested in one pass before the first bad one is looked
+  // for: the entry named must still be the first, wherever it is.
+  const Scalar nan = std::numeric_limits<Scalar>::quiet_NaN();
+  struct Case {
+    ConstraintPtr c;
+    Scalar inside;
+    Scalar outside;
+  };
+  const Case cases[] = {{constraints::real(), 1, nan},
+                        {constraints::positive(), 1, 0},
+                        {constraints::nonnegative(), 0, -1},
+                        {constraints::unit_interval(), Scalar(0.5), 2},
+                        {constraints::boolean(), 1, Scalar(0.5)},
+                        {constraints::nonnegative_integer(), 3, Scalar(2.5)}};
+  for (const Case& c : cases) {
+    INFO(c.c->name());
+    for (const Index n : {Index(1), Index(7), Index(1000)}) {
+      Matrix v = Matrix::Constant(n, 1, c.inside);
+      CHECK(c.c->first_violation(v) == -1);
+      CHECK(c.c->check(v));
+      for (const Index at : {Index(0), n / 2, n - 1}) {
+        Matrix w = v;
+        w(at, 0) = c.outside;
+        if (at + 1 < n) w(n - 1, 0) = c.outside;  // a later one too: the first is named
+        CHECK(c.c->first_violation(w) == at);
+        CHECK_FALSE(c.c->check(w));
+      }
+    }
+  }
+}
+
 TEST_CASE("log_abs_det_jacobian matches a finite-difference Jacobian", "[core][constraints]") {
   std::mt19937_64 gen(6);
   for (const Row& r : rows()) {
