@@ -436,7 +436,7 @@ void ClippedAdam::update(State& s, Chunk& c, Scalar lr) {
 }
 
 Scalar ClippedAdam::update_one(State& s, Scalar x, Scalar g, Scalar lr) {
-  // update()'s clipping of one entry (a NaN gradient fails update_entries' probe).
+  // update()'s clipping of one entry (a NaN gradient fails update_entry's probe).
   return Adam::update_one(s, x, std::min(std::max(g, -clip_norm_), clip_norm_), lr);
 }
 
