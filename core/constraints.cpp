@@ -28,18 +28,14 @@ constexpr double kSimplexTolerance = sizeof(Scalar) == 4 ? 1e-5 : 1e-10;
 
 Scalar logit(Scalar p) { return std::log(p) - std::log1p(-p); }
 
-// A set tested one entry at a time.
+// A set tested one entry at a time; each set derives through Entrywise, which gives its
+// first_violation.
 class Elementwise : public Constraint {
  public:
   virtual bool contains(Scalar v) const = 0;
   bool check(const MatrixRef& v) const override { return first_violation(v) < 0; }
   bool check_one(Scalar v) const override { return contains(v); }
-  Index first_violation(const MatrixRef& v) const override {
-    for (Index k = 0; k < v.size(); ++k) {
-      if (!contains(v.data()[k])) return k;
-    }
-    return -1;
-  }
+  Index first_violation(const MatrixRef& v) const override = 0;
 };
 
 // A set tested one entry at a time by Self::contains, called directly rather than through the
@@ -155,14 +151,6 @@ class Interval final : public Entrywise<Interval> {
     return unit_ ? "unit_interval" : fmt::format("interval({}, {})", a_, b_);
   }
   bool contains(Scalar v) const override { return v >= a_ && v <= b_; }
-  Index first_violation(const MatrixRef& v) const override {
-    // Vectorised screens (the sum is NaN if an entry is; an infinity fails the bounds), then
-    // the search for the entry to name.
-    if (v.size() == 0 || (!std::isnan(v.sum()) && v.minCoeff() >= a_ && v.maxCoeff() <= b_)) {
-      return -1;
-    }
-    return Elementwise::first_violation(v);
-  }
   Tensor transform(const Tensor& x) const override {
     return unit_ ? sigmoid(x) : sigmoid(x) * (b_ - a_) + a_;
   }

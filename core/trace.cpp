@@ -63,7 +63,7 @@ void check_no_outer_product(const Site& site) {
 }
 
 // The entries of `term` that the site's mask keeps, summed, times the site's term scale.
-Tensor mask_and_scale(const Site& site, const Tensor& term, const char* what) {
+[[gnu::noinline]] Tensor mask_and_scale_of(const Site& site, const Tensor& term, const char* what) {
   if (!site.keep) return Tensor(Scalar(0));
   const Tensor& mask = site.extras().mask;
   const bool per_entry_mask = !mask.empty() && !site.is_global_term();
@@ -86,6 +86,16 @@ Tensor mask_and_scale(const Site& site, const Tensor& term, const char* what) {
   }
   // where(), not a product: a masked-out entry may be -inf or NaN and must still count 0.
   return summed_and_scaled(where(mask, term, 0));
+}
+
+inline Tensor mask_and_scale(const Site& site, const Tensor& term, const char* what) {
+  // A scalar site outside plates, masks and scale handlers (every site of a model of many
+  // scalar sites): its term as it is.
+  if (site.keep && site.scale == 1 && site.frames.empty() && !site.has_extras() &&
+      term.rows() == 1 && term.cols() == 1) {
+    return term;
+  }
+  return mask_and_scale_of(site, term, what);
 }
 
 // Copies `site` over `slot`, the earlier run's site in its place (usually of the same name): the
@@ -287,13 +297,7 @@ void Trace::compute_log_prob() const {
 
 Tensor Trace::scaled_log_prob_sum(const Site& site) const {
   // log_prob checked the plate sizes once, when it computed the log_prob.
-  const Tensor& lp = log_prob(site);
-  // A scalar site outside plates, masks and scale handlers: its term is its log_prob.
-  if (site.keep && site.scale == 1 && site.frames.empty() && !site.has_extras() && lp.rows() == 1 &&
-      lp.cols() == 1) {
-    return lp;
-  }
-  return mask_and_scale(site, lp, "log_prob");
+  return mask_and_scale(site, log_prob(site), "log_prob");
 }
 
 Tensor masked_scaled_sum(const Site& site, const Tensor& term, const char* what) {
