@@ -49,9 +49,12 @@ class Entrywise : public Base {
     const Self& self = static_cast<const Self&>(*this);
     const Scalar* p = v.data();
     const Index n = v.size();
-    bool all_in = true;
-    for (Index k = 0; k < n; ++k) all_in &= self.Self::contains(p[k]);
-    if (all_in) return -1;
+    // Every entry's verdict OR-ed into an integer, with no branch and no early exit, is a loop
+    // the compiler vectorises (so the sets' tests below join comparisons with & and |, not
+    // && and ||).
+    unsigned out = 0;
+    for (Index k = 0; k < n; ++k) out |= unsigned(!self.Self::contains(p[k]));
+    if (out == 0) return -1;
     for (Index k = 0; k < n; ++k) {
       if (!self.Self::contains(p[k])) return k;
     }
@@ -77,7 +80,7 @@ class Discrete : public Elementwise {
 class Boolean final : public Entrywise<Boolean, Discrete> {
  public:
   std::string name() const override { return "boolean"; }
-  bool contains(Scalar v) const override { return v == 0 || v == 1; }
+  bool contains(Scalar v) const override { return (v == 0) | (v == 1); }
 };
 
 class IntegerInterval final : public Entrywise<IntegerInterval, Discrete> {
@@ -88,7 +91,10 @@ class IntegerInterval final : public Entrywise<IntegerInterval, Discrete> {
                ? (lo_ == 0 ? "nonnegative_integer" : fmt::format("integer_interval({}, inf)", lo_))
                : fmt::format("integer_interval({}, {})", lo_, hi_);
   }
-  bool contains(Scalar v) const override { return v >= lo_ && v <= hi_ && v == std::floor(v); }
+  bool contains(Scalar v) const override {
+    const bool whole = v == std::floor(v);  // a local: & with a call in it reads as a mistake
+    return (v >= lo_) & (v <= hi_) & whole;
+  }
 
  private:
   Scalar lo_;
@@ -98,7 +104,7 @@ class IntegerInterval final : public Entrywise<IntegerInterval, Discrete> {
 class OneHot final : public Entrywise<OneHot, Discrete> {
  public:
   std::string name() const override { return "one_hot"; }
-  bool contains(Scalar v) const override { return v == 0 || v == 1; }
+  bool contains(Scalar v) const override { return (v == 0) | (v == 1); }
   // A row of one entry is one-hot only as 1 (its entries must also sum to 1).
   bool check_one(Scalar v) const override { return v == 1; }
   Index first_violation(const MatrixRef& v) const override {
@@ -150,7 +156,7 @@ class Interval final : public Entrywise<Interval> {
   std::string name() const override {
     return unit_ ? "unit_interval" : fmt::format("interval({}, {})", a_, b_);
   }
-  bool contains(Scalar v) const override { return v >= a_ && v <= b_; }
+  bool contains(Scalar v) const override { return (v >= a_) & (v <= b_); }
   Tensor transform(const Tensor& x) const override {
     return unit_ ? sigmoid(x) : sigmoid(x) * (b_ - a_) + a_;
   }
