@@ -10,6 +10,7 @@
 
 #include <vesta/core/op_support.hpp>
 #include <vesta/core/ops.hpp>
+#include <vesta/core/softplus_math.hpp>
 
 namespace vesta {
 
@@ -462,16 +463,16 @@ Tensor leaky_relu(const Tensor& x, Scalar slope) {
 }
 
 Tensor softplus(const Tensor& x) {
-  // max(x, 0) + log1p(exp(-|x|)): exp never overflows.
+  // max(x, 0) + log1p(exp(-|x|)): exp never overflows (see softplus_math.hpp).
   return unary_op(
-      x, [](const auto& v) { return v.max(Scalar(0)) + (-v.abs()).exp().log1p(); },
+      x, [](const auto& v) { return detail::softplus_array(v); },
       [](const auto& v, const auto&) { return v.logistic(); });
 }
 
 Tensor log_sigmoid(const Tensor& x) {
   // min(x, 0) - log1p(exp(-|x|)).
   return unary_op(
-      x, [](const auto& v) { return v.min(Scalar(0)) - (-v.abs()).exp().log1p(); },
+      x, [](const auto& v) { return v.min(Scalar(0)) - detail::softplus_tail(v); },
       [](const auto& v, const auto&) { return (-v).logistic(); });
 }
 

@@ -4,6 +4,7 @@
 
 #include <vesta/core/op_support.hpp>
 #include <vesta/core/ops.hpp>
+#include <vesta/core/softplus_math.hpp>
 #include <vesta/distributions/params.hpp>
 
 namespace vesta {
@@ -17,7 +18,7 @@ namespace {
 Tensor soft_target_log_prob(const Tensor& logits, const Tensor& value) {
   const Operand L = Operand::of(logits), X = Operand::of(value);
   const auto log_prob = [](const auto& x, const auto& l) {
-    return x * l - (l.max(Scalar(0)) + (-l.abs()).exp().log1p());
+    return x * l - detail::softplus_array(l);
   };
   // A large batch is cut into stretches of entries, one per thread (core/parallel.hpp); a
   // small one is one stretch.

@@ -14,6 +14,7 @@
 #include <vesta/core/ops.hpp>
 #include <vesta/core/param_store.hpp>
 #include <vesta/core/primitives.hpp>
+#include <vesta/core/softplus_math.hpp>
 #include <vesta/distributions/params.hpp>
 #include <vesta/nn/local_reparameterization.hpp>
 
@@ -41,9 +42,7 @@ Tensor random_signs(Index rows, Index cols, Rng& rng) {
 }
 
 // softplus(rho), outside the tape.
-Matrix softplus_values(const Matrix& rho) {
-  return (rho.array().max(Scalar(0)) + (-rho.array().abs()).exp().log1p()).matrix();
-}
+Matrix softplus_values(const Matrix& rho) { return detail::softplus_array(rho.array()).matrix(); }
 
 }  // namespace
 
