@@ -15,6 +15,8 @@ using namespace vesta;
 
 int main(int argc, char** argv) {
   const long only = bench::option(argc, argv, "--k", 0);
+  // Steps per timed batch (default: about a tenth of a second per batch); more for profiling.
+  const long calls_option = bench::option(argc, argv, "--calls", 0);
   std::vector<Index> sizes = {10, 100, 1000, 10000};
   if (only > 0) sizes = {Index(only)};
   for (const Index K : sizes) {
@@ -51,7 +53,8 @@ int main(int argc, char** argv) {
     svi.set_progress(nullptr);
     double loss = 0;
     // About a tenth of a second per batch at every K.
-    const int calls = static_cast<int>(std::max<Index>(1, 20000 / K));
+    const int calls = calls_option > 0 ? static_cast<int>(calls_option)
+                                       : static_cast<int>(std::max<Index>(1, 20000 / K));
     const bench::StepTiming t = bench::time_steps([&] { loss = svi.step(); }, calls, 9);
     fmt::print(
         R"({{"bench": "site_overhead", "scalar": "{}", "sites": {}, "us_per_step": {:.2f}, )"
