@@ -4,8 +4,8 @@
 // rate. This one is laid out as BLIS lays out its kernels (Van Zee and van de Geijn, "BLIS: A
 // Framework for Rapidly Instantiating BLAS Functionality", 2015):
 // - the depth is cut in slices of kKc; for each, a slice of B is packed in panels of kNr
-//   columns, and a block of kMc rows of A in panels of kMr rows (two vectors), each panel
-//   contiguous in the order the kernel reads it, with zeros past the matrix's edge;
+//   columns (by rows or by columns, as B is stored: see PanelB), and a block of kMc rows of A
+//   in panels of kMr rows (two vectors), each panel contiguous, with zeros past A's edge;
 // - the kernel keeps a kMr x kNr block of C (24 registers) while it walks the slice: per step
 //   two loads of A, kNr broadcasts of B and 2 kNr FMAs;
 // - a B panel (kNr x kKc) stays in the L1 cache while the A block (kMc x kKc) streams from L2.
@@ -168,35 +168,56 @@ void pack_a(Index mc, Index kc, const Scalar* a, Index row_step, Index depth_ste
   }
 }
 
+// How a packed panel of B (kNr columns by kc depth steps) is laid out. The kernel broadcasts
+// one entry of each column at each depth step, which it finds as easily in either layout, so B
+// is packed in the layout of its own storage: by a copy, never by a transpose (a forward
+// product's weights and a weight gradient's output gradient are stored by columns, a backward
+// product's transposed weights by rows).
+// - by_rows: entry (p, j) at p kNr + j; B stored by rows (its rows contiguous);
+// - by_columns: entry (p, j) at j kKc + p (a fixed stride, so that the kernel addresses the
+//   panel's columns by constant offsets from one pointer); B stored by columns.
+enum class PanelB { by_rows, by_columns };
+
+// Where the panel of B's columns from j0 on starts in the packed slice.
+template <PanelB L>
+Index panel_b_offset(Index j0, Index kc) {
+  return L == PanelB::by_rows ? j0 * kc : j0 * kKc;
+}
+
 // Packs depth [0, kc) and columns [0, nc) of B, whose entry (p, j) is b[p * depth_step + j *
-// col_step] with one of the two steps 1, in panels of kNr columns: panel q holds entry
-// (p, q kNr + j) at q kNr kc + p kNr + j. Columns past nc are zero.
+// col_step] with one of the two steps 1, in panels of kNr columns laid out as `L` says (by_rows
+// when col_step is 1, by_columns when depth_step is). Columns past nc are zero by_rows and not
+// written by_columns (the kernel reads only a panel's nr columns).
+template <PanelB L>
 void pack_b(Index kc, Index nc, const Scalar* b, Index depth_step, Index col_step, Scalar* out) {
-  constexpr Index kGroups = (kNr + kW - 1) / kW;  // vectors per row of a panel
-  for (Index j0 = 0; j0 < nc; j0 += kNr) {
-    const Index nr = std::min(kNr, nc - j0);
-    Scalar* panel = out + j0 * kc;
-    for (Index g = 0; g < kGroups; ++g) {
-      const Index j = g * kW;
-      if (col_step == 1) {  // B's rows are contiguous: a panel's row is a masked copy
+  if constexpr (L == PanelB::by_columns) {
+    for (Index j = 0; j < nc; ++j) {
+      const Scalar* src = b + j * col_step;
+      Scalar* dst = out + j * kKc;
+      Index p = 0;
+      for (; p + kW <= kc; p += kW) S::store(dst + p, S::load(src + p));
+      if (p < kc) S::store(lanes(kc - p), dst + p, S::load(lanes(kc - p), src + p));
+    }
+  } else {
+    constexpr Index kGroups = (kNr + kW - 1) / kW;  // vectors per row of a panel
+    for (Index j0 = 0; j0 < nc; j0 += kNr) {
+      const Index nr = std::min(kNr, nc - j0);
+      Scalar* panel = out + j0 * kc;
+      for (Index g = 0; g < kGroups; ++g) {
+        const Index j = g * kW;
         for (Index p = 0; p < kc; ++p) {
           S::store(lanes(kNr - j), panel + p * kNr + j,
                    S::load(lanes(nr - j), b + p * depth_step + j0 + j));
-        }
-      } else {  // B's columns are contiguous: tiles of kW depth steps x kW columns
-        for (Index p = 0; p < kc; p += kW) {
-          transpose_tile(b + (j0 + j) * col_step + p, col_step, nr - j, std::min<Index>(kW, kc - p),
-                         panel + p * kNr + j, kNr, lanes(kNr - j));
         }
       }
     }
   }
 }
 
-// C[0, mr) x [0, Cols) += the A panel times the B panel over kc steps of the depth (or = when
-// not `add`), with Rows vectors of rows (mr <= Rows kW) and Cols columns (the rest of the
-// panel's columns are zero).
-template <int Rows, int Cols>
+// C[0, mr) x [0, Cols) += the A panel times the B panel (laid out as L says) over kc steps of
+// the depth (or = when not `add`), with Rows vectors of rows (mr <= Rows kW) and Cols columns
+// (the rest of the panel's columns are not read).
+template <int Rows, int Cols, PanelB L>
 void kernel(Index kc, const Scalar* a, const Scalar* b, Scalar* c, Index ldc, Index mr, bool add) {
   S::V acc[Rows][Cols];
   for (int v = 0; v < Rows; ++v) {
@@ -205,10 +226,11 @@ void kernel(Index kc, const Scalar* a, const Scalar* b, Scalar* c, Index ldc, In
   for (Index p = 0; p < kc; ++p) {
     S::V av[Rows];
     for (int v = 0; v < Rows; ++v) av[v] = S::load(a + p * kMr + v * kW);
-    const Scalar* bp = b + p * kNr;
+    const Scalar* bp = L == PanelB::by_rows ? b + p * kNr : b + p;
+    constexpr Index kColumnStep = L == PanelB::by_rows ? 1 : kKc;
 #pragma GCC unroll 12
     for (int j = 0; j < Cols; ++j) {
-      const S::V bj = S::broadcast(bp[j]);
+      const S::V bj = S::broadcast(bp[j * kColumnStep]);
       for (int v = 0; v < Rows; ++v) acc[v][j] = S::fma(av[v], bj, acc[v][j]);
     }
   }
@@ -231,38 +253,75 @@ void kernel(Index kc, const Scalar* a, const Scalar* b, Scalar* c, Index ldc, In
 }
 
 // The kernel for a block of nr <= kNr columns: no work on the panel's zero columns.
-template <int Rows>
+template <int Rows, PanelB L>
 void kernel_for_columns(Index kc, const Scalar* a, const Scalar* b, Scalar* c, Index ldc, Index mr,
                         Index nr, bool add) {
   switch (nr) {
     case 12:
-      return kernel<Rows, 12>(kc, a, b, c, ldc, mr, add);
+      return kernel<Rows, 12, L>(kc, a, b, c, ldc, mr, add);
     case 11:
-      return kernel<Rows, 11>(kc, a, b, c, ldc, mr, add);
+      return kernel<Rows, 11, L>(kc, a, b, c, ldc, mr, add);
     case 10:
-      return kernel<Rows, 10>(kc, a, b, c, ldc, mr, add);
+      return kernel<Rows, 10, L>(kc, a, b, c, ldc, mr, add);
     case 9:
-      return kernel<Rows, 9>(kc, a, b, c, ldc, mr, add);
+      return kernel<Rows, 9, L>(kc, a, b, c, ldc, mr, add);
     case 8:
-      return kernel<Rows, 8>(kc, a, b, c, ldc, mr, add);
+      return kernel<Rows, 8, L>(kc, a, b, c, ldc, mr, add);
     case 7:
-      return kernel<Rows, 7>(kc, a, b, c, ldc, mr, add);
+      return kernel<Rows, 7, L>(kc, a, b, c, ldc, mr, add);
     case 6:
-      return kernel<Rows, 6>(kc, a, b, c, ldc, mr, add);
+      return kernel<Rows, 6, L>(kc, a, b, c, ldc, mr, add);
     case 5:
-      return kernel<Rows, 5>(kc, a, b, c, ldc, mr, add);
+      return kernel<Rows, 5, L>(kc, a, b, c, ldc, mr, add);
     case 4:
-      return kernel<Rows, 4>(kc, a, b, c, ldc, mr, add);
+      return kernel<Rows, 4, L>(kc, a, b, c, ldc, mr, add);
     case 3:
-      return kernel<Rows, 3>(kc, a, b, c, ldc, mr, add);
+      return kernel<Rows, 3, L>(kc, a, b, c, ldc, mr, add);
     case 2:
-      return kernel<Rows, 2>(kc, a, b, c, ldc, mr, add);
+      return kernel<Rows, 2, L>(kc, a, b, c, ldc, mr, add);
     default:
-      return kernel<Rows, 1>(kc, a, b, c, ldc, mr, add);
+      return kernel<Rows, 1, L>(kc, a, b, c, ldc, mr, add);
   }
 }
 
 static_assert(kNr == 12, "kernel_for_columns dispatches on 1..12 columns");
+
+// own_gemm with B's panels laid out as L says; b_step is B's step along the other dimension
+// (its column step by_columns, its depth step by_rows).
+template <PanelB L>
+void own_gemm_with(Index rows, Index cols, Index depth, const Scalar* a, Index a_row_step,
+                   Index a_depth_step, const Scalar* b, Index b_step, Scalar* c, Index ldc,
+                   bool add) {
+  const Index b_depth_step = L == PanelB::by_rows ? b_step : 1;
+  const Index b_col_step = L == PanelB::by_rows ? 1 : b_step;
+  const Index panels_b = (cols + kNr - 1) / kNr;
+  PooledBuffer packed_b(static_cast<std::size_t>(kKc * kNr * panels_b));
+  PooledBuffer packed_a(static_cast<std::size_t>(kMc * kKc));
+  for (Index p0 = 0; p0 < depth; p0 += kKc) {
+    const Index kc = std::min(kKc, depth - p0);
+    const bool add_slice = add || p0 > 0;  // the first slice writes C when C is not added to
+    pack_b<L>(kc, cols, b + p0 * b_depth_step, b_depth_step, b_col_step, packed_b.get());
+    for (Index i0 = 0; i0 < rows; i0 += kMc) {
+      const Index mc = std::min(kMc, rows - i0);
+      pack_a(mc, kc, a + i0 * a_row_step + p0 * a_depth_step, a_row_step, a_depth_step,
+             packed_a.get());
+      for (Index j0 = 0; j0 < cols; j0 += kNr) {
+        const Index nr = std::min(kNr, cols - j0);
+        const Scalar* panel_b = packed_b.get() + panel_b_offset<L>(j0, kc);
+        for (Index i = 0; i < mc; i += kMr) {
+          const Index mr = std::min(kMr, mc - i);
+          const Scalar* panel_a = packed_a.get() + i * kc;
+          Scalar* block_c = c + (i0 + i) + j0 * ldc;
+          if (mr > kW) {
+            kernel_for_columns<2, L>(kc, panel_a, panel_b, block_c, ldc, mr, nr, add_slice);
+          } else {
+            kernel_for_columns<1, L>(kc, panel_a, panel_b, block_c, ldc, mr, nr, add_slice);
+          }
+        }
+      }
+    }
+  }
+}
 
 }  // namespace
 
@@ -281,32 +340,12 @@ void own_gemm(Index rows, Index cols, Index depth, const Scalar* a, Index a_row_
   if ((a_row_step != 1 && a_depth_step != 1) || (b_depth_step != 1 && b_col_step != 1)) {
     throw std::logic_error("own_gemm: each operand needs unit stride along its rows or columns");
   }
-  const Index panels_b = (cols + kNr - 1) / kNr;
-  PooledBuffer packed_b(static_cast<std::size_t>(kKc * kNr * panels_b));
-  PooledBuffer packed_a(static_cast<std::size_t>(kMc * kKc));
-  for (Index p0 = 0; p0 < depth; p0 += kKc) {
-    const Index kc = std::min(kKc, depth - p0);
-    const bool add_slice = add || p0 > 0;  // the first slice writes C when C is not added to
-    pack_b(kc, cols, b + p0 * b_depth_step, b_depth_step, b_col_step, packed_b.get());
-    for (Index i0 = 0; i0 < rows; i0 += kMc) {
-      const Index mc = std::min(kMc, rows - i0);
-      pack_a(mc, kc, a + i0 * a_row_step + p0 * a_depth_step, a_row_step, a_depth_step,
-             packed_a.get());
-      for (Index j0 = 0; j0 < cols; j0 += kNr) {
-        const Index nr = std::min(kNr, cols - j0);
-        const Scalar* panel_b = packed_b.get() + j0 * kc;
-        for (Index i = 0; i < mc; i += kMr) {
-          const Index mr = std::min(kMr, mc - i);
-          const Scalar* panel_a = packed_a.get() + i * kc;
-          Scalar* block_c = c + (i0 + i) + j0 * ldc;
-          if (mr > kW) {
-            kernel_for_columns<2>(kc, panel_a, panel_b, block_c, ldc, mr, nr, add_slice);
-          } else {
-            kernel_for_columns<1>(kc, panel_a, panel_b, block_c, ldc, mr, nr, add_slice);
-          }
-        }
-      }
-    }
+  if (b_depth_step == 1) {
+    own_gemm_with<PanelB::by_columns>(rows, cols, depth, a, a_row_step, a_depth_step, b, b_col_step,
+                                      c, ldc, add);
+  } else {
+    own_gemm_with<PanelB::by_rows>(rows, cols, depth, a, a_row_step, a_depth_step, b, b_depth_step,
+                                   c, ldc, add);
   }
 }
 
