@@ -266,6 +266,87 @@ TEST_CASE("a finite gradient whose square overflows stops the step, not the para
   }
 }
 
+TEST_CASE("a refused step leaves values and moments as they were: the run goes on as without it",
+          "[inference][optim]") {
+  // Three steps, the second refused (a NaN gradient; for SGD with a large rate, a finite one
+  // whose step overflows: a diverging run), against the same run without the second step: the
+  // values and the saved states must be the same to the bit. A param of 5000 entries (three
+  // chunks of an update, the bad entry in the last) and one of one entry.
+  const Scalar nan = std::numeric_limits<Scalar>::quiet_NaN();
+  const Scalar huge = std::numeric_limits<Scalar>::max() / 2;
+  struct Case {
+    const char* name;
+    std::function<std::unique_ptr<Optimizer>()> make;
+    Scalar bad;
+    const char* cause;
+  };
+  const std::vector<Case> cases = {
+      {"Adam", [] { return std::make_unique<Adam>(0.1); }, nan, "gradient"},
+      {"ClippedAdam", [] { return std::make_unique<ClippedAdam>(0.1, 1.0); }, nan, "gradient"},
+      {"SGD momentum", [] { return std::make_unique<SGD>(0.1, 0.9); }, nan, "gradient"},
+      {"RMSProp", [] { return std::make_unique<RMSProp>(0.1); }, nan, "gradient"},
+      {"Adagrad", [] { return std::make_unique<Adagrad>(0.1); }, nan, "gradient"},
+      {"SGD momentum, diverging", [] { return std::make_unique<SGD>(10.0, 0.9); }, -huge,
+       "diverges"},
+  };
+  for (const Case& c : cases) {
+    for (const Index size : {Index(5000), Index(1)}) {
+      CAPTURE(c.name, size);
+      const Index at = size == 1 ? 0 : 4321;
+      Rng rng(5);
+      const Matrix g1 = rng.normal(size, 1), g3 = rng.normal(size, 1);
+      Matrix bad = rng.normal(size, 1);
+      bad(at, 0) = c.bad;
+      auto run = [&](bool with_refused_step) {
+        Fresh fresh;
+        param("w", Matrix::Constant(size, 1, 1));
+        auto opt = c.make();
+        sum(param("w") * Tensor(g1)).backward();
+        opt->step();
+        tape().reset();
+        if (with_refused_step) {
+          sum(param("w") * Tensor(bad)).backward();
+          CHECK_THROWS_WITH(opt->step(), Contains(c.cause) && Contains("o parameter was updated"));
+          tape().reset();
+        }
+        sum(param("w") * Tensor(g3)).backward();
+        opt->step();
+        tape().reset();
+        ParamStore saved;
+        opt->save_state(saved, "opt");
+        std::vector<Matrix> out = {param_store().entry("w").unconstrained.matrix()};
+        for (const auto& entry : saved.entries())
+          out.push_back(entry.second.unconstrained.matrix());
+        return out;
+      };
+      const std::vector<Matrix> with = run(true), without = run(false);
+      REQUIRE(with.size() == without.size());
+      for (std::size_t k = 0; k < with.size(); ++k) CHECK(with[k] == without[k]);
+    }
+  }
+}
+
+TEST_CASE("a step leaves the recorded graph its values: a later backward pass reads them",
+          "[inference][optim]") {
+  // Between a step's backward pass and the tape's reset the graph still holds the param: a
+  // second backward pass must differentiate at the values it was recorded with.
+  for (const Index size : {Index(5000), Index(1)}) {
+    CAPTURE(size);
+    Fresh fresh;
+    const Matrix w0 = Matrix::Constant(size, 1, 2);
+    param("w", w0);
+    Adam adam(0.1);
+    const Tensor w = param("w");
+    const Tensor y = sum(w * w);
+    y.backward();
+    adam.step();
+    CHECK(param_store().entry("w").unconstrained.matrix() != w0);
+    y.backward();
+    CHECK(param_store().entry("w").unconstrained.grad() == 2 * w0);
+    tape().reset();
+  }
+}
+
 TEST_CASE("a param's optimizer state follows it when a param before it is erased",
           "[inference][optim]") {
   // b's moments must survive the erasure of a, which moves b to another position in the
