@@ -68,7 +68,8 @@ struct functor_traits<vesta::detail::SoftplusTailOp> {
     Cost = functor_traits<scalar_exp_op<vesta::Scalar>>::Cost +
            4 * NumTraits<vesta::Scalar>::MulCost +
            vesta::detail::SoftplusTailOp::kTerms * NumTraits<vesta::Scalar>::AddCost,
-    PacketAccess = packet_traits<vesta::Scalar>::HasExp && packet_traits<vesta::Scalar>::HasDiv
+    PacketAccess =
+        (packet_traits<vesta::Scalar>::HasExp != 0) && (packet_traits<vesta::Scalar>::HasDiv != 0)
   };
 };
 }  // namespace Eigen::internal
