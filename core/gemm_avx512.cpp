@@ -286,14 +286,12 @@ void kernel_for_columns(Index kc, const Scalar* a, const Scalar* b, Scalar* c, I
 
 static_assert(kNr == 12, "kernel_for_columns dispatches on 1..12 columns");
 
-// own_gemm with B's panels laid out as L says; b_step is B's step along the other dimension
-// (its column step by_columns, its depth step by_rows).
+// own_gemm with B's panels laid out as L says (by_rows when b_col_step is 1, by_columns when
+// b_depth_step is).
 template <PanelB L>
 void own_gemm_with(Index rows, Index cols, Index depth, const Scalar* a, Index a_row_step,
-                   Index a_depth_step, const Scalar* b, Index b_step, Scalar* c, Index ldc,
-                   bool add) {
-  const Index b_depth_step = L == PanelB::by_rows ? b_step : 1;
-  const Index b_col_step = L == PanelB::by_rows ? 1 : b_step;
+                   Index a_depth_step, const Scalar* b, Index b_depth_step, Index b_col_step,
+                   Scalar* c, Index ldc, bool add) {
   const Index panels_b = (cols + kNr - 1) / kNr;
   PooledBuffer packed_b(static_cast<std::size_t>(kKc * kNr * panels_b));
   PooledBuffer packed_a(static_cast<std::size_t>(kMc * kKc));
@@ -340,12 +338,13 @@ void own_gemm(Index rows, Index cols, Index depth, const Scalar* a, Index a_row_
   if ((a_row_step != 1 && a_depth_step != 1) || (b_depth_step != 1 && b_col_step != 1)) {
     throw std::logic_error("own_gemm: each operand needs unit stride along its rows or columns");
   }
+  // B is stored by columns (its depth step 1) or, the guard above says, by rows.
   if (b_depth_step == 1) {
-    own_gemm_with<PanelB::by_columns>(rows, cols, depth, a, a_row_step, a_depth_step, b, b_col_step,
-                                      c, ldc, add);
+    own_gemm_with<PanelB::by_columns>(rows, cols, depth, a, a_row_step, a_depth_step, b,
+                                      b_depth_step, b_col_step, c, ldc, add);
   } else {
     own_gemm_with<PanelB::by_rows>(rows, cols, depth, a, a_row_step, a_depth_step, b, b_depth_step,
-                                   c, ldc, add);
+                                   b_col_step, c, ldc, add);
   }
 }
 
