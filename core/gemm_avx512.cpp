@@ -3,9 +3,9 @@
 // about 150 GFLOP/s in float on a training step's shapes here, two thirds of the FMA units'
 // rate. This one is laid out as BLIS lays out its kernels (Van Zee and van de Geijn, "BLIS: A
 // Framework for Rapidly Instantiating BLAS Functionality", 2015):
-// - the depth is cut in slices of kKc; for each, a slice of B is packed in panels of kNr
-//   columns (by rows or by columns, as B is stored: see PanelB), and a block of kMc rows of A
-//   in panels of kMr rows (two vectors), each panel contiguous, with zeros past A's edge;
+// - the depth is cut in slices of kKc; for each, a block of kMc rows of A is packed in panels
+//   of kMr rows (two vectors), each panel contiguous, with zeros past A's edge, and B is read
+//   where it is stored, in panels of kNr columns (see PanelB: unlike BLIS, B is not packed);
 // - the kernel keeps a kMr x kNr block of C (24 registers) while it walks the slice: per step
 //   two loads of A, kNr broadcasts of B and 2 kNr FMAs;
 // - a B panel (kNr x kKc) stays in the L1 cache while the A block (kMc x kKc) streams from L2.
@@ -120,8 +120,8 @@ using S = Simd<Scalar>;
 constexpr int kW = S::kWidth;
 constexpr Index kMr = 2 * kW;  // rows of a kernel's block of C: two vectors
 constexpr Index kNr = 12;      // its columns
-// A B panel of kNr x kKc fills about half of a 48 KiB L1 cache; an A block of kMc x kKc, a few
-// hundred KiB of the 1 MiB L2.
+// A B panel of kNr x kKc (18 KiB in float; in B's own storage it spans up to twice that in cache
+// lines) stays in a 48 KiB L1 cache; an A block of kMc x kKc, a few hundred KiB of the 1 MiB L2.
 constexpr Index kKc = kW == 16 ? 384 : 256;
 constexpr Index kMc = 192;
 
@@ -168,57 +168,23 @@ void pack_a(Index mc, Index kc, const Scalar* a, Index row_step, Index depth_ste
   }
 }
 
-// How a packed panel of B (kNr columns by kc depth steps) is laid out. The kernel broadcasts
-// one entry of each column at each depth step, which it finds as easily in either layout, so B
-// is packed in the layout of its own storage: by a copy, never by a transpose (a forward
-// product's weights and a weight gradient's output gradient are stored by columns, a backward
-// product's transposed weights by rows).
-// - by_rows: entry (p, j) at p kNr + j; B stored by rows (its rows contiguous);
-// - by_columns: entry (p, j) at j kKc + p (a fixed stride, so that the kernel addresses the
-//   panel's columns by constant offsets from one pointer); B stored by columns.
+// How the kernel finds B's panel of kNr columns by kc depth steps. B is never packed: the
+// kernel broadcasts one entry of each of the panel's columns at each depth step, which it
+// finds as easily where B is stored as in a copy, and a copy would read B, write it and read it
+// again. A panel's kc x kNr entries come from memory once, for the first block of kMr rows of
+// A, and from the L1 cache for the others (a few, at a training step's batch sizes).
+// - by_rows: B stored by rows (a backward product's transposed weights): entry (p, j) at
+//   p b_step + j;
+// - by_columns: B stored by columns (a forward product's weights, a weight gradient's output
+//   gradient): entry (p, j) at j b_step + p.
 enum class PanelB { by_rows, by_columns };
 
-// Where the panel of B's columns from j0 on starts in the packed slice.
-template <PanelB L>
-Index panel_b_offset(Index j0, Index kc) {
-  return L == PanelB::by_rows ? j0 * kc : j0 * kKc;
-}
-
-// Packs depth [0, kc) and columns [0, nc) of B, whose entry (p, j) is b[p * depth_step + j *
-// col_step] with one of the two steps 1, in panels of kNr columns laid out as `L` says (by_rows
-// when col_step is 1, by_columns when depth_step is). Columns past nc are zero by_rows and not
-// written by_columns (the kernel reads only a panel's nr columns).
-template <PanelB L>
-void pack_b(Index kc, Index nc, const Scalar* b, Index depth_step, Index col_step, Scalar* out) {
-  if constexpr (L == PanelB::by_columns) {
-    for (Index j = 0; j < nc; ++j) {
-      const Scalar* src = b + j * col_step;
-      Scalar* dst = out + j * kKc;
-      Index p = 0;
-      for (; p + kW <= kc; p += kW) S::store(dst + p, S::load(src + p));
-      if (p < kc) S::store(lanes(kc - p), dst + p, S::load(lanes(kc - p), src + p));
-    }
-  } else {
-    constexpr Index kGroups = (kNr + kW - 1) / kW;  // vectors per row of a panel
-    for (Index j0 = 0; j0 < nc; j0 += kNr) {
-      const Index nr = std::min(kNr, nc - j0);
-      Scalar* panel = out + j0 * kc;
-      for (Index g = 0; g < kGroups; ++g) {
-        const Index j = g * kW;
-        for (Index p = 0; p < kc; ++p) {
-          S::store(lanes(kNr - j), panel + p * kNr + j,
-                   S::load(lanes(nr - j), b + p * depth_step + j0 + j));
-        }
-      }
-    }
-  }
-}
-
-// C[0, mr) x [0, Cols) += the A panel times the B panel (laid out as L says) over kc steps of
-// the depth (or = when not `add`), with Rows vectors of rows (mr <= Rows kW) and Cols columns
-// (the rest of the panel's columns are not read).
+// C[0, mr) x [0, Cols) += the A panel times the B panel (laid out as L says, b_step apart) over
+// kc steps of the depth (or = when not `add`), with Rows vectors of rows (mr <= Rows kW) and
+// Cols columns (the rest of the panel's columns are not read).
 template <int Rows, int Cols, PanelB L>
-void kernel(Index kc, const Scalar* a, const Scalar* b, Scalar* c, Index ldc, Index mr, bool add) {
+void kernel(Index kc, const Scalar* a, const Scalar* b, Index b_step, Scalar* c, Index ldc,
+            Index mr, bool add) {
   S::V acc[Rows][Cols];
   for (int v = 0; v < Rows; ++v) {
     for (int j = 0; j < Cols; ++j) acc[v][j] = S::zero();
@@ -226,11 +192,11 @@ void kernel(Index kc, const Scalar* a, const Scalar* b, Scalar* c, Index ldc, In
   for (Index p = 0; p < kc; ++p) {
     S::V av[Rows];
     for (int v = 0; v < Rows; ++v) av[v] = S::load(a + p * kMr + v * kW);
-    const Scalar* bp = L == PanelB::by_rows ? b + p * kNr : b + p;
-    constexpr Index kColumnStep = L == PanelB::by_rows ? 1 : kKc;
+    const Scalar* bp = L == PanelB::by_rows ? b + p * b_step : b + p;
+    const Index column_step = L == PanelB::by_rows ? 1 : b_step;  // a constant by rows
 #pragma GCC unroll 12
     for (int j = 0; j < Cols; ++j) {
-      const S::V bj = S::broadcast(bp[j * kColumnStep]);
+      const S::V bj = S::broadcast(bp[j * column_step]);
       for (int v = 0; v < Rows; ++v) acc[v][j] = S::fma(av[v], bj, acc[v][j]);
     }
   }
@@ -252,68 +218,67 @@ void kernel(Index kc, const Scalar* a, const Scalar* b, Scalar* c, Index ldc, In
   }
 }
 
-// The kernel for a block of nr <= kNr columns: no work on the panel's zero columns.
+// The kernel for a block of nr <= kNr columns: nothing past B's last column is read.
 template <int Rows, PanelB L>
-void kernel_for_columns(Index kc, const Scalar* a, const Scalar* b, Scalar* c, Index ldc, Index mr,
-                        Index nr, bool add) {
+void kernel_for_columns(Index kc, const Scalar* a, const Scalar* b, Index b_step, Scalar* c,
+                        Index ldc, Index mr, Index nr, bool add) {
   switch (nr) {
     case 12:
-      return kernel<Rows, 12, L>(kc, a, b, c, ldc, mr, add);
+      return kernel<Rows, 12, L>(kc, a, b, b_step, c, ldc, mr, add);
     case 11:
-      return kernel<Rows, 11, L>(kc, a, b, c, ldc, mr, add);
+      return kernel<Rows, 11, L>(kc, a, b, b_step, c, ldc, mr, add);
     case 10:
-      return kernel<Rows, 10, L>(kc, a, b, c, ldc, mr, add);
+      return kernel<Rows, 10, L>(kc, a, b, b_step, c, ldc, mr, add);
     case 9:
-      return kernel<Rows, 9, L>(kc, a, b, c, ldc, mr, add);
+      return kernel<Rows, 9, L>(kc, a, b, b_step, c, ldc, mr, add);
     case 8:
-      return kernel<Rows, 8, L>(kc, a, b, c, ldc, mr, add);
+      return kernel<Rows, 8, L>(kc, a, b, b_step, c, ldc, mr, add);
     case 7:
-      return kernel<Rows, 7, L>(kc, a, b, c, ldc, mr, add);
+      return kernel<Rows, 7, L>(kc, a, b, b_step, c, ldc, mr, add);
     case 6:
-      return kernel<Rows, 6, L>(kc, a, b, c, ldc, mr, add);
+      return kernel<Rows, 6, L>(kc, a, b, b_step, c, ldc, mr, add);
     case 5:
-      return kernel<Rows, 5, L>(kc, a, b, c, ldc, mr, add);
+      return kernel<Rows, 5, L>(kc, a, b, b_step, c, ldc, mr, add);
     case 4:
-      return kernel<Rows, 4, L>(kc, a, b, c, ldc, mr, add);
+      return kernel<Rows, 4, L>(kc, a, b, b_step, c, ldc, mr, add);
     case 3:
-      return kernel<Rows, 3, L>(kc, a, b, c, ldc, mr, add);
+      return kernel<Rows, 3, L>(kc, a, b, b_step, c, ldc, mr, add);
     case 2:
-      return kernel<Rows, 2, L>(kc, a, b, c, ldc, mr, add);
+      return kernel<Rows, 2, L>(kc, a, b, b_step, c, ldc, mr, add);
     default:
-      return kernel<Rows, 1, L>(kc, a, b, c, ldc, mr, add);
+      return kernel<Rows, 1, L>(kc, a, b, b_step, c, ldc, mr, add);
   }
 }
 
 static_assert(kNr == 12, "kernel_for_columns dispatches on 1..12 columns");
 
-// own_gemm with B's panels laid out as L says (by_rows when b_col_step is 1, by_columns when
-// b_depth_step is).
+// own_gemm for B stored as L says (by_rows when b_col_step is 1, by_columns when b_depth_step
+// is).
 template <PanelB L>
 void own_gemm_with(Index rows, Index cols, Index depth, const Scalar* a, Index a_row_step,
                    Index a_depth_step, const Scalar* b, Index b_depth_step, Index b_col_step,
                    Scalar* c, Index ldc, bool add) {
-  const Index panels_b = (cols + kNr - 1) / kNr;
-  PooledBuffer packed_b(static_cast<std::size_t>(kKc * kNr * panels_b));
+  // The step between B's entries that the kernel does not take one after another.
+  const Index b_step = L == PanelB::by_rows ? b_depth_step : b_col_step;
   PooledBuffer packed_a(static_cast<std::size_t>(kMc * kKc));
   for (Index p0 = 0; p0 < depth; p0 += kKc) {
     const Index kc = std::min(kKc, depth - p0);
     const bool add_slice = add || p0 > 0;  // the first slice writes C when C is not added to
-    pack_b<L>(kc, cols, b + p0 * b_depth_step, b_depth_step, b_col_step, packed_b.get());
     for (Index i0 = 0; i0 < rows; i0 += kMc) {
       const Index mc = std::min(kMc, rows - i0);
       pack_a(mc, kc, a + i0 * a_row_step + p0 * a_depth_step, a_row_step, a_depth_step,
              packed_a.get());
       for (Index j0 = 0; j0 < cols; j0 += kNr) {
         const Index nr = std::min(kNr, cols - j0);
-        const Scalar* panel_b = packed_b.get() + panel_b_offset<L>(j0, kc);
+        const Scalar* panel_b = b + p0 * b_depth_step + j0 * b_col_step;
         for (Index i = 0; i < mc; i += kMr) {
           const Index mr = std::min(kMr, mc - i);
           const Scalar* panel_a = packed_a.get() + i * kc;
           Scalar* block_c = c + (i0 + i) + j0 * ldc;
           if (mr > kW) {
-            kernel_for_columns<2, L>(kc, panel_a, panel_b, block_c, ldc, mr, nr, add_slice);
+            kernel_for_columns<2, L>(kc, panel_a, panel_b, b_step, block_c, ldc, mr, nr, add_slice);
           } else {
-            kernel_for_columns<1, L>(kc, panel_a, panel_b, block_c, ldc, mr, nr, add_slice);
+            kernel_for_columns<1, L>(kc, panel_a, panel_b, b_step, block_c, ldc, mr, nr, add_slice);
           }
         }
       }

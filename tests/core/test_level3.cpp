@@ -115,6 +115,15 @@ TEST_CASE(
       if (own && detail::own_gemm_serves(s.r, len, s.k)) {
         CHECK(got.middleCols(first, len) == whole.middleCols(first, len));
       }
+      // The same block of B's columns stored by rows: its rows lie s.c apart, not len.
+      const Matrix by_columns = got;
+      got = base;
+      detail::gemm_kernel(MatrixMap(got.data(), s.r, s.c).middleCols(first, len), At.transpose(),
+                          Bt.transpose().middleCols(first, len), true);
+      CHECK(error_over_bound(got.middleCols(first, len), base.middleCols(first, len), A,
+                             B.middleCols(first, len)) <= 1);
+      CHECK(got.col(0) == base.col(0));
+      if (own && detail::own_gemm_serves(s.r, len, s.k)) CHECK(got == by_columns);
     }
     if (s.r > 2) {
       const Index first = 1, len = s.r - 2;
