@@ -2,12 +2,13 @@
 // the batch and the hidden width: batch 32, 64, ..., 1024 times hidden 50, 100, 200, 400,
 // 800. For each size one JSON line: the wall and thread CPU time per step, the GEMM flops
 // per step (counted as bnn_step counts them) and the GFLOP/s reached, page faults per step,
-// and gemm_us, the time of the same GEMMs done bare with Eigen on preallocated matrices.
-// gemm_ratio = gemm_us / us_per_step is the share of the GEMM floor the step reaches (1 would
-// be a step that costs only its GEMMs). The step and the bare GEMMs are timed in alternating
-// rounds (bench/gemm_floor.hpp), so the ratio holds up on a shared machine better than
-// either time. Each size takes about a second unless one step takes longer; the whole sweep
-// under a minute on a quiet machine in a float build (-DVESTA_SCALAR=float).
+// and gemm_us, the time of the same GEMMs done bare (by the kernel the step uses) on
+// preallocated matrices. gemm_ratio = gemm_us / us_per_step is the share of the GEMM floor the
+// step reaches (1 would be a step that costs only its GEMMs); eigen_gemm_ratio is the same
+// against the GEMMs done by Eigen's own product. The step and the bare GEMMs are timed in
+// alternating rounds (bench/gemm_floor.hpp), so the ratio holds up on a shared machine better
+// than either time. Each size takes about a second unless one step takes longer; the whole
+// sweep under a minute on a quiet machine in a float build (-DVESTA_SCALAR=float).
 //
 //   build-float/bench/bnn_size_sweep > bnn_size_sweep.jsonl
 //

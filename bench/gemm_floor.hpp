@@ -1,7 +1,8 @@
 // The GEMM floor of a dense training step, shared by bench/bnn_step, bench/vae_step and their
 // size sweeps: the list of a step's matrix products (which gives its GEMM flop count), the
-// same products done bare with Eigen on preallocated matrices (what the step would cost if
-// it were nothing but its GEMMs), and the measurement the sweeps print for each size.
+// same products done bare on preallocated matrices, by the kernel the step uses (what the step
+// would cost if it were nothing but its GEMMs) and by Eigen's own product, and the measurement
+// the sweeps print for each size.
 #pragma once
 
 #include <algorithm>
@@ -63,6 +64,16 @@ class BareGemms {
     }
   }
 
+  /// The same products by Eigen's own GEMM, as a user of Eigen writes them (one thread; its
+  /// blocks from malloc): the reference the size sweeps' eigen_gemm_ratio is taken against.
+  void run_eigen() {
+    for (Operands& o : operands_) {
+      o.y.noalias() = o.x * o.w;
+      o.dw.noalias() = o.x.transpose() * o.g;
+      if (o.input_grad) o.dx.noalias() = o.g * o.w.transpose();
+    }
+  }
+
  private:
   struct Operands {
     bool input_grad;
@@ -90,28 +101,31 @@ int calls_per_batch(F& fn, double batch_seconds) {
 
 /// One size of a sweep: the step and its bare GEMMs timed alike.
 struct FloorMeasurement {
-  StepTiming step;  // the training step
-  StepTiming gemm;  // the same GEMMs, bare
-  double flops;     // GEMM flops per step
-  int calls;        // step calls per timed batch
+  StepTiming step;   // the training step
+  StepTiming gemm;   // the same GEMMs, bare
+  StepTiming eigen;  // the same GEMMs by Eigen's own product
+  double flops;      // GEMM flops per step
+  int calls;         // step calls per timed batch
 };
 
-/// Times `step` and the bare GEMMs of `products` with time_steps, in `rounds` alternating
-/// rounds of 5 batches each (so that both meet the same load when the machine is shared),
-/// keeping for each the round with the smallest median; the batches are sized so that the
-/// whole measurement takes about `budget_seconds`.
+/// Times `step`, the bare GEMMs of `products` and the same by Eigen's product with time_steps,
+/// in `rounds` alternating rounds of 5 batches each (so that both meet the same load when the
+/// machine is shared), keeping for each the round with the smallest median; the batches are sized
+/// so that the whole measurement takes about `budget_seconds`.
 template <class F>
 FloorMeasurement measure_against_gemm_floor(F&& step, const std::vector<Product>& products,
                                             double budget_seconds, int rounds = 3) {
   constexpr int kBatches = 5;
   // Per round and kind: one warm-up batch and kBatches timed ones.
-  const double batch_seconds = budget_seconds / double(2 * rounds * (kBatches + 1));
+  const double batch_seconds = budget_seconds / double(3 * rounds * (kBatches + 1));
   BareGemms bare(products);
   const auto gemms = [&] { bare.run(); };
+  const auto eigen_gemms = [&] { bare.run_eigen(); };
   FloorMeasurement m{};
   m.flops = gemm_flops(products);
   m.calls = calls_per_batch(step, batch_seconds);
   const int gemm_calls = calls_per_batch(gemms, batch_seconds);
+  const int eigen_calls = calls_per_batch(eigen_gemms, batch_seconds);
   const auto keep_best = [](StepTiming& best, const StepTiming& t, int round) {
     if (round == 0) {
       best = t;
@@ -124,6 +138,7 @@ FloorMeasurement measure_against_gemm_floor(F&& step, const std::vector<Product>
   for (int r = 0; r < rounds; ++r) {
     keep_best(m.step, time_steps(step, m.calls, kBatches), r);
     keep_best(m.gemm, time_steps(gemms, gemm_calls, kBatches), r);
+    keep_best(m.eigen, time_steps(eigen_gemms, eigen_calls, kBatches), r);
   }
   return m;
 }
@@ -132,15 +147,20 @@ FloorMeasurement measure_against_gemm_floor(F&& step, const std::vector<Product>
 /// "batch": ...`), then the figures every sweep prints. gemm_ratio is the bare GEMMs' wall
 /// time over the step's; gemm_cpu_ratio the same with thread CPU times, steadier on a shared
 /// machine but meaningful only with one thread (the CPU time is the calling thread's).
+/// eigen_gemm_ratio and eigen_gemm_cpu_ratio take Eigen's own product of the same GEMMs
+/// instead, which runs on one thread: with more, only the step and the bare GEMMs use them.
 inline void print_floor_line(const std::string& head, const FloorMeasurement& m, double loss) {
   fmt::print(R"({{{}, "scalar": "{}", "us_per_step": {:.1f}, "cpu_us_per_step": {:.1f}, )"
              R"("mflop_per_step": {:.1f}, "gflops": {:.2f}, "page_faults_per_step": {:.1f}, )"
              R"("threads": {}, "gemm_us": {:.1f}, "gemm_cpu_us": {:.1f}, "gemm_ratio": {:.3f}, )"
-             R"("gemm_cpu_ratio": {:.3f}, "calls": {}, "loss": {:.6g}}})"
+             R"("gemm_cpu_ratio": {:.3f}, "eigen_gemm_us": {:.1f}, "eigen_gemm_ratio": {:.3f}, )"
+             R"("eigen_gemm_cpu_ratio": {:.3f}, "calls": {}, "loss": {:.6g}}})"
              "\n",
              head, scalar_name(), m.step.wall * 1e6, m.step.cpu * 1e6, m.flops * 1e-6,
              m.flops / m.step.wall * 1e-9, m.step.faults, num_threads(), m.gemm.wall * 1e6,
-             m.gemm.cpu * 1e6, m.gemm.wall / m.step.wall, m.gemm.cpu / m.step.cpu, m.calls, loss);
+             m.gemm.cpu * 1e6, m.gemm.wall / m.step.wall, m.gemm.cpu / m.step.cpu,
+             m.eigen.wall * 1e6, m.eigen.wall / m.step.wall, m.eigen.cpu / m.step.cpu, m.calls,
+             loss);
   std::fflush(stdout);
 }
 

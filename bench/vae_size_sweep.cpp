@@ -2,10 +2,11 @@
 // Trace_ELBO) grows with the batch: 32, 64, 128, 256, 512. For each batch one JSON line: the
 // wall and thread CPU time per step, the GEMM flops per step (counted as vae_step counts
 // them) and the GFLOP/s reached, page faults per step, and gemm_us, the time of the same
-// GEMMs done bare with Eigen on preallocated matrices, timed in alternating rounds with the
-// step (bench/gemm_floor.hpp); gemm_ratio = gemm_us / us_per_step is the share of the GEMM
-// floor the step reaches. Each batch takes about a second unless one step takes longer. Use
-// a float build (-DVESTA_SCALAR=float).
+// GEMMs done bare (by the kernel the step uses) on preallocated matrices, timed in alternating
+// rounds with the step (bench/gemm_floor.hpp); gemm_ratio = gemm_us / us_per_step is the share
+// of the GEMM floor the step reaches, and eigen_gemm_ratio the same against the GEMMs done by
+// Eigen's own product. Each batch takes about a second unless one step takes longer. Use a
+// float build (-DVESTA_SCALAR=float).
 //
 //   build-float/bench/vae_size_sweep > vae_size_sweep.jsonl
 //
