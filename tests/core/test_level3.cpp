@@ -49,6 +49,9 @@ TEST_CASE(
   CHECK(detail::own_gemm_serves(128, 100, 785));
   CHECK(detail::own_gemm_serves(785, 100, 128));
   CHECK(detail::own_gemm_serves(32, 100, 785));
+  CHECK(detail::own_gemm_serves(4, 5, 8));
+  CHECK_FALSE(detail::own_gemm_serves(3, 20, 40));
+  CHECK_FALSE(detail::own_gemm_serves(40, 4, 30));
 #endif
   Rng rng(12);
   struct Shape {
@@ -58,13 +61,16 @@ TEST_CASE(
   // more depth than one slice of the own kernel and more rows than one block of it; its partial
   // panels (rows past a multiple of two vectors by 1, by a quarter and by three quarters of
   // two float vectors; columns past 12) and partial tiles of its packing (a depth, or a column
-  // count, that is not a multiple of a vector); products just above its smallest size (33 and
-  // 40 rows, 9 columns); Eigen's stack-sized blocks, its coefficient-wise product and
-  // matrix-vector ones.
+  // count, that is not a multiple of a vector); products at its smallest size (4 rows, 5
+  // columns; with a depth of 11, for Eigen's dispatch gives products whose three sizes sum to
+  // less than 20 to its coefficient-wise product first) and just above; Eigen's GEMM just below it
+  // (3 rows; 4 columns), its stack-sized blocks, its coefficient-wise product and matrix-vector
+  // ones.
   for (const Shape s :
        {Shape{128, 785, 100}, Shape{96, 785, 100}, Shape{785, 128, 100}, Shape{100, 128, 785},
         Shape{300, 1000, 50}, Shape{161, 130, 40}, Shape{136, 140, 13}, Shape{152, 200, 25},
-        Shape{33, 70, 17}, Shape{40, 100, 9}, Shape{40, 30, 20}, Shape{5, 3, 4}, Shape{1, 300, 200},
+        Shape{33, 70, 17}, Shape{40, 100, 9}, Shape{40, 30, 20}, Shape{4, 11, 5}, Shape{7, 30, 6},
+        Shape{3, 40, 20}, Shape{40, 30, 4}, Shape{5, 3, 4}, Shape{1, 300, 200},
         Shape{300, 200, 1}}) {
     // Which kernel computes the product, whichever way its operands are stored.
     const bool own = detail::own_gemm_serves(s.r, s.c, s.k);
