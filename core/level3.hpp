@@ -1,8 +1,9 @@
 // The level-3 kernels on the calling thread: a matrix product (gemm_kernel) and a triangular
 // solve with a matrix right-hand side (triangular_solve_kernel). On a build for AVX-512 a
-// product of 4 rows and 5 columns or more runs vesta's own kernel (own_gemm, gemm_avx512.cpp),
-// 1.3-1.6x Eigen 3.4's on a training step's products in float; every other product, and the
-// solve, run Eigen's, with their packing blocks taken from the buffer pool.
+// product that Eigen would give its GEMM kernel, of at least 4 rows, 5 columns and a depth of 8
+// (own_gemm_serves), runs vesta's own kernel (own_gemm, gemm_avx512.cpp), 1.3-1.6x Eigen 3.4's
+// on a training step's products in float; every other product, and the solve, run Eigen's,
+// with their packing blocks taken from the buffer pool.
 //
 // Eigen packs blocks of the operands into two work buffers per call. Up to 128 KiB each they
 // live on the stack; a larger one (a batch of 128 against a layer of 785 x 100 already needs
