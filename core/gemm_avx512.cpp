@@ -5,7 +5,7 @@
 // Framework for Rapidly Instantiating BLAS Functionality", 2015):
 // - the depth is cut in slices of kKc; for each, a block of kMc rows of A is packed in panels
 //   of kMr rows (two vectors), each panel contiguous, with zeros past A's edge, and B is read
-//   where it is stored, in panels of kNr columns (see PanelB: unlike BLIS, B is not packed);
+//   where it is stored, in panels of kNr columns (see BStorage: unlike BLIS, B is not packed);
 // - the kernel keeps a kMr x kNr block of C (24 registers) while it walks the slice: per step
 //   two loads of A, kNr broadcasts of B and 2 kNr FMAs;
 // - a B panel (kNr x kKc) stays in the L1 cache while the A block (kMc x kKc) streams from L2.
@@ -168,21 +168,22 @@ void pack_a(Index mc, Index kc, const Scalar* a, Index row_step, Index depth_ste
   }
 }
 
-// How the kernel finds B's panel of kNr columns by kc depth steps. B is never packed: the
-// kernel broadcasts one entry of each of the panel's columns at each depth step, which it
-// finds as easily where B is stored as in a copy, and a copy would read B, write it and read it
-// again. A panel's kc x kNr entries come from memory once, for the first block of kMr rows of
-// A, and from the L1 cache for the others (a few, at a training step's batch sizes).
+// How B is stored, which says how the kernel finds a panel of kNr columns by kc depth steps
+// in it. B is never packed: the kernel broadcasts one entry of each of the panel's columns at
+// each depth step, which it finds as easily where B is stored as in a copy, and a copy would
+// read B, write it and read it again. A panel's kc x kNr entries come from memory once, for the
+// first block of kMr rows of A, and from the L1 cache for the others (a few, at a training step's
+// batch sizes).
 // - by_rows: B stored by rows (a backward product's transposed weights): entry (p, j) at
 //   p b_step + j;
 // - by_columns: B stored by columns (a forward product's weights, a weight gradient's output
 //   gradient): entry (p, j) at j b_step + p.
-enum class PanelB { by_rows, by_columns };
+enum class BStorage { by_rows, by_columns };
 
-// C[0, mr) x [0, Cols) += the A panel times the B panel (laid out as L says, b_step apart) over
+// C[0, mr) x [0, Cols) += the A panel times B's panel (stored as L says, b_step apart) over
 // kc steps of the depth (or = when not `add`), with Rows vectors of rows (mr <= Rows kW) and
 // Cols columns (the rest of the panel's columns are not read).
-template <int Rows, int Cols, PanelB L>
+template <int Rows, int Cols, BStorage L>
 void kernel(Index kc, const Scalar* a, const Scalar* b, Index b_step, Scalar* c, Index ldc,
             Index mr, bool add) {
   S::V acc[Rows][Cols];
@@ -192,8 +193,8 @@ void kernel(Index kc, const Scalar* a, const Scalar* b, Index b_step, Scalar* c,
   for (Index p = 0; p < kc; ++p) {
     S::V av[Rows];
     for (int v = 0; v < Rows; ++v) av[v] = S::load(a + p * kMr + v * kW);
-    const Scalar* bp = L == PanelB::by_rows ? b + p * b_step : b + p;
-    const Index column_step = L == PanelB::by_rows ? 1 : b_step;  // a constant by rows
+    const Scalar* bp = L == BStorage::by_rows ? b + p * b_step : b + p;
+    const Index column_step = L == BStorage::by_rows ? 1 : b_step;  // a constant by rows
 #pragma GCC unroll 12
     for (int j = 0; j < Cols; ++j) {
       const S::V bj = S::broadcast(bp[j * column_step]);
@@ -219,7 +220,7 @@ void kernel(Index kc, const Scalar* a, const Scalar* b, Index b_step, Scalar* c,
 }
 
 // The kernel for a block of nr <= kNr columns: nothing past B's last column is read.
-template <int Rows, PanelB L>
+template <int Rows, BStorage L>
 void kernel_for_columns(Index kc, const Scalar* a, const Scalar* b, Index b_step, Scalar* c,
                         Index ldc, Index mr, Index nr, bool add) {
   switch (nr) {
@@ -254,12 +255,12 @@ static_assert(kNr == 12, "kernel_for_columns dispatches on 1..12 columns");
 
 // own_gemm for B stored as L says (by_rows when b_col_step is 1, by_columns when b_depth_step
 // is).
-template <PanelB L>
+template <BStorage L>
 void own_gemm_with(Index rows, Index cols, Index depth, const Scalar* a, Index a_row_step,
                    Index a_depth_step, const Scalar* b, Index b_depth_step, Index b_col_step,
                    Scalar* c, Index ldc, bool add) {
   // The step between B's entries that the kernel does not take one after another.
-  const Index b_step = L == PanelB::by_rows ? b_depth_step : b_col_step;
+  const Index b_step = L == BStorage::by_rows ? b_depth_step : b_col_step;
   PooledBuffer packed_a(static_cast<std::size_t>(kMc * kKc));
   for (Index p0 = 0; p0 < depth; p0 += kKc) {
     const Index kc = std::min(kKc, depth - p0);
@@ -305,11 +306,11 @@ void own_gemm(Index rows, Index cols, Index depth, const Scalar* a, Index a_row_
   }
   // B is stored by columns (its depth step 1) or, the guard above says, by rows.
   if (b_depth_step == 1) {
-    own_gemm_with<PanelB::by_columns>(rows, cols, depth, a, a_row_step, a_depth_step, b,
-                                      b_depth_step, b_col_step, c, ldc, add);
+    own_gemm_with<BStorage::by_columns>(rows, cols, depth, a, a_row_step, a_depth_step, b,
+                                        b_depth_step, b_col_step, c, ldc, add);
   } else {
-    own_gemm_with<PanelB::by_rows>(rows, cols, depth, a, a_row_step, a_depth_step, b, b_depth_step,
-                                   b_col_step, c, ldc, add);
+    own_gemm_with<BStorage::by_rows>(rows, cols, depth, a, a_row_step, a_depth_step, b,
+                                     b_depth_step, b_col_step, c, ldc, add);
   }
 }
 
